@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The numeric kernels are compiled for AVX2 + FMA + F16C (x86-64-v3, "haswell"): without it Swift
+/// lowers `SIMD8<Float>.addProduct` to eight `fmaf` calls. The `diffuse` command checks the CPU
+/// (`CPUFeatures`, compiled for baseline x86-64) before it touches a kernel, so an older CPU gets a
+/// clear error instead of SIGILL.
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell", "-Ounchecked", "-wmo"]),
+]
+
+let package = Package(
+    name: "Diffuse",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "diffuse", targets: ["diffuse"]),
+        .library(name: "Diffuse", targets: ["DiffuseTensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian: OpenBLAS (libopenblas-dev) and zlib (zlib1g-dev).
+        .systemLibrary(name: "CDiffuseBLAS", path: "Sources/CDiffuseBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // A tiny C shim compiled for baseline x86-64: CPU feature detection.
+        .target(name: "CDiffuseCPU", path: "Sources/CDiffuseCPU"),
+
+        // FORMATS-TARGET
+        .target(
+            name: "DiffuseTensor",
+            dependencies: ["CDiffuseBLAS", "CDiffuseCPU"],
+            swiftSettings: kernelFlags
+        ),
+        .executableTarget(
+            name: "diffuse",
+            dependencies: [
+                "DiffuseTensor", "CDiffuseCPU",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DiffuseTensorTests", dependencies: ["DiffuseTensor"]),
+        // FORMATS-TESTS
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,41 @@
+import DiffuseTensor
+import Testing
+
+@Suite struct ConvolutionTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var input: [Int], cout: Int, kernel: (Int, Int), stride: (Int, Int), padding: Padding2D, dilation: (Int, Int) = (1, 1), groups = 1
+        var testDescription: String { "\(input)→\(cout) k\(kernel) s\(stride) p\(padding) d\(dilation) g\(groups)" }
+    }
+
+    static let cases: [Case] = [
+        Case(input: [1, 3, 11, 13], cout: 5, kernel: (3, 3), stride: (1, 1), padding: Padding2D(1)),
+        Case(input: [2, 7, 9, 9], cout: 4, kernel: (1, 1), stride: (1, 1), padding: Padding2D(0)),
+        Case(input: [2, 6, 17, 15], cout: 9, kernel: (3, 3), stride: (2, 2), padding: Padding2D(1)),
+        Case(input: [1, 4, 16, 16], cout: 4, kernel: (3, 3), stride: (2, 2), padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1)),
+        Case(input: [1, 5, 10, 7], cout: 3, kernel: (5, 3), stride: (1, 2), padding: Padding2D(vertical: 2, horizontal: 0)),
+        Case(input: [1, 4, 12, 12], cout: 6, kernel: (3, 3), stride: (1, 1), padding: Padding2D(2), dilation: (2, 2)),
+        Case(input: [2, 6, 8, 9], cout: 4, kernel: (3, 3), stride: (1, 1), padding: Padding2D(1), groups: 2),
+        Case(input: [1, 3, 67, 61], cout: 2, kernel: (3, 3), stride: (1, 1), padding: Padding2D(1)),
+        Case(input: [1, 2, 5, 5], cout: 3, kernel: (1, 1), stride: (2, 2), padding: Padding2D(0)),
+    ]
+
+    @Test(arguments: cases)
+    func conv2dMatchesNaive(_ c: Case) {
+        var rng = TestRandom(seed: UInt64(c.input.reduce(0, +) * 31 + c.cout))
+        let x = rng.tensor(c.input)
+        let w = rng.tensor([c.cout, c.input[1] / c.groups, c.kernel.0, c.kernel.1], scale: 0.3)
+        let b = rng.tensor([c.cout])
+        let (ref, shape) = Naive.conv2d(doubles(x), c.input, doubles(w), w.shape, bias: doubles(b), stride: c.stride,
+                                        pad: (c.padding.top, c.padding.bottom, c.padding.left, c.padding.right),
+                                        dilation: c.dilation, groups: c.groups)
+        let y = x.conv2d(weight: w, bias: b, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+        expectClose(y, ref, shape: shape, c.testDescription)
+        // A non-contiguous input gives the same result.
+        let xs = rng.strided(c.input)
+        let (ref2, _) = Naive.conv2d(doubles(xs), c.input, doubles(w), w.shape, bias: nil, stride: c.stride,
+                                     pad: (c.padding.top, c.padding.bottom, c.padding.left, c.padding.right),
+                                     dilation: c.dilation, groups: c.groups)
+        expectClose(xs.conv2d(weight: w, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups), ref2,
+                    "strided input " + c.testDescription)
+    }
+}
