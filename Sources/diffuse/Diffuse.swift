@@ -1,6 +1,25 @@
 import ArgumentParser
+import CDiffuseCPU
+import Foundation
 
 @main
 struct Diffuse: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "diffuse", abstract: "Text-to-image diffusion in Swift.")
+    static let configuration = CommandConfiguration(
+        commandName: "diffuse",
+        abstract: "Text-to-image diffusion models in Swift, on the CPU.",
+        discussion: """
+        Diffuse runs, trains and serves diffusion models. Its numeric kernels need an x86-64 CPU \
+        with AVX2, FMA and F16C (any x86-64-v3 processor: Intel Haswell, AMD Zen and later).
+
+        Threads: DIFFUSE_THREADS (default: every core).
+        """,
+        subcommands: [Doctor.self, Bench.self]
+    )
+}
+
+/// Stops with a clear message on CPUs the kernels were not compiled for (instead of SIGILL).
+func requireSupportedCPU() throws {
+    guard diffuse_cpu_has_avx2_fma() == 1 else {
+        throw ValidationError("this CPU lacks AVX2/FMA/F16C, which Diffuse's kernels are compiled for (x86-64-v3)")
+    }
 }

@@ -14,8 +14,8 @@ public enum AddKernel: BinaryKernel { @inline(__always) public static func apply
 public enum SubtractKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { a - b } }
 public enum MultiplyKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { a * b } }
 public enum DivideKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { a / b } }
-public enum MaximumKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { pointwiseMax(a, b) } }
-public enum MinimumKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { pointwiseMin(a, b) } }
+public enum MaximumKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { VectorMath.max(a, b) } }
+public enum MinimumKernel: BinaryKernel { @inline(__always) public static func apply(_ a: Vec8, _ b: Vec8) -> Vec8 { VectorMath.min(a, b) } }
 
 public enum SiLUKernel: UnaryKernel {
     @inline(__always) public static func apply(_ x: Vec8) -> Vec8 { x * VectorMath.sigmoid(x) }
@@ -43,7 +43,7 @@ public enum ErfKernel: UnaryKernel { @inline(__always) public static func apply(
 public enum SquareKernel: UnaryKernel { @inline(__always) public static func apply(_ x: Vec8) -> Vec8 { x * x } }
 public enum SqrtKernel: UnaryKernel { @inline(__always) public static func apply(_ x: Vec8) -> Vec8 { x.squareRoot() } }
 public enum NegateKernel: UnaryKernel { @inline(__always) public static func apply(_ x: Vec8) -> Vec8 { -x } }
-public enum ReLUKernel: UnaryKernel { @inline(__always) public static func apply(_ x: Vec8) -> Vec8 { pointwiseMax(x, Vec8()) } }
+public enum ReLUKernel: UnaryKernel { @inline(__always) public static func apply(_ x: Vec8) -> Vec8 { VectorMath.max(x, Vec8()) } }
 
 /// Contiguous and broadcast inner loops.
 enum ElementwiseLoops {

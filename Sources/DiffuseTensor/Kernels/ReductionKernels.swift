@@ -37,7 +37,7 @@ enum ReductionKernels {
     static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var m = Vec8(repeating: -.infinity)
         var i = 0
-        while i + 8 <= n { m = pointwiseMax(m, VectorMath.load(x + i)); i += 8 }
+        while i + 8 <= n { m = VectorMath.max(m, VectorMath.load(x + i)); i += 8 }
         var best = m.max()
         while i < n { best = Swift.max(best, x[i]); i += 1 }
         return best

@@ -9,20 +9,20 @@ public enum VectorMath {
     /// eˣ (Cephes expf polynomial; relative error ≈ 2 ulp). 0 below −87.3; inputs above 88.7 are clamped.
     @inlinable @inline(__always)
     public static func exp(_ v: Vec8) -> Vec8 {
-        var x = v.clamped(lowerBound: Vec8(repeating: -87.3), upperBound: Vec8(repeating: 88.7))
+        var x = VectorMath.min(VectorMath.max(v, Vec8(repeating: -87.3)), Vec8(repeating: 88.7))
         // n = round(x / ln 2)
-        let t = x * vLog2e + vMagicRound
+        let t = fma(x, Vec8(repeating: vLog2e), Vec8(repeating: vMagicRound))
         let n = t - vMagicRound
-        x = x - n * 0.693359375
-        x = x - n * -2.12194440e-4
+        x = fma(n, Vec8(repeating: -0.693359375), x)
+        x = fma(n, Vec8(repeating: 2.12194440e-4), x)
         let z = x * x
         var y = Vec8(repeating: 1.9875691500e-4)
-        y = y * x + 1.3981999507e-3
-        y = y * x + 8.3334519073e-3
-        y = y * x + 4.1665795894e-2
-        y = y * x + 1.6666665459e-1
-        y = y * x + 5.0000001201e-1
-        y = y * z + x + 1
+        y = fma(y, x, Vec8(repeating: 1.3981999507e-3))
+        y = fma(y, x, Vec8(repeating: 8.3334519073e-3))
+        y = fma(y, x, Vec8(repeating: 4.1665795894e-2))
+        y = fma(y, x, Vec8(repeating: 1.6666665459e-1))
+        y = fma(y, x, Vec8(repeating: 5.0000001201e-1))
+        y = fma(y, z, x + 1)
         // 2ⁿ from the integer in t's low mantissa bits.
         let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         // Below the clamp the true value is a denormal or 0: return 0 (so that exp(−∞) is exactly 0).
@@ -41,11 +41,11 @@ public enum VectorMath {
         let a = VectorMath.abs(x)
         let z = x * x
         var p = Vec8(repeating: -5.70498872745e-3)
-        p = p * z + 2.06390887954e-2
-        p = p * z - 5.37397155531e-2
-        p = p * z + 1.33314422036e-1
-        p = p * z - 3.33332819422e-1
-        let small = x + x * z * p
+        p = fma(p, z, Vec8(repeating: 2.06390887954e-2))
+        p = fma(p, z, Vec8(repeating: -5.37397155531e-2))
+        p = fma(p, z, Vec8(repeating: 1.33314422036e-1))
+        p = fma(p, z, Vec8(repeating: -3.33332819422e-1))
+        let small = fma(x * z, p, x)
         let e = exp(2 * a)
         var large = 1 - 2 / (e + 1)
         large.replace(with: -large, where: x .< 0)
@@ -59,10 +59,10 @@ public enum VectorMath {
         let a = VectorMath.abs(x)
         let t = 1 / (1 + 0.3275911 * a)
         var p = Vec8(repeating: 1.061405429)
-        p = p * t - 1.453152027
-        p = p * t + 1.421413741
-        p = p * t - 0.284496736
-        p = p * t + 0.254829592
+        p = fma(p, t, Vec8(repeating: -1.453152027))
+        p = fma(p, t, Vec8(repeating: 1.421413741))
+        p = fma(p, t, Vec8(repeating: -0.284496736))
+        p = fma(p, t, Vec8(repeating: 0.254829592))
         var y = 1 - p * t * exp(-a * a)
         // Near zero the formula's absolute error is large relative to x: use the Taylor series.
         let z = x * x
@@ -70,6 +70,18 @@ public enum VectorMath {
         y.replace(with: -y, where: x .< 0)
         return y.replacing(with: series, where: a .< 0.25)
     }
+
+    /// a·b + c in one rounding (`vfmadd`).
+    @inlinable @inline(__always)
+    public static func fma(_ a: Vec8, _ b: Vec8, _ c: Vec8) -> Vec8 { c.addingProduct(a, b) }
+
+    /// Lane-wise maximum (`vmaxps`; the standard library's generic `pointwiseMax` is not inlined).
+    @inlinable @inline(__always)
+    public static func max(_ a: Vec8, _ b: Vec8) -> Vec8 { a.replacing(with: b, where: a .< b) }
+
+    /// Lane-wise minimum.
+    @inlinable @inline(__always)
+    public static func min(_ a: Vec8, _ b: Vec8) -> Vec8 { a.replacing(with: b, where: b .< a) }
 
     /// |x| (clears the sign bit).
     @inlinable @inline(__always)

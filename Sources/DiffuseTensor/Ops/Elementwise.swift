@@ -68,7 +68,7 @@ extension Tensor {
         let lo = Vec8(repeating: lower), hi = Vec8(repeating: upper)
         Parallel.forRange(count, minPerThread: 1 << 15) { r in
             var i = r.lowerBound
-            while i + 8 <= r.upperBound { VectorMath.store(VectorMath.load(x + i).clamped(lowerBound: lo, upperBound: hi), y + i); i += 8 }
+            while i + 8 <= r.upperBound { VectorMath.store(VectorMath.min(VectorMath.max(VectorMath.load(x + i), lo), hi), y + i); i += 8 }
             while i < r.upperBound { y[i] = Swift.min(Swift.max(x[i], lower), upper); i += 1 }
         }
         return out
