@@ -1,0 +1,84 @@
+import Foundation
+
+/// The layout of a diffusers pipeline folder: `model_index.json` naming the components, and one
+/// sub-folder per component (`unet/`, `vae/`, `text_encoder/`, `tokenizer/`, `scheduler/`) with its
+/// configuration and weights.
+public struct DiffusersFolder: Sendable {
+    public let root: URL
+    /// The pipeline class (`StableDiffusionPipeline`, `StableDiffusionInpaintPipeline`, …).
+    public let pipelineClass: String
+    /// Component name → [library, class], as model_index.json lists them (null components omitted).
+    public let components: [String: [String]]
+
+    public init(_ root: URL) throws {
+        self.root = root
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DiffusersFolderError(path: root.path, problem: "is not a folder")
+        }
+        let indexURL = root.appendingPathComponent("model_index.json")
+        guard let data = FileManager.default.contents(atPath: indexURL.path) else {
+            throw DiffusersFolderError(path: indexURL.path, problem: "is missing: not a diffusers pipeline folder")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw DiffusersFolderError(path: indexURL.path, problem: "is not a JSON object")
+        }
+        pipelineClass = object["_class_name"] as? String ?? "StableDiffusionPipeline"
+        var components: [String: [String]] = [:]
+        for (key, value) in object where !key.hasPrefix("_") {
+            if let pair = value as? [Any], pair.count == 2, let library = pair[0] as? String, let cls = pair[1] as? String {
+                components[key] = [library, cls]
+            }
+        }
+        self.components = components
+    }
+
+    /// The folder of component `name`, which must exist.
+    public func componentFolder(_ name: String) throws -> URL {
+        let url = root.appendingPathComponent(name)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DiffusersFolderError(path: url.path, problem: "is missing (the pipeline needs its \(name))")
+        }
+        return url
+    }
+
+    /// `config.json` (or `scheduler_config.json`) of a component.
+    public func configURL(_ name: String) throws -> URL {
+        let folder = try componentFolder(name)
+        for file in ["config.json", "scheduler_config.json"] {
+            let url = folder.appendingPathComponent(file)
+            if FileManager.default.fileExists(atPath: url.path) { return url }
+        }
+        throw DiffusersFolderError(path: folder.path, problem: "has no config.json")
+    }
+
+    /// The safetensors weight files of a component: a single file, the fp16 variant, or the shards
+    /// a `*.safetensors.index.json` lists. `.bin` (pickle) weights are refused with an explanation.
+    public func weightFiles(_ name: String) throws -> [URL] {
+        let folder = try componentFolder(name)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let preferred = ["diffusion_pytorch_model.safetensors", "model.safetensors",
+                         "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors"]
+        for file in preferred where files.contains(file) { return [folder.appendingPathComponent(file)] }
+        if let index = files.sorted().first(where: { $0.hasSuffix(".safetensors.index.json") }) {
+            let url = folder.appendingPathComponent(index)
+            guard let data = FileManager.default.contents(atPath: url.path),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let map = object["weight_map"] as? [String: String] else {
+                throw DiffusersFolderError(path: url.path, problem: "has no weight_map")
+            }
+            return Set(map.values).sorted().map { folder.appendingPathComponent($0) }
+        }
+        if files.contains(where: { $0.hasSuffix(".bin") || $0.hasSuffix(".ckpt") }) {
+            throw DiffusersFolderError(path: folder.path, problem: "has only pickle (.bin) weights; convert them to .safetensors")
+        }
+        throw DiffusersFolderError(path: folder.path, problem: "has no .safetensors weights")
+    }
+}
+
+public struct DiffusersFolderError: Error, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path) \(problem)" }
+}
