@@ -14,7 +14,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "diffuse", targets: ["diffuse"]),
-        .library(name: "Diffuse", targets: ["DiffuseTensor"]),
+        .library(name: "Diffuse", targets: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,21 +26,35 @@ let package = Package(
         // A tiny C shim compiled for baseline x86-64: CPU feature detection.
         .target(name: "CDiffuseCPU", path: "Sources/CDiffuseCPU"),
 
-        // FORMATS-TARGET
+        .target(
+            name: "DiffuseFormats",
+            dependencies: ["CZlib"],
+            swiftSettings: kernelFlags
+        ),
         .target(
             name: "DiffuseTensor",
             dependencies: ["CDiffuseBLAS", "CDiffuseCPU"],
             swiftSettings: kernelFlags
         ),
+        .target(
+            name: "DiffuseNN",
+            dependencies: ["DiffuseTensor", "DiffuseFormats"],
+            swiftSettings: kernelFlags
+        ),
+        .target(
+            name: "DiffuseModels",
+            dependencies: ["DiffuseTensor", "DiffuseNN"],
+            swiftSettings: kernelFlags
+        ),
         .executableTarget(
             name: "diffuse",
             dependencies: [
-                "DiffuseTensor", "CDiffuseCPU",
+                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "CDiffuseCPU",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DiffuseTensorTests", dependencies: ["DiffuseTensor"]),
-        // FORMATS-TESTS
+        .testTarget(name: "DiffuseFormatsTests", dependencies: ["DiffuseFormats"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,152 @@
+import DiffuseNN
+import DiffuseTensor
+
+/// transformers' `CLIPTextConfig`, with its defaults.
+public struct CLIPTextConfig: Sendable, Equatable {
+    public enum Activation: String, Sendable { case quickGELU = "quick_gelu", gelu, geluTanh = "gelu_pytorch_tanh" }
+    public var vocabSize = 49408
+    public var hiddenSize = 512
+    public var intermediateSize = 2048
+    public var layers = 12
+    public var heads = 8
+    public var maxPositions = 77
+    public var activation = Activation.quickGELU
+    public var layerNormEps: Float = 1e-5
+
+    public init() {}
+
+    public init(_ c: ModelConfig) throws {
+        vocabSize = try c.int("vocab_size", default: 49408)
+        hiddenSize = try c.int("hidden_size", default: 512)
+        intermediateSize = try c.int("intermediate_size", default: 2048)
+        layers = try c.int("num_hidden_layers", default: 12)
+        heads = try c.int("num_attention_heads", default: 8)
+        maxPositions = try c.int("max_position_embeddings", default: 77)
+        let act = try c.string("hidden_act", default: "quick_gelu")
+        guard let a = Activation(rawValue: act) else {
+            throw ModelConfigError(source: c.source, key: "hidden_act", problem: "is \(act); Diffuse supports quick_gelu, gelu and gelu_pytorch_tanh")
+        }
+        activation = a
+        layerNormEps = try c.float("layer_norm_eps", default: 1e-5)
+        guard hiddenSize % heads == 0 else {
+            throw ModelConfigError(source: c.source, key: "num_attention_heads", problem: "(\(heads)) does not divide hidden_size \(hiddenSize)")
+        }
+    }
+}
+
+/// One pre-norm transformer layer of CLIP's text tower.
+public final class CLIPEncoderLayer: Module {
+    public static let keyOverrides = ["selfAttention": "self_attn"]
+    public let selfAttention: CLIPAttention
+    public let layerNorm1: LayerNorm
+    public let mlp: CLIPMLP
+    public let layerNorm2: LayerNorm
+
+    init(_ c: CLIPTextConfig) {
+        selfAttention = CLIPAttention(dim: c.hiddenSize, heads: c.heads)
+        layerNorm1 = LayerNorm(c.hiddenSize, epsilon: c.layerNormEps)
+        mlp = CLIPMLP(c)
+        layerNorm2 = LayerNorm(c.hiddenSize, epsilon: c.layerNormEps)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = selfAttention(layerNorm1(x)) + x
+        return mlp(layerNorm2(h)) + h
+    }
+}
+
+/// CLIP's causal multi-head self-attention (`q_proj`, `k_proj`, `v_proj`, `out_proj`, all with biases).
+public final class CLIPAttention: Module {
+    public let qProj: Linear
+    public let kProj: Linear
+    public let vProj: Linear
+    public let outProj: Linear
+    let heads: Int
+
+    init(dim: Int, heads: Int) {
+        qProj = Linear(dim, dim); kProj = Linear(dim, dim); vProj = Linear(dim, dim); outProj = Linear(dim, dim)
+        self.heads = heads
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
+        func split(_ t: Tensor) -> Tensor { t.reshaped(b, n, heads, d / heads).permuted(0, 2, 1, 3) }
+        let out = Attention.scaledDotProduct(query: split(qProj(x)), key: split(kProj(x)), value: split(vProj(x)), causal: true)
+        return outProj(out.permuted(0, 2, 1, 3).reshaped(b, n, d))
+    }
+}
+
+/// `fc2(act(fc1(x)))`.
+public final class CLIPMLP: Module {
+    public let fc1: Linear
+    public let fc2: Linear
+    let activation: CLIPTextConfig.Activation
+
+    init(_ c: CLIPTextConfig) {
+        fc1 = Linear(c.hiddenSize, c.intermediateSize)
+        fc2 = Linear(c.intermediateSize, c.hiddenSize)
+        activation = c.activation
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = fc1(x)
+        switch activation {
+        case .quickGELU: return fc2(h.quickGELU())
+        case .gelu: return fc2(h.gelu())
+        case .geluTanh: return fc2(h.gelu(approximate: true))
+        }
+    }
+}
+
+public final class CLIPEmbeddings: Module {
+    public let tokenEmbedding: Embedding
+    public let positionEmbedding: Embedding
+
+    init(_ c: CLIPTextConfig) {
+        tokenEmbedding = Embedding(c.vocabSize, c.hiddenSize)
+        positionEmbedding = Embedding(c.maxPositions, c.hiddenSize)
+    }
+}
+
+public final class CLIPEncoder: Module {
+    public let layers: [CLIPEncoderLayer]
+    init(_ c: CLIPTextConfig) { layers = (0 ..< c.layers).map { _ in CLIPEncoderLayer(c) } }
+}
+
+public final class CLIPTextTransformer: Module {
+    public let embeddings: CLIPEmbeddings
+    public let encoder: CLIPEncoder
+    public let finalLayerNorm: LayerNorm
+
+    init(_ c: CLIPTextConfig) {
+        embeddings = CLIPEmbeddings(c)
+        encoder = CLIPEncoder(c)
+        finalLayerNorm = LayerNorm(c.hiddenSize, epsilon: c.layerNormEps)
+    }
+}
+
+/// transformers' `CLIPTextModel`: token ids → `last_hidden_state` (what Stable Diffusion's UNet
+/// cross-attends to). Checkpoint keys start with `text_model.`.
+public final class CLIPTextModel: Module {
+    public let config: CLIPTextConfig
+    public let textModel: CLIPTextTransformer
+
+    public init(config: CLIPTextConfig) {
+        self.config = config
+        textModel = CLIPTextTransformer(config)
+    }
+
+    /// Buffers some checkpoints carry that are not parameters.
+    public static let ignoredKeys = ["text_model.embeddings.position_ids"]
+
+    /// `ids`: one row of token ids per prompt (all the same length ≤ maxPositions) → `[B, n, hidden]`.
+    public func callAsFunction(_ ids: [[Int]]) -> Tensor {
+        let n = ids.first?.count ?? 0
+        precondition(ids.allSatisfy { $0.count == n } && n <= config.maxPositions, "CLIPTextModel: \(ids.map(\.count)) tokens per prompt")
+        let tokens = textModel.embeddings.tokenEmbedding(ids.flatMap { $0 }).reshaped(ids.count, n, config.hiddenSize)
+        let positions = textModel.embeddings.positionEmbedding(Array(0 ..< n)).unsqueezed(0)
+        var h = tokens + positions
+        for layer in textModel.encoder.layers { h = layer(h) }
+        return textModel.finalLayerNorm(h)
+    }
+}

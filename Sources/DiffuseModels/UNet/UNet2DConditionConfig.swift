@@ -1,0 +1,81 @@
+import Foundation
+
+/// The parts of diffusers' `UNet2DConditionModel` configuration that Diffuse implements, with
+/// diffusers' class defaults for missing keys. Options it does not implement are rejected by name.
+public struct UNet2DConditionConfig: Sendable, Equatable {
+    public var inChannels = 4
+    public var outChannels = 4
+    public var centerInputSample = false
+    public var flipSinToCos = true
+    public var freqShift = 0
+    public var downBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
+    public var upBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
+    public var blockOutChannels = [320, 640, 1280, 1280]
+    public var layersPerBlock = [2, 2, 2, 2]
+    public var downsamplePadding = 1
+    public var midBlockScaleFactor: Float = 1
+    public var normNumGroups = 32
+    public var normEps: Float = 1e-5
+    public var crossAttentionDim = [1280, 1280, 1280, 1280]
+    public var transformerLayersPerBlock = [1, 1, 1, 1]
+    /// Heads per block (diffusers' `num_attention_heads`, which defaults to `attention_head_dim`).
+    public var attentionHeads = [8, 8, 8, 8]
+    public var useLinearProjection = false
+    public var upcastAttention = false
+    public var sampleSize: Int? = nil
+    public var hasMidBlock = true
+
+    public init() {}
+
+    public init(_ c: ModelConfig) throws {
+        inChannels = try c.int("in_channels", default: inChannels)
+        outChannels = try c.int("out_channels", default: outChannels)
+        centerInputSample = try c.bool("center_input_sample", default: false)
+        flipSinToCos = try c.bool("flip_sin_to_cos", default: true)
+        freqShift = try c.int("freq_shift", default: 0)
+        downBlockTypes = try c.strings("down_block_types", default: downBlockTypes)
+        upBlockTypes = try c.strings("up_block_types", default: upBlockTypes)
+        blockOutChannels = try c.ints("block_out_channels", default: blockOutChannels)
+        let blocks = blockOutChannels.count
+        guard downBlockTypes.count == blocks, upBlockTypes.count == blocks else {
+            throw ModelConfigError(source: c.source, key: "down_block_types", problem: "and up_block_types must have one entry per block_out_channels entry (\(blocks))")
+        }
+        for t in downBlockTypes where !["CrossAttnDownBlock2D", "DownBlock2D"].contains(t) {
+            throw ModelConfigError(source: c.source, key: "down_block_types", problem: "contains \(t), which Diffuse does not implement")
+        }
+        for t in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(t) {
+            throw ModelConfigError(source: c.source, key: "up_block_types", problem: "contains \(t), which Diffuse does not implement")
+        }
+        layersPerBlock = try c.intPerBlock("layers_per_block", count: blocks, default: 2)
+        downsamplePadding = try c.int("downsample_padding", default: 1)
+        midBlockScaleFactor = try c.float("mid_block_scale_factor", default: 1)
+        normNumGroups = try c.int("norm_num_groups", default: 32)
+        normEps = try c.float("norm_eps", default: 1e-5)
+        crossAttentionDim = try c.intPerBlock("cross_attention_dim", count: blocks, default: 1280)
+        transformerLayersPerBlock = try c.intPerBlock("transformer_layers_per_block", count: blocks, default: 1)
+        let headDims = try c.intPerBlock("attention_head_dim", count: blocks, default: 8)
+        attentionHeads = c.has("num_attention_heads") ? try c.intPerBlock("num_attention_heads", count: blocks, default: 8) : headDims
+        useLinearProjection = try c.bool("use_linear_projection", default: false)
+        upcastAttention = try c.bool("upcast_attention", default: false)
+        sampleSize = c.has("sample_size") ? try c.int("sample_size", default: 64) : nil
+        let midType = try c.optionalString("mid_block_type") ?? "UNetMidBlock2DCrossAttn"
+        guard midType == "UNetMidBlock2DCrossAttn" else {
+            throw ModelConfigError(source: c.source, key: "mid_block_type", problem: "is \(midType), which Diffuse does not implement")
+        }
+        try c.require("act_fn", in: ["silu"], feature: "other activations")
+        try c.require("resnet_time_scale_shift", in: ["default"], feature: "scale-shift time conditioning")
+        try c.require("time_embedding_type", in: ["positional"], feature: "Fourier time embeddings")
+        try c.require("attention_type", in: ["default"], feature: "gated attention")
+        try c.require("only_cross_attention", in: [false], feature: "cross-attention-only blocks")
+        try c.require("dual_cross_attention", in: [false], feature: "dual cross-attention")
+        try c.require("resnet_skip_time_act", in: [false], feature: "resnet_skip_time_act")
+        try c.require("resnet_out_scale_factor", in: [1, 1.0], feature: "resnet output scaling")
+        try c.require("conv_in_kernel", in: [3], feature: "other conv_in kernels")
+        try c.require("conv_out_kernel", in: [3], feature: "other conv_out kernels")
+        for key in ["class_embed_type", "addition_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
+                    "time_cond_proj_dim", "time_embedding_act_fn", "timestep_post_act", "time_embedding_dim",
+                    "projection_class_embeddings_input_dim", "cross_attention_norm"] {
+            try c.requireUnset(key, feature: "the \(key) option")
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import DiffuseNN
+import DiffuseTensor
+
+/// diffusers' `UNet2DConditionModel` (Stable Diffusion 1.x / 2.x): predicts the noise (or v) in
+/// `sample` at `timestep`, steered by `encoderHiddenStates` through cross-attention.
+public final class UNet2DConditionModel: Module {
+    public let config: UNet2DConditionConfig
+    public let convIn: Conv2d
+    public let timeEmbedding: TimestepEmbedding
+    public let downBlocks: [UNetDownBlock]
+    public let midBlock: UNetMidBlock
+    public let upBlocks: [UNetUpBlock]
+    public let convNormOut: GroupNorm
+    public let convOut: Conv2d
+
+    public init(config: UNet2DConditionConfig) {
+        self.config = config
+        let ch = config.blockOutChannels
+        let groups = config.normNumGroups, eps = config.normEps
+        let tembDim = ch[0] * 4
+        convIn = Conv2d(config.inChannels, ch[0], kernel: 3, padding: 1)
+        timeEmbedding = TimestepEmbedding(inChannels: ch[0], dim: tembDim)
+
+        func transformer(_ channels: Int, block: Int, heads: Int) -> Transformer2DModel {
+            Transformer2DModel(channels: channels, heads: heads, headDim: channels / heads, contextDim: config.crossAttentionDim[block],
+                               layers: config.transformerLayersPerBlock[block], groups: groups,
+                               useLinearProjection: config.useLinearProjection)
+        }
+
+        var down: [UNetDownBlock] = []
+        var outputChannel = ch[0]
+        for (i, type) in config.downBlockTypes.enumerated() {
+            let inputChannel = outputChannel
+            outputChannel = ch[i]
+            let isFinal = i == ch.count - 1
+            let resnets = (0 ..< config.layersPerBlock[i]).map { j in
+                ResnetBlock2D(inChannels: j == 0 ? inputChannel : outputChannel, outChannels: outputChannel, temb: tembDim,
+                              groups: groups, epsilon: eps)
+            }
+            let attentions = type == "CrossAttnDownBlock2D"
+                ? resnets.map { _ in transformer(outputChannel, block: i, heads: config.attentionHeads[i]) } : []
+            down.append(UNetDownBlock(resnets: resnets, attentions: attentions,
+                                      downsampler: isFinal ? nil : Downsample2D(channels: outputChannel, padding: config.downsamplePadding)))
+        }
+        downBlocks = down
+
+        let last = ch.count - 1
+        midBlock = UNetMidBlock(
+            resnets: (0 ..< 2).map { _ in
+                ResnetBlock2D(inChannels: ch[last], outChannels: ch[last], temb: tembDim, groups: groups, epsilon: eps,
+                              outputScaleFactor: config.midBlockScaleFactor)
+            },
+            attentions: [transformer(ch[last], block: last, heads: config.attentionHeads[last])])
+
+        var up: [UNetUpBlock] = []
+        let reversedChannels = Array(ch.reversed())
+        let reversedHeads = Array(config.attentionHeads.reversed())
+        let reversedLayers = Array(config.layersPerBlock.reversed())
+        outputChannel = reversedChannels[0]
+        for (i, type) in config.upBlockTypes.enumerated() {
+            let previousOutput = outputChannel
+            outputChannel = reversedChannels[i]
+            let inputChannel = reversedChannels[Swift.min(i + 1, ch.count - 1)]
+            let isFinal = i == ch.count - 1
+            let layers = reversedLayers[i] + 1
+            let resnets = (0 ..< layers).map { j in
+                let skipChannels = j == layers - 1 ? inputChannel : outputChannel
+                let resnetIn = j == 0 ? previousOutput : outputChannel
+                return ResnetBlock2D(inChannels: resnetIn + skipChannels, outChannels: outputChannel, temb: tembDim, groups: groups, epsilon: eps)
+            }
+            let block = last - i  // cross_attention_dim / transformer layers are reversed too
+            let attentions = type == "CrossAttnUpBlock2D"
+                ? resnets.map { _ in transformer(outputChannel, block: block, heads: reversedHeads[i]) } : []
+            up.append(UNetUpBlock(resnets: resnets, attentions: attentions,
+                                  upsampler: isFinal ? nil : Upsample2D(channels: outputChannel)))
+        }
+        upBlocks = up
+        convNormOut = GroupNorm(groups: groups, channels: ch[0], epsilon: eps)
+        convOut = Conv2d(ch[0], config.outChannels, kernel: 3, padding: 1)
+    }
+
+    /// - Parameters:
+    ///   - sample: noisy latents `[B, inChannels, h, w]`.
+    ///   - timesteps: one timestep per batch entry (or one for all), in the scheduler's units (0…999).
+    ///   - encoderHiddenStates: text embeddings `[B, 77, crossAttentionDim]`.
+    /// - Returns: the model output `[B, outChannels, h, w]`.
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) -> Tensor {
+        let batch = sample.shape[0]
+        let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
+        precondition(ts.count == batch, "UNet: \(timesteps.count) timesteps for a batch of \(batch)")
+        let tProj = Tensor.timestepEmbedding(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
+                                             downscaleFreqShift: Float(config.freqShift))
+        let temb = timeEmbedding(tProj)
+        var h = config.centerInputSample ? sample * 2 - 1 : sample
+        h = convIn(h)
+        var skips: [Tensor] = [h]
+        for block in downBlocks {
+            let (out, added) = block(h, temb: temb, context: encoderHiddenStates)
+            h = out
+            skips += added
+        }
+        h = midBlock(h, temb: temb, context: encoderHiddenStates)
+        for (i, block) in upBlocks.enumerated() {
+            let n = block.resnets.count
+            let blockSkips = Array(skips.suffix(n))
+            skips.removeLast(n)
+            // When the next skip is not exactly twice this size (odd sizes), upsample to its size.
+            let size = skips.last.map { ($0.shape[2], $0.shape[3]) }
+            h = block(h, skips: blockSkips, temb: temb, context: encoderHiddenStates,
+                      upsampleSize: i == upBlocks.count - 1 ? nil : size)
+        }
+        h = convNormOut(h, silu: true)
+        return convOut(h)
+    }
+}

@@ -1,0 +1,130 @@
+import DiffuseTensor
+
+/// A node of a model: its stored properties that are `Parameter`s, `Module`s, arrays of modules or
+/// optionals of either are found by reflection, so a checkpoint's names map onto Swift properties:
+/// `downBlocks[1].resnets[0].conv1.weight` is `down_blocks.1.resnets.0.conv1.weight`.
+///
+/// Property names are converted from camelCase to snake_case (`timeEmbedding` → `time_embedding`,
+/// `conv1` → `conv1`); `keyOverrides` gives other names (`["toOut": "to_out.0"]`). Properties whose
+/// names start with an underscore and non-module values are ignored.
+public protocol Module: AnyObject {
+    /// Checkpoint keys for properties whose snake_case name is not the key: property name → key.
+    static var keyOverrides: [String: String] { get }
+}
+
+extension Module {
+    public static var keyOverrides: [String: String] { [:] }
+
+    /// Every parameter of the tree, with its full dotted key, in declaration order.
+    public func namedParameters(prefix: String = "") -> [(key: String, parameter: Parameter)] {
+        var result: [(String, Parameter)] = []
+        ModuleReflection.collect(self, prefix: prefix, into: &result)
+        return result.map { (key: $0.0, parameter: $0.1) }
+    }
+
+    /// Number of scalar parameters.
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.value.count } }
+
+    /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes.
+    ///
+    /// - Throws: `WeightLoadingError` naming the missing, mis-shaped or (when `strict`) unexpected
+    ///   tensors. Keys listed in `ignoring` (exact names or suffixes such as `position_ids`) are
+    ///   never unexpected.
+    public func load(from source: WeightSource, prefix: String = "", strict: Bool = true, ignoring: [String] = []) throws {
+        let parameters = namedParameters(prefix: prefix)
+        var missing: [String] = []
+        var mismatched: [String] = []
+        for (key, parameter) in parameters {
+            guard let shape = source.shape(of: key) else { missing.append(key); continue }
+            if shape != parameter.shape {
+                // A [C, C, 1, 1] convolution stored for a [C, C] linear layer (or back) is the same matrix.
+                if shape.reduce(1, *) == parameter.shape.reduce(1, *) && shape.filter({ $0 != 1 }) == parameter.shape.filter({ $0 != 1 }) {
+                    parameter.value = try source.tensor(named: key).reshaped(parameter.shape)
+                    continue
+                }
+                mismatched.append("\(key) is \(shape) in \(source.name), expected \(parameter.shape)")
+                continue
+            }
+            parameter.value = try source.tensor(named: key)
+        }
+        var unexpected: [String] = []
+        if strict {
+            let known = Set(parameters.map(\.key))
+            unexpected = source.tensorNames.filter { name in
+                name.hasPrefix(prefix) && !known.contains(name) && !ignoring.contains(where: { name == $0 || name.hasSuffix($0) })
+            }
+        }
+        if !missing.isEmpty || !mismatched.isEmpty || !unexpected.isEmpty {
+            throw WeightLoadingError(source: source.name, missing: missing, mismatched: mismatched, unexpected: unexpected.sorted())
+        }
+    }
+}
+
+/// Why a checkpoint does not fit a model.
+public struct WeightLoadingError: Error, CustomStringConvertible {
+    public var source: String
+    public var missing: [String]
+    public var mismatched: [String]
+    public var unexpected: [String]
+
+    public var description: String {
+        func list(_ names: [String]) -> String {
+            names.count <= 4 ? names.joined(separator: ", ") : names.prefix(4).joined(separator: ", ") + " and \(names.count - 4) more"
+        }
+        var parts: [String] = []
+        if !missing.isEmpty { parts.append("missing \(missing.count) tensor(s): \(list(missing))") }
+        if !mismatched.isEmpty { parts.append("wrong shape: \(list(mismatched))") }
+        if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count) tensor(s): \(list(unexpected))") }
+        return "\(source): " + parts.joined(separator: "; ")
+    }
+}
+
+enum ModuleReflection {
+    static func collect(_ module: Module, prefix: String, into result: inout [(String, Parameter)]) {
+        var mirror: Mirror? = Mirror(reflecting: module)
+        var chain: [Mirror] = []
+        while let m = mirror { chain.append(m); mirror = m.superclassMirror }
+        let overrides = type(of: module).keyOverrides
+        for m in chain.reversed() {
+            for child in m.children {
+                guard let label = child.label, !label.hasPrefix("_") else { continue }
+                visit(child.value, key: prefix + (overrides[label] ?? snakeCase(label)), into: &result)
+            }
+        }
+    }
+
+    static func visit(_ value: Any, key: String, into result: inout [(String, Parameter)]) {
+        switch value {
+        case let parameter as Parameter:
+            result.append((key, parameter))
+        case let module as Module:
+            collect(module, prefix: key + ".", into: &result)
+        case let modules as [Module]:
+            for (i, module) in modules.enumerated() { collect(module, prefix: "\(key).\(i).", into: &result) }
+        default:
+            let mirror = Mirror(reflecting: value)
+            if mirror.displayStyle == .optional, let wrapped = mirror.children.first?.value {
+                visit(wrapped, key: key, into: &result)
+            } else if mirror.displayStyle == .collection {
+                // Arrays of a concrete module type ([ResnetBlock2D]) do not cast to [Module].
+                for (i, element) in mirror.children.enumerated() where element.value is Module || element.value is Parameter {
+                    visit(element.value, key: "\(key).\(i)", into: &result)
+                }
+            }
+        }
+    }
+
+    /// `timeEmbedding` → `time_embedding`; digits stay attached (`conv1`, `norm2`).
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        for ch in name {
+            if ch.isUppercase {
+                if !out.isEmpty { out.append("_") }
+                out.append(contentsOf: ch.lowercased())
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+}

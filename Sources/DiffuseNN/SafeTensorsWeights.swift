@@ -1,0 +1,49 @@
+import DiffuseFormats
+import DiffuseTensor
+import Foundation
+
+/// Weights read from one or more `.safetensors` files (a checkpoint and its shards), decoded to
+/// float32 on demand (F32, F16, BF16 and the other numeric dtypes).
+public struct SafeTensorsWeights: WeightSource {
+    public let files: [SafeTensorsFile]
+    private let index: [String: Int]
+    public let name: String
+
+    /// Opens `urls` (memory-mapped); tensor names must be unique across them.
+    public init(_ urls: [URL]) throws {
+        var files: [SafeTensorsFile] = []
+        var index: [String: Int] = [:]
+        for url in urls {
+            let file = try SafeTensorsFile(url: url)
+            for tensorName in file.tensorNames {
+                if let other = index[tensorName] {
+                    throw WeightLoadingError(source: url.path, missing: [], mismatched: ["\(tensorName) also in \(urls[other].path)"], unexpected: [])
+                }
+                index[tensorName] = files.count
+            }
+            files.append(file)
+        }
+        self.files = files
+        self.index = index
+        self.name = urls.count == 1 ? urls[0].path : "\(urls.count) files in \(urls[0].deletingLastPathComponent().path)"
+    }
+
+    public init(_ url: URL) throws { try self.init([url]) }
+
+    public var tensorNames: [String] { index.keys.sorted() }
+
+    public func shape(of name: String) -> [Int]? {
+        guard let i = index[name] else { return nil }
+        return try? files[i].info(name).shape
+    }
+
+    public func tensor(named name: String) throws -> Tensor {
+        guard let i = index[name] else {
+            throw WeightLoadingError(source: self.name, missing: [name], mismatched: [], unexpected: [])
+        }
+        let info = try files[i].info(name)
+        let out = Tensor(uninitializedShape: info.shape)
+        try files[i].copyFloats(name, into: out.pointer, count: out.count)
+        return out
+    }
+}
