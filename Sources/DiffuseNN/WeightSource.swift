@@ -29,3 +29,25 @@ public struct TensorDictionary: WeightSource {
         return t
     }
 }
+
+/// Another source under different names: `names` maps each name this source offers to the
+/// underlying source's name (for example single-file LDM keys seen as diffusers keys).
+public struct RenamedWeights: WeightSource {
+    public let base: WeightSource
+    public let names: [String: String]
+    public var name: String { base.name }
+
+    public init(_ base: WeightSource, names: [String: String]) {
+        self.base = base
+        self.names = names
+    }
+
+    public var tensorNames: [String] { names.keys.sorted() }
+    public func shape(of name: String) -> [Int]? { names[name].flatMap { base.shape(of: $0) } }
+    public func tensor(named name: String) throws -> Tensor {
+        guard let original = names[name] else {
+            throw WeightLoadingError(source: self.name, missing: [name], mismatched: [], unexpected: [])
+        }
+        return try base.tensor(named: original)
+    }
+}

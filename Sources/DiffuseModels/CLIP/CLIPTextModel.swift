@@ -139,6 +139,14 @@ public final class CLIPTextModel: Module {
     /// Buffers some checkpoints carry that are not parameters.
     public static let ignoredKeys = ["text_model.embeddings.position_ids"]
 
+    /// transformers ≥ 5.6 saves the text tower without the `text_model.` prefix; this sees such a
+    /// checkpoint under the prefixed names (and returns other sources unchanged).
+    public static func normalizedWeights(_ source: WeightSource) -> WeightSource {
+        let names = source.tensorNames
+        if names.contains(where: { $0.hasPrefix("text_model.") }) { return source }
+        return RenamedWeights(source, names: Dictionary(uniqueKeysWithValues: names.map { ("text_model." + $0, $0) }))
+    }
+
     /// `ids`: one row of token ids per prompt (all the same length ≤ maxPositions) → `[B, n, hidden]`.
     public func callAsFunction(_ ids: [[Int]]) -> Tensor {
         let n = ids.first?.count ?? 0

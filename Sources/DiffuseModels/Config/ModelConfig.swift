@@ -93,11 +93,27 @@ public struct ModelConfig: @unchecked Sendable {
         throw wrongType(key, "an integer or a list of integers")
     }
 
-    /// Throws unless `key` is absent, null or one of `allowed`.
-    public func require(_ key: String, in allowed: [AnyHashable], feature: String) throws {
-        guard has(key), let v = values[key] as? AnyHashable else { return }
-        if !allowed.contains(v) {
-            throw ModelConfigError(source: source, key: key, problem: "is \(v), but Diffuse does not support \(feature) (supported: \(allowed.map { "\($0)" }.joined(separator: ", ")))")
+    /// Throws unless `key` is absent, null or one of the strings `allowed`.
+    public func require(_ key: String, in allowed: [String], feature: String) throws {
+        let value = try optionalString(key)
+        if let value, !allowed.contains(value) {
+            throw ModelConfigError(source: source, key: key, problem: "is \(value), but Diffuse does not support \(feature) (supported: \(allowed.joined(separator: ", ")))")
+        }
+    }
+
+    /// Throws unless `key` is absent, null or the number `expected`.
+    public func require(_ key: String, equals expected: Double, feature: String) throws {
+        guard has(key) else { return }
+        let value = try float(key, default: Float(expected))
+        if Double(value) != expected {
+            throw ModelConfigError(source: source, key: key, problem: "is \(value), but Diffuse does not support \(feature) (only \(expected))")
+        }
+    }
+
+    /// Throws unless `key` is absent, null or the boolean `expected`.
+    public func require(_ key: String, equals expected: Bool, feature: String) throws {
+        if try bool(key, default: expected) != expected {
+            throw ModelConfigError(source: source, key: key, problem: "is \(!expected), but Diffuse does not support \(feature)")
         }
     }
 

@@ -66,12 +66,12 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
         try c.require("resnet_time_scale_shift", in: ["default"], feature: "scale-shift time conditioning")
         try c.require("time_embedding_type", in: ["positional"], feature: "Fourier time embeddings")
         try c.require("attention_type", in: ["default"], feature: "gated attention")
-        try c.require("only_cross_attention", in: [false], feature: "cross-attention-only blocks")
-        try c.require("dual_cross_attention", in: [false], feature: "dual cross-attention")
-        try c.require("resnet_skip_time_act", in: [false], feature: "resnet_skip_time_act")
-        try c.require("resnet_out_scale_factor", in: [1, 1.0], feature: "resnet output scaling")
-        try c.require("conv_in_kernel", in: [3], feature: "other conv_in kernels")
-        try c.require("conv_out_kernel", in: [3], feature: "other conv_out kernels")
+        try c.require("only_cross_attention", equals: false, feature: "cross-attention-only blocks")
+        try c.require("dual_cross_attention", equals: false, feature: "dual cross-attention")
+        try c.require("resnet_skip_time_act", equals: false, feature: "resnet_skip_time_act")
+        try c.require("resnet_out_scale_factor", equals: 1.0, feature: "resnet output scaling")
+        try c.require("conv_in_kernel", equals: 3.0, feature: "other conv_in kernels")
+        try c.require("conv_out_kernel", equals: 3.0, feature: "other conv_out kernels")
         for key in ["class_embed_type", "addition_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
                     "time_cond_proj_dim", "time_embedding_act_fn", "timestep_post_act", "time_embedding_dim",
                     "projection_class_embeddings_input_dim", "cross_attention_norm"] {
