@@ -14,7 +14,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "diffuse", targets: ["diffuse"]),
-        .library(name: "Diffuse", targets: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels"]),
+        .library(name: "Diffuse", targets: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,15 +46,29 @@ let package = Package(
             dependencies: ["DiffuseTensor", "DiffuseNN"],
             swiftSettings: kernelFlags
         ),
+        .target(
+            name: "DiffuseSchedulers",
+            dependencies: ["DiffuseTensor"],
+            swiftSettings: kernelFlags
+        ),
+        .target(
+            name: "DiffusePipelines",
+            dependencies: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers"],
+            swiftSettings: kernelFlags
+        ),
         .executableTarget(
             name: "diffuse",
             dependencies: [
-                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "CDiffuseCPU",
+                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "CDiffuseCPU",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DiffuseTensorTests", dependencies: ["DiffuseTensor"]),
         .testTarget(name: "DiffuseFormatsTests", dependencies: ["DiffuseFormats"]),
+        .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
+        .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
+        .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),
+        .testTarget(name: "DiffusePipelinesTests", dependencies: ["DiffusePipelines", "DiffuseFormats"]),
     ],
     swiftLanguageModes: [.v5]
 )

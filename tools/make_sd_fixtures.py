@@ -15,7 +15,6 @@ FROM DISK (after the fp16/bf16 round trip), with fixed seeds:
                       tokens.json                     tokenizer outputs
   sd/sd1-single-file.safetensors   the sd1 weights under the original CompVis/LDM key names,
                       verified against diffusers' own single-file converter
-  sd/rng/randn.*      torch.Generator().manual_seed(s) + torch.randn streams
 
 Run:  /path/to/venv/bin/python tools/make_sd_fixtures.py [--out DIR]
 Deterministic: rerunning rewrites identical files (given the same torch/diffusers versions).
@@ -226,10 +225,21 @@ TOKEN_PROMPTS = [
 # =============================================================================================
 
 
+def json_safe(obj):
+    """Strict JSON has no NaN or infinities: write them as the strings "NaN", "Infinity", "-Infinity"."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def write_json(path, obj):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, ensure_ascii=False)
+        json.dump(json_safe(obj), f, indent=1, ensure_ascii=False, allow_nan=False)
         f.write("\n")
 
 
@@ -990,34 +1000,6 @@ def write_ldm_key_table(path, folder):
 # =============================================================================================
 
 
-def rng_references(root):
-    d = os.path.join(root, "rng")
-    os.makedirs(d, exist_ok=True)
-    T, runs = {}, []
-    plan = [(0, [[5], [16], [17]]), (1, [[1, 4, 16, 24]]), (42, [[3], [40], [1, 4, 4, 6]]),
-            (123456789, [[2, 4, 28, 16]]), (2 ** 32 + 7, [[15], [33]])]
-    for seed, shapes in plan:
-        g = torch.Generator().manual_seed(seed)
-        keys = []
-        for i, shape in enumerate(shapes):
-            k = f"seed{seed}.call{i}"
-            T[k] = torch.randn(shape, generator=g, dtype=torch.float32)
-            keys.append(dict(key=k, shape=shape))
-        runs.append(dict(seed=seed, calls=keys))
-    save_file(T, os.path.join(d, "randn.safetensors"), metadata={"format": "pt"})
-    write_json(os.path.join(d, "randn.json"), {
-        "what": "g = torch.Generator().manual_seed(seed); then the calls in order: torch.randn(shape, generator=g, "
-                "dtype=float32) on the CPU (the stream continues between calls)",
-        "note": "torch uses a different path for tensors of fewer than 16 elements than for >= 16",
-        "runs": runs,
-    })
-
-
-# =============================================================================================
-# main
-# =============================================================================================
-
-
 def dir_tree(root):
     lines, total = [], 0
     for dp, dns, fns in os.walk(root):
@@ -1067,7 +1049,6 @@ def main():
             print(f"  single file: {len(ckpt)} tensors; diffusers converters give back exactly: {rep}")
         report[kind] = time.time() - t0
         print(f"  {kind} done in {report[kind]:.1f}s")
-    rng_references(root)
     lines, total = dir_tree(root)
     print("== files")
     for rel, s in lines:

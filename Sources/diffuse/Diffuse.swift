@@ -13,7 +13,7 @@ struct Diffuse: ParsableCommand {
 
         Threads: DIFFUSE_THREADS (default: every core).
         """,
-        subcommands: [Doctor.self, Bench.self]
+        subcommands: [Generate.self, Doctor.self, Bench.self]
     )
 }
 

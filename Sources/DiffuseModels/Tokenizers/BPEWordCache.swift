@@ -5,7 +5,7 @@ import Foundation
 /// `tokenizers` library's cache.
 final class BPEWordCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var entries: [[UInt8]: [Int32]] = [:]
+    private var entries: [TokenizerByteKey: [Int32]] = [:]
     private let capacity: Int
 
     init(capacity: Int = 10_000) {
@@ -15,12 +15,12 @@ final class BPEWordCache: @unchecked Sendable {
     func value(for word: [UInt8]) -> [Int32]? {
         lock.lock()
         defer { lock.unlock() }
-        return entries[word]
+        return entries[TokenizerByteKey(word)]
     }
 
     func store(_ ids: [Int32], for word: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
-        if entries.count < capacity { entries[word] = ids }
+        if entries.count < capacity { entries[TokenizerByteKey(word)] = ids }
     }
 }

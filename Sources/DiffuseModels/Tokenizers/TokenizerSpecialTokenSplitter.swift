@@ -12,14 +12,16 @@ struct TokenizerSpecialTokenSplitter: Sendable {
     }
 
     private let tokens: [(scalars: [Unicode.Scalar], id: Int)]
-    private let firstScalars: Set<Unicode.Scalar>
+    private let firstScalars: [Unicode.Scalar]  // a handful: a linear scan beats hashing
 
     /// A splitter for `tokens` (content → id). Empty contents are ignored.
     init(tokens: [String: Int]) {
         self.tokens = tokens.filter { !$0.key.isEmpty }
             .map { (Array($0.key.unicodeScalars), $0.value) }
             .sorted { $0.scalars.count > $1.scalars.count }  // equal lengths cannot both match at one place
-        self.firstScalars = Set(self.tokens.map { $0.scalars[0] })
+        var firsts: [Unicode.Scalar] = []
+        for token in self.tokens where !firsts.contains(token.scalars[0]) { firsts.append(token.scalars[0]) }
+        self.firstScalars = firsts
     }
 
     /// Whether there are no tokens to look for.

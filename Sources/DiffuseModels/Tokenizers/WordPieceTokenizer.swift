@@ -25,7 +25,7 @@ public final class WordPieceTokenizer: Sendable {
     /// The number of tokens of the vocabulary.
     public let vocabularySize: Int
 
-    private let vocabulary: [[UInt8]: Int]
+    private let vocabulary: [TokenizerByteKey: Int]
     private let tokenStrings: [Int: String]
     private let specialTokens: TokenizerSpecialTokenSplitter
 
@@ -42,9 +42,7 @@ public final class WordPieceTokenizer: Sendable {
     ///   `[SEP]` or `[UNK]`.
     public init(vocabulary url: URL, lowercase: Bool = true, maxLength: Int = 256) throws {
         let bytes = try TokenizerFileReader.utf8Bytes(url)
-        // Keyed by UTF-8 bytes, not String: String equality is canonical equivalence ("é" ==
-        // "e\u{301}"), the reference implementations compare exactly.
-        var vocabulary: [[UInt8]: Int] = [:]
+        var vocabulary: [TokenizerByteKey: Int] = [:]
         vocabulary.reserveCapacity(bytes.count / 6)
         var tokenStrings: [Int: String] = [:]
         var lineStart = 0
@@ -55,13 +53,13 @@ public final class WordPieceTokenizer: Sendable {
             var contentEnd = lineEnd
             if contentEnd > lineStart, bytes[contentEnd - 1] == UInt8(ascii: "\r") { contentEnd -= 1 }
             let token = Array(bytes[lineStart..<contentEnd])
-            vocabulary[token] = index  // a repeated token keeps its last line, as in transformers
+            vocabulary[TokenizerByteKey(token)] = index  // a repeated token keeps its last line, as in transformers
             tokenStrings[index] = String(decoding: token, as: UTF8.self)
             index += 1
             lineStart = lineEnd + 1
         }
         func required(_ token: String) throws -> Int {
-            guard let id = vocabulary[Array(token.utf8)] else {
+            guard let id = vocabulary[TokenizerByteKey(token)] else {
                 throw TokenizerError.malformedFile(url, reason: "the vocabulary has no \(token) token")
             }
             return id
@@ -74,13 +72,13 @@ public final class WordPieceTokenizer: Sendable {
         self.classifierTokenID = try required("[CLS]")
         self.separatorTokenID = try required("[SEP]")
         self.unknownTokenID = try required("[UNK]")
-        self.padTokenID = vocabulary[Array("[PAD]".utf8)]
+        self.padTokenID = vocabulary[TokenizerByteKey("[PAD]")]
         self.vocabularySize = vocabulary.count
         self.vocabulary = vocabulary
         self.tokenStrings = tokenStrings
         var specials: [String: Int] = [:]
         for token in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
-            if let id = vocabulary[Array(token.utf8)] { specials[token] = id }
+            if let id = vocabulary[TokenizerByteKey(token)] { specials[token] = id }
         }
         self.specialTokens = TokenizerSpecialTokenSplitter(tokens: specials)
     }
@@ -143,7 +141,7 @@ public final class WordPieceTokenizer: Sendable {
                 candidate.removeAll(keepingCapacity: true)
                 if start > 0 { candidate.append(contentsOf: [UInt8(ascii: "#"), UInt8(ascii: "#")]) }
                 candidate.append(contentsOf: utf8[offsets[start]..<offsets[end]])
-                if let id = vocabulary[candidate] {
+                if let id = vocabulary[TokenizerByteKey(candidate)] {
                     found = id
                     break
                 }

@@ -1,0 +1,48 @@
+import DiffuseFormats
+
+/// Everything that determines an image: the same request and seed give the same pixels.
+public struct GenerationRequest: Sendable {
+    public var prompt: String
+    /// What to steer away from (the unconditional branch of classifier-free guidance).
+    public var negativePrompt: String = ""
+    /// Sampler name (`pndm`, `ddim`, `ddpm`, `euler`, `euler_a`, `heun`, `lms`, `dpmpp_2m`,
+    /// `dpmpp_2m_karras`, `unipc`); nil = the checkpoint's own scheduler.
+    public var sampler: String? = nil
+    /// Denoising steps (for img2img and inpainting, of the full schedule: `strength` of them run).
+    public var steps: Int = 25
+    /// Classifier-free guidance scale; ≤ 1 disables guidance (one UNet pass per step).
+    public var guidance: Float = 7.5
+    /// Seed of the torch-compatible random stream.
+    public var seed: UInt64 = 0
+    /// Image size in pixels (multiples of 8); nil = the model's native size.
+    public var width: Int? = nil
+    public var height: Int? = nil
+    /// Images generated from the one seed (diffusers' `num_images_per_prompt`).
+    public var count: Int = 1
+    /// Image-to-image / inpainting source (any channel layout; resized to the output size if needed).
+    public var initImage: PNGImage? = nil
+    /// How much of the init image to repaint, 0…1 (1 = start from pure noise); nil = diffusers'
+    /// defaults: 0.8 for image-to-image, 1.0 for inpainting.
+    public var strength: Double? = nil
+
+    /// The strength this request runs with.
+    public var effectiveStrength: Double { strength ?? (mask != nil ? 1.0 : 0.8) }
+    /// Inpainting mask: white = repaint, black = keep (same size as the output).
+    public var mask: PNGImage? = nil
+
+    public init(prompt: String) { self.prompt = prompt }
+
+    /// What kind of job this is.
+    public var mode: Mode { mask != nil ? .inpaint : initImage != nil ? .imageToImage : .textToImage }
+
+    public enum Mode: String, Sendable { case textToImage = "txt2img", imageToImage = "img2img", inpaint }
+}
+
+/// Where a generation is, reported after each denoising step.
+public struct GenerationProgress: Sendable {
+    /// Steps done so far (1…total).
+    public var step: Int
+    public var totalSteps: Int
+    /// Seconds since the denoising loop started.
+    public var elapsed: Double
+}

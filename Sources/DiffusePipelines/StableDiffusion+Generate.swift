@@ -1,0 +1,173 @@
+import DiffuseFormats
+import DiffuseModels
+import DiffuseSchedulers
+import DiffuseTensor
+import Foundation
+
+extension StableDiffusion {
+    /// Runs text-to-image, image-to-image or inpainting as diffusers' `StableDiffusionPipeline`,
+    /// `StableDiffusionImg2ImgPipeline` and `StableDiffusionInpaintPipeline` do, consuming the
+    /// torch-compatible random stream in the same order, so the same seed gives diffusers' image.
+    ///
+    /// - Parameter progress: called after every denoising step; return `false` to cancel
+    ///   (the call then throws `CancellationError`).
+    /// - Returns: `request.count` RGB images.
+    public func generate(_ request: GenerationRequest, progress: ((GenerationProgress) -> Bool)? = nil) throws -> [PNGImage] {
+        let width = request.width ?? defaultImageSize, height = request.height ?? defaultImageSize
+        try validate(request, width: width, height: height)
+        let count = request.count
+        let guided = request.guidance > 1
+        let inpaintingUNet = unet.config.inChannels == 9
+        if inpaintingUNet && request.mode != .inpaint {
+            throw PipelineError("\(name) is an inpainting model (9 input channels): give --init-image and --mask")
+        }
+
+        // 1. Text embeddings: [uncond × count, cond × count] as diffusers' encode_prompt.
+        let cond = repeatRows(textEncoder([tokenizer.encode(request.prompt)]), count)
+        let context = guided ? Tensor.concatenate([repeatRows(textEncoder([tokenizer.encode(request.negativePrompt)]), count), cond], axis: 0) : cond
+
+        // 2. Timesteps.
+        var scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig)
+        try scheduler.setTimesteps(request.steps)
+        var timesteps = scheduler.timesteps
+        if request.mode != .textToImage {
+            let initSteps = Swift.min(Int(Double(request.steps) * request.effectiveStrength), request.steps)
+            let start = Swift.max(request.steps - initSteps, 0)
+            timesteps = Array(timesteps.dropFirst(start * scheduler.order))
+            scheduler.setBeginIndex(start * scheduler.order)
+            if timesteps.isEmpty {
+                throw PipelineError("strength \(request.effectiveStrength) with \(request.steps) steps leaves no denoising step; raise --strength or --steps")
+            }
+        }
+
+        // 3. Initial latents.
+        var random: any RandomSource = TorchRandomSource(seed: request.seed)
+        let latentShape = [count, 4, height / vaeScaleFactor, width / vaeScaleFactor]
+        let scaling = vae.config.scalingFactor
+        var latents: Tensor
+        var noise: Tensor? = nil
+        var imageLatents: Tensor? = nil
+        var maskLatent: Tensor? = nil          // [count, 1, h, w]
+        var maskedImageLatents: Tensor? = nil  // [count, 4, h, w]
+        switch request.mode {
+        case .textToImage:
+            latents = random.randn(latentShape) * scheduler.initNoiseSigma
+        case .imageToImage:
+            let image = try preparedImage(request.initImage!, width: width, height: height)
+            let encoded = repeatRows(vaeSample(image, &random) * scaling, count)
+            let n = random.randn(latentShape)
+            latents = scheduler.addNoise(original: encoded, noise: n, timestep: timesteps[0])
+        case .inpaint:
+            let image = try preparedImage(request.initImage!, width: width, height: height)
+            let mask = try preparedMask(request.mask!, width: width, height: height)
+            let strengthIsMax = request.effectiveStrength == 1
+            if !inpaintingUNet || !strengthIsMax {
+                imageLatents = repeatRows(vaeSample(image, &random) * scaling, count)
+            }
+            let n = random.randn(latentShape)
+            noise = n
+            if strengthIsMax {
+                latents = n * scheduler.initNoiseSigma
+            } else {
+                latents = scheduler.addNoise(original: imageLatents!, noise: n, timestep: timesteps[0])
+            }
+            // Masked image (the kept part) and the mask at latent size.
+            let keep = mask.affine(scale: -1, shift: 1)  // 1 where kept (mask < 0.5)
+            let maskedImage = image * keep
+            maskLatent = repeatRows(mask.resizeNearest(height: latentShape[2], width: latentShape[3]), count)
+            maskedImageLatents = repeatRows(vaeSample(maskedImage, &random) * scaling, count)
+        }
+
+        // 4. Denoising loop.
+        let start = Date()
+        for (i, t) in timesteps.enumerated() {
+            var input = guided ? Tensor.concatenate([latents, latents], axis: 0) : latents
+            input = scheduler.scaleModelInput(input, timestep: t)
+            if inpaintingUNet, let maskLatent, let maskedImageLatents {
+                let m = guided ? Tensor.concatenate([maskLatent, maskLatent], axis: 0) : maskLatent
+                let mi = guided ? Tensor.concatenate([maskedImageLatents, maskedImageLatents], axis: 0) : maskedImageLatents
+                input = Tensor.concatenate([input, m, mi], axis: 1)
+            }
+            var prediction = unet(input, timesteps: [t], encoderHiddenStates: context)
+            if guided {
+                let halves = prediction.chunked(2, axis: 0)
+                prediction = halves[0] + (halves[1] - halves[0]) * request.guidance
+            }
+            latents = scheduler.step(modelOutput: prediction, timestep: t, sample: latents, random: &random)
+            if !inpaintingUNet, let imageLatents, let maskLatent, let noise {
+                // Ordinary checkpoints: keep the unmasked area on the noisy trajectory of the init image.
+                var proper = imageLatents
+                if i < timesteps.count - 1 {
+                    proper = scheduler.addNoise(original: imageLatents, noise: noise, timestep: timesteps[i + 1])
+                }
+                latents = proper * maskLatent.affine(scale: -1, shift: 1) + latents * maskLatent
+            }
+            if let progress, !progress(GenerationProgress(step: i + 1, totalSteps: timesteps.count, elapsed: Date().timeIntervalSince(start))) {
+                throw CancellationError()
+            }
+        }
+
+        // 5. Decode.
+        return try ImageTensors.images(from: decode(latents))
+    }
+
+    /// Latents → image tensor `[B, 3, H, W]` in about [-1, 1].
+    public func decode(_ latents: Tensor) -> Tensor {
+        vae.decode(latents / vae.config.scalingFactor)
+    }
+
+    /// The text embeddings of one prompt, `[1, 77, hidden]`.
+    public func encodePrompt(_ text: String) -> Tensor { textEncoder([tokenizer.encode(text)]) }
+
+    private func validate(_ r: GenerationRequest, width: Int, height: Int) throws {
+        guard width > 0, height > 0, width % 8 == 0, height % 8 == 0 else {
+            throw PipelineError("size \(width)x\(height) is not a multiple of 8")
+        }
+        guard r.steps >= 1 else { throw PipelineError("steps must be at least 1 (got \(r.steps))") }
+        guard r.count >= 1 else { throw PipelineError("count must be at least 1 (got \(r.count))") }
+        guard (0 ... 1).contains(r.effectiveStrength) else { throw PipelineError("strength \(r.effectiveStrength) is outside 0…1") }
+        if r.mask != nil && r.initImage == nil { throw PipelineError("a mask needs an init image to inpaint") }
+        if let mask = r.mask, let image = r.initImage, (mask.width, mask.height) != (image.width, image.height) {
+            throw PipelineError("mask is \(mask.width)x\(mask.height) but the init image is \(image.width)x\(image.height)")
+        }
+    }
+
+    /// The init image as `[1, 3, height, width]` in [-1, 1]; it must already have the output size.
+    private func preparedImage(_ image: PNGImage, width: Int, height: Int) throws -> Tensor {
+        guard image.width == width && image.height == height else {
+            throw PipelineError("init image is \(image.width)x\(image.height); the output is \(width)x\(height) (give a matching --width/--height)")
+        }
+        return try ImageTensors.tensor(from: image)
+    }
+
+    private func preparedMask(_ mask: PNGImage, width: Int, height: Int) throws -> Tensor {
+        guard mask.width == width && mask.height == height else {
+            throw PipelineError("mask is \(mask.width)x\(mask.height); the output is \(width)x\(height)")
+        }
+        return try ImageTensors.mask(from: mask)
+    }
+
+    /// A sample of the VAE's latent distribution (diffusers' `retrieve_latents`, sample mode).
+    private func vaeSample(_ image: Tensor, _ random: inout any RandomSource) -> Tensor {
+        let distribution = vae.encode(image)
+        return distribution.sample(noise: random.randn(distribution.mean.shape))
+    }
+
+    /// Repeats each batch entry `times` times in place (`repeat_interleave` on axis 0).
+    private func repeatRows(_ x: Tensor, _ times: Int) -> Tensor {
+        if times == 1 { return x }
+        var parts: [Tensor] = []
+        for i in 0 ..< x.shape[0] {
+            let row = x.narrowed(axis: 0, start: i, length: 1)
+            parts += Array(repeating: row, count: times)
+        }
+        return Tensor.concatenate(parts, axis: 0)
+    }
+}
+
+extension StableDiffusion {
+    /// The AUTOMATIC1111 name of the sampler a request would use ("Euler a", "PNDM", …).
+    public func samplerDisplayName(_ sampler: String?) throws -> String {
+        try Schedulers.make(name: sampler, config: schedulerConfig).displayName
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import DiffuseFormats
+import DiffusePipelines
+import Foundation
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make images from a text prompt (and optionally an init image and a mask).",
+        discussion: """
+        --model takes a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
+        scheduler/) or a single-file Stable Diffusion 1.x .safetensors checkpoint (which needs \
+        --tokenizer, a folder with CLIP's vocab.json and merges.txt). The same seed and settings give \
+        the same image as Hugging Face diffusers.
+
+        With --init-image the prompt repaints that image (image-to-image; --strength sets how much). \
+        With --mask as well, only the white part of the mask is repainted (inpainting), with \
+        9-channel inpainting checkpoints or ordinary ones.
+
+        Each PNG carries the settings in a `parameters` text chunk (AUTOMATIC1111's infotext format).
+
+        Examples:
+          diffuse generate --model sd15 --prompt "a red apple on a wooden table" --seed 42 --output apple.png
+          diffuse generate --model sd15 --prompt "a watercolor" --init-image photo.png --strength 0.6 --output out.png
+        """
+    )
+
+    @Option(help: "Stable Diffusion model: a diffusers folder or a single-file .safetensors checkpoint.")
+    var model: String
+
+    @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
+    var tokenizer: String?
+
+    @Option(help: "What to draw.")
+    var prompt: String
+
+    @Option(help: "What to steer away from.")
+    var negativePrompt = ""
+
+    @Option(help: "pndm, ddim, ddpm, euler, euler_a, heun, lms, dpmpp_2m, dpmpp_2m_karras or unipc (default: the model's own scheduler).")
+    var sampler: String?
+
+    @Option(help: "Denoising steps.")
+    var steps = 25
+
+    @Option(help: "Classifier-free guidance scale (1 turns guidance off).")
+    var guidance: Float = 7.5
+
+    @Option(help: "Random seed (the same seed gives the same image).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Image width in pixels, a multiple of 8 (default: the model's native size).")
+    var width: Int?
+
+    @Option(help: "Image height in pixels, a multiple of 8 (default: the model's native size).")
+    var height: Int?
+
+    @Option(help: "Number of images from the one seed (written as FILE-1.png … FILE-N.png).")
+    var count = 1
+
+    @Option(help: "Init image (PNG) for image-to-image or inpainting.")
+    var initImage: String?
+
+    @Option(help: "How much of the init image to repaint, 0…1 (default 0.8, or 1 when inpainting).")
+    var strength: Double?
+
+    @Option(help: "Inpainting mask (PNG, same size as the init image): white = repaint.")
+    var mask: String?
+
+    @Option(name: .shortAndLong, help: "Output PNG file.")
+    var output: String
+
+    func validate() throws {
+        guard output.lowercased().hasSuffix(".png") else { throw ValidationError("--output must end in .png (got \(output))") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        if let strength, !(0 ... 1).contains(strength) { throw ValidationError("--strength \(strength) is outside 0…1") }
+        if let width, width <= 0 || width % 8 != 0 { throw ValidationError("--width \(width) is not a positive multiple of 8") }
+        if let height, height <= 0 || height % 8 != 0 { throw ValidationError("--height \(height) is not a positive multiple of 8") }
+        if mask != nil && initImage == nil { throw ValidationError("--mask needs --init-image") }
+    }
+
+    func run() throws {
+        try requireSupportedCPU()
+        let pipeline = try loadModel()
+        let samplerName = try pipeline.samplerDisplayName(sampler)
+        var request = GenerationRequest(prompt: prompt)
+        request.negativePrompt = negativePrompt
+        request.sampler = sampler
+        request.steps = steps
+        request.guidance = guidance
+        request.seed = seed
+        request.count = count
+        request.strength = strength
+        if let initImage {
+            let image = try PNGImage(contentsOf: URL(fileURLWithPath: initImage))
+            request.initImage = image
+            request.width = width ?? image.width
+            request.height = height ?? image.height
+        } else {
+            request.width = width
+            request.height = height
+        }
+        if let mask { request.mask = try PNGImage(contentsOf: URL(fileURLWithPath: mask)) }
+        let size = (request.width ?? pipeline.defaultImageSize, request.height ?? pipeline.defaultImageSize)
+
+        let bar = ProgressBar(label: "generating")
+        let images = try pipeline.generate(request) { p in
+            bar.update(step: p.step, total: p.totalSteps, elapsed: p.elapsed)
+            return true
+        }
+        bar.finish()
+        let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
+                            cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
+                            model: pipeline.name)
+        for (i, image) in images.enumerated() {
+            var tagged = image
+            tagged.text = [PNGTextEntry(keyword: "parameters", text: info.render())]
+            let path = images.count == 1 ? output : String(output.dropLast(4)) + "-\(i + 1).png"
+            try tagged.write(to: URL(fileURLWithPath: path))
+            print(path)
+        }
+    }
+
+    private func loadModel() throws -> StableDiffusion {
+        let url = URL(fileURLWithPath: model)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ValidationError("model \(model) does not exist")
+        }
+        if isDirectory.boolValue { return try StableDiffusion.load(folder: url) }
+        guard url.pathExtension == "safetensors" else {
+            throw ValidationError("model \(model) is neither a diffusers folder nor a .safetensors file")
+        }
+        guard let tokenizer else { throw ValidationError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
+        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer))
+    }
+}
