@@ -6,7 +6,7 @@ import PackageDescription
 /// (`CPUFeatures`, compiled for baseline x86-64) before it touches a kernel, so an older CPU gets a
 /// clear error instead of SIGILL.
 let kernelFlags: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell", "-Ounchecked", "-wmo"]),
+    .unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"]),
 ]
 
 let package = Package(

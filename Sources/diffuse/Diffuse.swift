@@ -13,13 +13,19 @@ struct Diffuse: ParsableCommand {
 
         Threads: DIFFUSE_THREADS (default: every core).
         """,
-        subcommands: [Generate.self, Doctor.self, Bench.self]
+        subcommands: [Generate.self, Tokenize.self, Doctor.self, Bench.self]
     )
 }
 
 /// Stops with a clear message on CPUs the kernels were not compiled for (instead of SIGILL).
 func requireSupportedCPU() throws {
     guard diffuse_cpu_has_avx2_fma() == 1 else {
-        throw ValidationError("this CPU lacks AVX2/FMA/F16C, which Diffuse's kernels are compiled for (x86-64-v3)")
+        throw CLIError("this CPU lacks AVX2/FMA/F16C, which Diffuse's kernels are compiled for (x86-64-v3)")
     }
+}
+
+/// A run-time failure: printed as one line (`Error: …`) without the usage text.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -27,7 +27,7 @@ struct Doctor: ParsableCommand {
         print(String(format: "engine: conv → groupnorm+SiLU → attention (1024 tokens) → conv in %.1f ms; output %@ mean %.4f std %.4f",
                      elapsed * 1e3, "\(out.shape)" as NSString, stats.0, stats.1))
         guard stats.0.isFinite && stats.1.isFinite && stats.1 > 0 else {
-            throw ValidationError("engine produced non-finite or constant output")
+            throw CLIError("engine produced non-finite or constant output")
         }
         let a = random.tensor([1024, 1024]), b = random.tensor([1024, 1024])
         let t0 = Date()

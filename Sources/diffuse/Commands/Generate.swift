@@ -125,13 +125,13 @@ struct Generate: ParsableCommand {
         let url = URL(fileURLWithPath: model)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw ValidationError("model \(model) does not exist")
+            throw CLIError("model \(model) does not exist")
         }
         if isDirectory.boolValue { return try StableDiffusion.load(folder: url) }
         guard url.pathExtension == "safetensors" else {
-            throw ValidationError("model \(model) is neither a diffusers folder nor a .safetensors file")
+            throw CLIError("model \(model) is neither a diffusers folder nor a .safetensors file")
         }
-        guard let tokenizer else { throw ValidationError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
+        guard let tokenizer else { throw CLIError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
         return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer))
     }
 }
