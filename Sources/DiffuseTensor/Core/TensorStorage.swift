@@ -9,21 +9,17 @@ public final class TensorStorage: @unchecked Sendable {
     public let base: UnsafeMutablePointer<Float>
     /// Number of `Float` elements in the buffer.
     public let count: Int
-    private let ownsMemory: Bool
+    /// Bytes reserved from `BufferPool` (0 when the memory belongs to `owner`).
+    private let capacity: Int
     private let owner: AnyObject?
 
-    /// Allocates `count` uninitialized floats.
+    /// Allocates `count` uninitialized floats (from `BufferPool`).
     public init(count: Int) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
-        var raw: UnsafeMutableRawPointer?
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let status = posix_memalign(&raw, 64, bytes)
-        guard status == 0, let raw else {
-            fatalError("TensorStorage: cannot allocate \(bytes) bytes (posix_memalign status \(status))")
-        }
-        self.base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        let (raw, capacity) = BufferPool.allocate(bytes: Swift.max(count, 1) * MemoryLayout<Float>.stride)
+        self.base = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
         self.count = count
-        self.ownsMemory = true
+        self.capacity = capacity
         self.owner = nil
     }
 
@@ -31,11 +27,11 @@ public final class TensorStorage: @unchecked Sendable {
     public init(wrapping base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
         self.base = base
         self.count = count
-        self.ownsMemory = false
+        self.capacity = 0
         self.owner = owner
     }
 
     deinit {
-        if ownsMemory { free(base) }
+        if capacity > 0 { BufferPool.release(UnsafeMutableRawPointer(base), capacity: capacity) }
     }
 }
