@@ -47,6 +47,11 @@ let package = Package(
             swiftSettings: kernelFlags
         ),
         .target(
+            name: "DiffuseData",
+            dependencies: ["DiffuseFormats"],
+            swiftSettings: kernelFlags
+        ),
+        .target(
             name: "DiffuseSchedulers",
             dependencies: ["DiffuseTensor"],
             swiftSettings: kernelFlags
@@ -59,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "diffuse",
             dependencies: [
-                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "CDiffuseCPU",
+                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "DiffuseData", "CDiffuseCPU",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +73,7 @@ let package = Package(
         .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),
+        .testTarget(name: "DiffuseDataTests", dependencies: ["DiffuseData", "DiffuseFormats"]),
         .testTarget(name: "DiffuseBERTTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffusePipelinesTests", dependencies: ["DiffusePipelines", "DiffuseFormats"]),
     ],

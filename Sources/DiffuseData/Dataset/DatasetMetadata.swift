@@ -1,0 +1,48 @@
+/// The text files of the dataset folder (internal).
+enum DatasetMetadata {
+    /// One `metadata.jsonl` line (with its newline): the keys in a fixed order,
+    /// `{"file_name": …, "text": …, "codepoints": …, "group": …, "subgroup": …}`.
+    static func jsonLine(fileName: String, item: EmojiCatalog.Item) -> String {
+        let fields = [("file_name", fileName), ("text", item.name), ("codepoints", item.codePointsText),
+                      ("group", item.group), ("subgroup", item.subgroup)]
+        return "{" + fields.map { "\(jsonString($0.0)): \(jsonString($0.1))" }.joined(separator: ", ") + "}\n"
+    }
+
+    /// `text` as a JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`, … or
+    /// `\u00XX`; everything else (non-ASCII included) as UTF-8.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case _ where scalar.value < 0x20:
+                let digits = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// The file name stem of item `number` (1-based): zero-padded to `width` digits.
+    static func stem(_ number: Int, width: Int) -> String {
+        let digits = String(number)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// Whether `name` looks like a dataset image or caption file (`<digits>.png` / `<digits>.txt`,
+    /// at least four digits).
+    static func isNumberedFile(_ name: String) -> Bool {
+        for suffix in [".png", ".txt"] where name.hasSuffix(suffix) {
+            let stem = name.dropLast(suffix.count)
+            return stem.count >= 4 && stem.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        return false
+    }
+}
