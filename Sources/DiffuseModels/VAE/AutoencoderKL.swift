@@ -4,11 +4,11 @@ import DiffuseTensor
 /// The VAE's mid block (`UNetMidBlock2D`): resnet, attention, resnet.
 public final class VAEMidBlock: Module {
     public let resnets: [ResnetBlock2D]
-    public let attentions: [VAEAttention]
+    public let attentions: [SpatialSelfAttention]
 
     init(channels: Int, groups: Int, attention: Bool) {
         resnets = (0 ..< 2).map { _ in ResnetBlock2D(inChannels: channels, outChannels: channels, temb: nil, groups: groups, epsilon: 1e-6) }
-        attentions = attention ? [VAEAttention(channels: channels, groups: groups, epsilon: 1e-6)] : []
+        attentions = attention ? [SpatialSelfAttention(channels: channels, groups: groups, epsilon: 1e-6)] : []
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
