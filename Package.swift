@@ -4,9 +4,11 @@ import PackageDescription
 /// The numeric kernels are compiled for AVX2 + FMA + F16C (x86-64-v3, "haswell"): without it Swift
 /// lowers `SIMD8<Float>.addProduct` to eight `fmaf` calls. The `diffuse` command checks the CPU
 /// (`CPUFeatures`, compiled for baseline x86-64) before it touches a kernel, so an older CPU gets a
-/// clear error instead of SIGILL.
+/// clear error instead of SIGILL. Optimized with plain `-O` (release), not `-Ounchecked`, which
+/// would silently drop every `precondition` (the shape checks) — the hot loops work on unsafe
+/// pointers, so they carry no bounds checks either way.
 let kernelFlags: [SwiftSetting] = [
-    .unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"]),
+    .unsafeFlags(["-target-cpu", "haswell"]),
 ]
 
 let package = Package(
@@ -34,6 +36,11 @@ let package = Package(
         .target(
             name: "DiffuseTensor",
             dependencies: ["CDiffuseBLAS", "CDiffuseCPU"],
+            swiftSettings: kernelFlags
+        ),
+        .target(
+            name: "DiffuseAutograd",
+            dependencies: ["DiffuseTensor"],
             swiftSettings: kernelFlags
         ),
         .target(
@@ -70,6 +77,7 @@ let package = Package(
         ),
         .testTarget(name: "DiffuseTensorTests", dependencies: ["DiffuseTensor"]),
         .testTarget(name: "DiffuseFormatsTests", dependencies: ["DiffuseFormats"]),
+        .testTarget(name: "DiffuseAutogradTests", dependencies: ["DiffuseAutograd", "DiffuseTensor"]),
         .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),
