@@ -45,12 +45,12 @@ let package = Package(
         ),
         .target(
             name: "DiffuseNN",
-            dependencies: ["DiffuseTensor", "DiffuseFormats"],
+            dependencies: ["DiffuseTensor", "DiffuseFormats", "DiffuseAutograd"],
             swiftSettings: kernelFlags
         ),
         .target(
             name: "DiffuseModels",
-            dependencies: ["DiffuseTensor", "DiffuseNN"],
+            dependencies: ["DiffuseTensor", "DiffuseNN", "DiffuseAutograd"],
             swiftSettings: kernelFlags
         ),
         .target(
@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "DiffuseTensorTests", dependencies: ["DiffuseTensor"]),
         .testTarget(name: "DiffuseFormatsTests", dependencies: ["DiffuseFormats"]),
         .testTarget(name: "DiffuseAutogradTests", dependencies: ["DiffuseAutograd", "DiffuseTensor"]),
+        .testTarget(name: "DiffuseTrainingTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),

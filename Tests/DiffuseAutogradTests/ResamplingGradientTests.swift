@@ -23,4 +23,19 @@ import Testing
         GradientCheck.unary("avgPool2d k\(kernel) s\(stride) \(shape)", x, f32: { $0.avgPool2d(kernel: kernel, stride: stride) },
                             f64: { Ref64.avgPool2d($0, shape, kernel: kernel, stride: stride) })
     }
+
+    /// Odd skip sizes in the UNets: shrinking, growing by a non-integer factor, and one axis each way.
+    @Test(arguments: [[4, 3], [9, 11], [7, 5], [3, 17]])
+    func resizeNearest(_ size: [Int]) {
+        var rng = TestRandom(seed: UInt64(130 + size[0] * 20 + size[1]))
+        let shape = [2, 3, 5, 8]
+        let x = rng.strided(shape)
+        GradientCheck.unary("resizeNearest \(shape) → \(size)", x, f32: { $0.resizeNearest(height: size[0], width: size[1]) },
+                            f64: { Ref64.gather($0, shape: [2, 3, size[0], size[1]]) { i in
+                                // PyTorch's nearest: source index floor(dst · in / out), as float32.
+                                let y = Swift.min(Int((Float(i[2]) * (Float(5) / Float(size[0]))).rounded(.down)), 4)
+                                let x = Swift.min(Int((Float(i[3]) * (Float(8) / Float(size[1]))).rounded(.down)), 7)
+                                return Ref64.flatIndex([i[0], i[1], y, x], shape)
+                            } })
+    }
 }

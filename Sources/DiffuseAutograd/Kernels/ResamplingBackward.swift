@@ -39,6 +39,33 @@ enum ResamplingBackward {
         return out
     }
 
+    /// Adds each output pixel's gradient (`[N, C, OH, OW]`) into the source pixel nearest-neighbour
+    /// resizing read it from (`floor(o · in / out)`, as `Tensor.resizeNearest`): `[N, C, height, width]`.
+    static func resizeNearest(_ gradient: Tensor, height: Int, width: Int) -> Tensor {
+        let g = gradient.contiguous()
+        let (n, c, oh, ow) = (g.shape[0], g.shape[1], g.shape[2], g.shape[3])
+        let out = Tensor(shape: [n, c, height, width], repeating: 0)
+        let scaleY = Float(height) / Float(oh), scaleX = Float(width) / Float(ow)
+        let rows = (0 ..< oh).map { Swift.min(Int((Float($0) * scaleY).rounded(.down)), height - 1) }
+        let columns = (0 ..< ow).map { Swift.min(Int((Float($0) * scaleX).rounded(.down)), width - 1) }
+        let gp = g.pointer, yp = out.pointer
+        rows.withUnsafeBufferPointer { rows in
+            columns.withUnsafeBufferPointer { columns in
+                Parallel.forRange(n * c, minPerThread: 4) { range in
+                    for plane in range {
+                        let src = gp + plane * oh * ow, dst = yp + plane * height * width
+                        for oy in 0 ..< oh {
+                            let line = dst + rows[oy] * width, from = src + oy * ow
+                            for ox in 0 ..< ow { line[columns[ox]] += from[ox] }
+                        }
+                    }
+                }
+            }
+        }
+        withExtendedLifetime(g) {}
+        return out
+    }
+
     /// Spreads each output gradient evenly over its `kernel × kernel` window (windows that overlap
     /// when `stride < kernel` add up): `[N, C, OH, OW]` → `[N, C, height, width]`.
     static func avgPool2d(_ gradient: Tensor, kernel: Int, stride: Int, height: Int, width: Int) -> Tensor {

@@ -9,6 +9,17 @@ extension Variable {
         }
     }
 
+    /// Nearest-neighbour resizing to `height × width` (PyTorch `interpolate(mode="nearest", size=…)`,
+    /// forward `Tensor.resizeNearest`); each source pixel's gradient is the sum over the output
+    /// pixels that read it. Lets the UNets train on sizes whose skip connections are not exactly
+    /// twice the upsampled size (odd sizes).
+    public func resizeNearest(height: Int, width: Int) -> Variable {
+        let (h, w) = (shape[2], shape[3])
+        return Variable.recordOperation("resizeNearest", inputs: [self], output: value.resizeNearest(height: height, width: width)) { g, _ in
+            [ResamplingBackward.resizeNearest(g, height: h, width: w)]
+        }
+    }
+
     /// Average pooling with a `kernel` window moved by `stride` (default: `kernel`), no padding.
     public func avgPool2d(kernel: Int = 2, stride: Int? = nil) -> Variable {
         let s = stride ?? kernel

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -23,12 +24,14 @@ public final class CrossAttention: Module {
         self.headDim = headDim
     }
 
-    public func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
+    /// On `Tensor`s (inference) or `Variable`s (training).
+    public func callAsFunction<T: TensorValue>(_ x: T, context: T? = nil) -> T {
         let ctx = context ?? x
         let (b, n, m) = (x.shape[0], x.shape[1], ctx.shape[1])
-        func split(_ t: Tensor, _ length: Int) -> Tensor { t.reshaped(b, length, heads, headDim).permuted(0, 2, 1, 3) }
+        func split(_ t: T, _ length: Int) -> T { t.reshaped(b, length, heads, headDim).permuted(0, 2, 1, 3) }
         let q = split(toQ(x), n), k = split(toK(ctx), m), v = split(toV(ctx), m)
-        let attended = Attention.scaledDotProduct(query: q, key: k, value: v)  // [B, H, N, D] view of [B, N, H, D]
+        // [B, H, N, D] view of [B, N, H, D]
+        let attended = T.scaledDotProductAttention(query: q, key: k, value: v, scale: nil, causal: false, mask: nil)
         return toOut(attended.permuted(0, 2, 1, 3).reshaped(b, n, heads * headDim))
     }
 }

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -24,7 +25,8 @@ public final class ResnetBlock2D: Module {
     }
 
     /// `x`: `[N, Cin, H, W]`; `temb`: `[N, temb]` (already computed by the model, before SiLU).
-    public func callAsFunction(_ x: Tensor, temb: Tensor?) -> Tensor {
+    /// On `Tensor`s (inference) or `Variable`s (training).
+    public func callAsFunction<T: TensorValue>(_ x: T, temb: T?) -> T {
         var h = conv1(norm1(x, silu: true))
         if let proj = timeEmbProj, let temb {
             let t = proj(temb.silu())

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -25,13 +26,14 @@ public final class SpatialSelfAttention: Module {
         toOut = Linear(channels, channels)
     }
 
-    /// `x`: `[B, C, H, W]`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// `x`: `[B, C, H, W]`, as `Tensor`s (inference) or `Variable`s (training).
+    public func callAsFunction<T: TensorValue>(_ x: T) -> T {
         let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let n = h * w, d = c / heads
         let tokens = groupNorm(x).reshaped(b, c, n).transposed(1, 2).contiguous()  // [B, HW, C]
-        func split(_ t: Tensor) -> Tensor { t.reshaped(b, n, heads, d).permuted(0, 2, 1, 3) }  // [B, H, HW, d]
-        let attended = Attention.scaledDotProduct(query: split(toQ(tokens)), key: split(toK(tokens)), value: split(toV(tokens)))
+        func split(_ t: T) -> T { t.reshaped(b, n, heads, d).permuted(0, 2, 1, 3) }  // [B, H, HW, d]
+        let attended = T.scaledDotProductAttention(query: split(toQ(tokens)), key: split(toK(tokens)), value: split(toV(tokens)),
+                                                   scale: nil, causal: false, mask: nil)
         let out = toOut(attended.permuted(0, 2, 1, 3).reshaped(b, n, c))  // [B, HW, C]
         return out.transposed(1, 2).reshaped(b, c, h, w) + x
     }

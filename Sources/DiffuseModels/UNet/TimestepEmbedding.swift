@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -12,5 +13,6 @@ public final class TimestepEmbedding: Module {
         linear2 = Linear(dim, dim)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear2(linear1(x).silu()) }
+    /// On `Tensor`s (inference) or `Variable`s (training).
+    public func callAsFunction<T: TensorValue>(_ x: T) -> T { linear2(linear1(x).silu()) }
 }

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -12,7 +13,8 @@ public final class FeedForward: Module {
         projOut = Linear(dim * multiplier, dim)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { projOut(projIn(x).geglu()) }
+    /// On `Tensor`s (inference) or `Variable`s (training).
+    public func callAsFunction<T: TensorValue>(_ x: T) -> T { projOut(projIn(x).geglu()) }
 }
 
 /// diffusers' `BasicTransformerBlock` (layer norms): self-attention, cross-attention, feed-forward, each residual.
@@ -33,8 +35,8 @@ public final class BasicTransformerBlock: Module {
         ff = FeedForward(dim: dim)
     }
 
-    /// `x`: `[B, N, dim]`; `context`: `[B, M, contextDim]`.
-    public func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
+    /// `x`: `[B, N, dim]`; `context`: `[B, M, contextDim]`; `Tensor`s or `Variable`s.
+    public func callAsFunction<T: TensorValue>(_ x: T, context: T) -> T {
         var h = attn1(norm1(x)) + x
         h = attn2(norm2(h), context: context) + h
         return ff(norm3(h)) + h
@@ -64,8 +66,8 @@ public final class Transformer2DModel: Module {
         transformerBlocks = (0 ..< layers).map { _ in BasicTransformerBlock(dim: inner, heads: heads, headDim: headDim, contextDim: contextDim) }
     }
 
-    /// `x`: `[B, C, H, W]`; `context`: `[B, M, contextDim]`.
-    public func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
+    /// `x`: `[B, C, H, W]`; `context`: `[B, M, contextDim]`; `Tensor`s or `Variable`s.
+    public func callAsFunction<T: TensorValue>(_ x: T, context: T) -> T {
         let (b, c, hgt, wid) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         var h = norm(x)
         if let conv = projIn as? Conv2d {

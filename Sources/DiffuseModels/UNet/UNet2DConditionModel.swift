@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -79,27 +80,45 @@ public final class UNet2DConditionModel: Module {
         convOut = Conv2d(ch[0], config.outChannels, kernel: 3, padding: 1)
     }
 
+    /// Runs each resnet and attention of the down, mid and up blocks as a gradient `checkpoint`
+    /// when the model runs on `Variable`s: their activations are recomputed during the backward
+    /// pass instead of kept (less memory, about one more forward pass of compute). No effect on `Tensor` runs.
+    public var gradientCheckpointing = false
+
+    /// Inference entry point (the generic forward specialized for `Tensor`).
     /// - Parameters:
     ///   - sample: noisy latents `[B, inChannels, h, w]`.
     ///   - timesteps: one timestep per batch entry (or one for all), in the scheduler's units (0…999).
     ///   - encoderHiddenStates: text embeddings `[B, 77, crossAttentionDim]`.
     /// - Returns: the model output `[B, outChannels, h, w]`.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) -> Tensor {
+        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates)
+    }
+
+    /// The same model on `Variable`s (training: gradients reach the parameters' leaves, see
+    /// `Module.beginTraining()`) or any other `TensorValue`. The timestep embedding is a constant.
+    public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T) -> T {
+        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates)
+    }
+
+    /// The forward pass, written once for both value types.
+    private func forward<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T) -> T {
         let batch = sample.shape[0]
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
         precondition(ts.count == batch, "UNet: \(timesteps.count) timesteps for a batch of \(batch)")
         let tProj = Tensor.timestepEmbedding(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
                                              downscaleFreqShift: Float(config.freqShift))
-        let temb = timeEmbedding(tProj)
+        let temb = timeEmbedding(T.constant(tProj))
+        let checkpointing = gradientCheckpointing
         var h = config.centerInputSample ? sample * 2 - 1 : sample
         h = convIn(h)
-        var skips: [Tensor] = [h]
+        var skips: [T] = [h]
         for block in downBlocks {
-            let (out, added) = block(h, temb: temb, context: encoderHiddenStates)
+            let (out, added) = block(h, temb: temb, context: encoderHiddenStates, checkpointing: checkpointing)
             h = out
             skips += added
         }
-        h = midBlock(h, temb: temb, context: encoderHiddenStates)
+        h = midBlock(h, temb: temb, context: encoderHiddenStates, checkpointing: checkpointing)
         for (i, block) in upBlocks.enumerated() {
             let n = block.resnets.count
             let blockSkips = Array(skips.suffix(n))
@@ -107,7 +126,7 @@ public final class UNet2DConditionModel: Module {
             // When the next skip is not exactly twice this size (odd sizes), upsample to its size.
             let size = skips.last.map { ($0.shape[2], $0.shape[3]) }
             h = block(h, skips: blockSkips, temb: temb, context: encoderHiddenStates,
-                      upsampleSize: i == upBlocks.count - 1 ? nil : size)
+                      upsampleSize: i == upBlocks.count - 1 ? nil : size, checkpointing: checkpointing)
         }
         h = convNormOut(h, silu: true)
         return convOut(h)

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
@@ -124,30 +125,49 @@ public final class UNet2DModel: Module {
         convOut = Conv2d(ch[0], config.outChannels, kernel: 3, padding: 1)
     }
 
+    /// Runs each resnet and attention of the down, mid and up blocks as a gradient `checkpoint`
+    /// when the model runs on `Variable`s: their activations are recomputed during the backward
+    /// pass instead of kept (less memory, about one more forward pass of compute). No effect on `Tensor` runs.
+    public var gradientCheckpointing = false
+
+    /// Inference entry point (the generic forward specialized for `Tensor`).
     /// - Parameters:
     ///   - sample: `[B, inChannels, H, W]`.
     ///   - timesteps: one per batch entry (or one for all), 0…999.
     /// - Returns: `[B, outChannels, H, W]`.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float]) -> Tensor {
+        forward(sample, timesteps: timesteps)
+    }
+
+    /// The same model on `Variable`s (training: gradients reach the parameters' leaves, see
+    /// `Module.beginTraining()`) or any other `TensorValue`. The timestep embedding is a constant.
+    public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float]) -> T {
+        forward(sample, timesteps: timesteps)
+    }
+
+    /// The forward pass, written once for both value types.
+    private func forward<T: TensorValue>(_ sample: T, timesteps: [Float]) -> T {
         let batch = sample.shape[0]
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
         precondition(ts.count == batch, "UNet2DModel: \(timesteps.count) timesteps for a batch of \(batch)")
-        let temb = timeEmbedding(Tensor.timestepEmbedding(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
-                                                          downscaleFreqShift: Float(config.freqShift)))
+        let temb = timeEmbedding(T.constant(Tensor.timestepEmbedding(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
+                                                                     downscaleFreqShift: Float(config.freqShift))))
+        let checkpointing = gradientCheckpointing
         var h = convIn(config.centerInputSample ? sample * 2 - 1 : sample)
-        var skips: [Tensor] = [h]
+        var skips: [T] = [h]
         for block in downBlocks {
-            let (out, added) = block(h, temb: temb, context: nil)
+            let (out, added) = block(h, temb: temb, context: nil, checkpointing: checkpointing)
             h = out
             skips += added
         }
-        h = midBlock(h, temb: temb, context: nil)
+        h = midBlock(h, temb: temb, context: nil, checkpointing: checkpointing)
         for (i, block) in upBlocks.enumerated() {
             let n = block.resnets.count
             let blockSkips = Array(skips.suffix(n))
             skips.removeLast(n)
             h = block(h, skips: blockSkips, temb: temb, context: nil,
-                      upsampleSize: i == upBlocks.count - 1 ? nil : skips.last.map { ($0.shape[2], $0.shape[3]) })
+                      upsampleSize: i == upBlocks.count - 1 ? nil : skips.last.map { ($0.shape[2], $0.shape[3]) },
+                      checkpointing: checkpointing)
         }
         return convOut(convNormOut(h, silu: true))
     }

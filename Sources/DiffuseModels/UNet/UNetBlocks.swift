@@ -1,22 +1,41 @@
+import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor
 
 /// An attention block applied to a feature map inside a UNet block: a `Transformer2DModel`
 /// (cross-attends to `context`) or a `SpatialSelfAttention` (ignores it).
 public protocol FeatureMapAttention: Module {
-    /// `x`: `[B, C, H, W]`; `context`: `[B, M, D]` or nil → `[B, C, H, W]`.
-    func callAsFunction(_ x: Tensor, context: Tensor?) -> Tensor
+    /// `x`: `[B, C, H, W]`; `context`: `[B, M, D]` or nil → `[B, C, H, W]`; `Tensor`s or `Variable`s.
+    func callAsFunction<T: TensorValue>(_ x: T, context: T?) -> T
 }
 
 extension Transformer2DModel: FeatureMapAttention {
-    public func callAsFunction(_ x: Tensor, context: Tensor?) -> Tensor {
+    public func callAsFunction<T: TensorValue>(_ x: T, context: T?) -> T {
         guard let context else { preconditionFailure("Transformer2DModel needs encoder hidden states to cross-attend to") }
         return self(x, context: context)
     }
 }
 
 extension SpatialSelfAttention: FeatureMapAttention {
-    public func callAsFunction(_ x: Tensor, context: Tensor?) -> Tensor { self(x) }
+    public func callAsFunction<T: TensorValue>(_ x: T, context: T?) -> T { self(x) }
+}
+
+/// Runs the resnets and attentions of the UNet blocks, each as one gradient-checkpointed segment
+/// when `checkpointing` is set (only `Variable` runs record anything to checkpoint; for `Tensor`
+/// it is the plain call). Checkpointed segments take every non-parameter input explicitly.
+enum UNetSegments {
+    static func resnet<T: TensorValue>(_ resnet: ResnetBlock2D, _ x: T, temb: T, checkpointing: Bool) -> T {
+        guard checkpointing else { return resnet(x, temb: temb) }
+        return T.checkpointed([x, temb]) { [resnet(($0[0]), temb: $0[1])] }[0]
+    }
+
+    static func attention<T: TensorValue>(_ attention: any FeatureMapAttention, _ x: T, context: T?, checkpointing: Bool) -> T {
+        guard checkpointing else { return attention(x, context: context) }
+        if let context {
+            return T.checkpointed([x, context]) { [attention($0[0], context: $0[1])] }[0]
+        }
+        return T.checkpointed([x]) { [attention($0[0], context: nil)] }[0]
+    }
 }
 
 /// A down block of `UNet2DConditionModel`: `CrossAttnDownBlock2D` (resnets interleaved with
@@ -33,12 +52,13 @@ public final class UNetDownBlock: Module {
     }
 
     /// Returns the block output and the skip connections it adds (one per resnet, plus the downsampled output).
-    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor?) -> (Tensor, [Tensor]) {
+    /// `checkpointing`: run each resnet and attention as a gradient checkpoint (training).
+    func callAsFunction<T: TensorValue>(_ x: T, temb: T, context: T?, checkpointing: Bool = false) -> (T, [T]) {
         var h = x
-        var skips: [Tensor] = []
+        var skips: [T] = []
         for (i, resnet) in resnets.enumerated() {
-            h = resnet(h, temb: temb)
-            if i < attentions.count { h = attentions[i](h, context: context) }
+            h = UNetSegments.resnet(resnet, h, temb: temb, checkpointing: checkpointing)
+            if i < attentions.count { h = UNetSegments.attention(attentions[i], h, context: context, checkpointing: checkpointing) }
             skips.append(h)
         }
         for down in downsamplers {
@@ -60,11 +80,12 @@ public final class UNetMidBlock: Module {
         self.attentions = attentions
     }
 
-    func callAsFunction(_ x: Tensor, temb: Tensor, context: Tensor?) -> Tensor {
-        var h = resnets[0](x, temb: temb)
+    /// `checkpointing`: run each resnet and attention as a gradient checkpoint (training).
+    func callAsFunction<T: TensorValue>(_ x: T, temb: T, context: T?, checkpointing: Bool = false) -> T {
+        var h = UNetSegments.resnet(resnets[0], x, temb: temb, checkpointing: checkpointing)
         for (i, resnet) in resnets.dropFirst().enumerated() {
-            if i < attentions.count { h = attentions[i](h, context: context) }
-            h = resnet(h, temb: temb)
+            if i < attentions.count { h = UNetSegments.attention(attentions[i], h, context: context, checkpointing: checkpointing) }
+            h = UNetSegments.resnet(resnet, h, temb: temb, checkpointing: checkpointing)
         }
         return h
     }
@@ -84,13 +105,15 @@ public final class UNetUpBlock: Module {
     }
 
     /// `skips`: this block's skip connections, the last one first to be used.
-    func callAsFunction(_ x: Tensor, skips: [Tensor], temb: Tensor, context: Tensor?, upsampleSize: (Int, Int)?) -> Tensor {
+    /// `checkpointing`: run each resnet and attention as a gradient checkpoint (training).
+    func callAsFunction<T: TensorValue>(_ x: T, skips: [T], temb: T, context: T?, upsampleSize: (Int, Int)?,
+                                        checkpointing: Bool = false) -> T {
         var h = x
         var remaining = skips
         for (i, resnet) in resnets.enumerated() {
             let skip = remaining.removeLast()
-            h = resnet(Tensor.concatenate([h, skip], axis: 1), temb: temb)
-            if i < attentions.count { h = attentions[i](h, context: context) }
+            h = UNetSegments.resnet(resnet, T.concatenate([h, skip], axis: 1), temb: temb, checkpointing: checkpointing)
+            if i < attentions.count { h = UNetSegments.attention(attentions[i], h, context: context, checkpointing: checkpointing) }
         }
         for up in upsamplers { h = up(h, size: upsampleSize) }
         return h

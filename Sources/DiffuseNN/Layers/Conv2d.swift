@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseTensor
 
 /// 2-D convolution over `[N, Cin, H, W]`. Checkpoint keys: `weight` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`.
@@ -17,7 +18,9 @@ public final class Conv2d: Module {
     public var inChannels: Int { weight.shape[1] }
     public var outChannels: Int { weight.shape[0] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+    /// On `Tensor`s (inference) or `Variable`s (training).
+    @inlinable
+    public func callAsFunction<T: TensorValue>(_ x: T) -> T {
+        x.conv2d(weight: T.lift(weight), bias: bias.map { T.lift($0) }, stride: stride, padding: padding, dilation: (1, 1), groups: 1)
     }
 }

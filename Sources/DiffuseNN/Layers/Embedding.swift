@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseTensor
 
 /// A lookup table `[count, dimension]`: ids → rows.
@@ -10,4 +11,8 @@ public final class Embedding: Module {
 
     /// `[ids.count, dimension]`.
     public func callAsFunction(_ ids: [Int]) -> Tensor { weight.value.embedding(ids) }
+
+    /// `[ids.count, dimension]` as `type` (`Variable` to train the table).
+    @inlinable
+    public func callAsFunction<T: TensorValue>(_ ids: [Int], as type: T.Type) -> T { T.lift(weight).embedding(ids) }
 }

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseTensor
 
 /// y = x·Wᵀ + b over the last axis: `[…, inFeatures] → […, outFeatures]`.
@@ -14,7 +15,9 @@ public final class Linear: Module {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.linear(weight: weight.value, bias: bias?.value)
+    /// On `Tensor`s (inference) or `Variable`s (training).
+    @inlinable
+    public func callAsFunction<T: TensorValue>(_ x: T) -> T {
+        x.linear(weight: T.lift(weight), bias: bias.map { T.lift($0) })
     }
 }

@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseTensor
 
 /// GroupNorm over `[N, C, …]` with per-channel `weight` and `bias` (`[C]`).
@@ -15,9 +16,10 @@ public final class GroupNorm: Module {
         bias = affine ? Parameter(shape: [channels]) : nil
     }
 
-    /// Normalizes `x`; `silu: true` applies SiLU to the result in the same pass.
-    public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
-        x.groupNorm(groups: groups, weight: weight?.value, bias: bias?.value, epsilon: epsilon, silu: silu)
+    /// Normalizes `x` (`Tensor` or `Variable`); `silu: true` applies SiLU to the result in the same pass.
+    @inlinable
+    public func callAsFunction<T: TensorValue>(_ x: T, silu: Bool = false) -> T {
+        x.groupNorm(groups: groups, weight: weight.map { T.lift($0) }, bias: bias.map { T.lift($0) }, epsilon: epsilon, silu: silu)
     }
 }
 
@@ -33,7 +35,9 @@ public final class LayerNorm: Module {
         bias = affine ? Parameter(shape: [dimension]) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.layerNorm(weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+    /// Normalizes `x` (`Tensor` or `Variable`) over its last axis.
+    @inlinable
+    public func callAsFunction<T: TensorValue>(_ x: T) -> T {
+        x.layerNorm(weight: weight.map { T.lift($0) }, bias: bias.map { T.lift($0) }, epsilon: epsilon)
     }
 }

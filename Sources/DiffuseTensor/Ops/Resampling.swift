@@ -29,6 +29,27 @@ extension Tensor {
         return out
     }
 
+    /// Nearest-neighbour resizing to `height × width` (PyTorch `interpolate(mode="nearest", size=…)`):
+    /// output pixel `(y, x)` reads source pixel `(floor(y · H / height), floor(x · W / width))`.
+    /// The UNets use it when a skip connection is not exactly twice the size (odd input sizes);
+    /// pipelines use it to bring masks to latent size.
+    public func resizeNearest(height: Int, width: Int) -> Tensor {
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let x = contiguous()
+        var values = [Float](repeating: 0, count: n * c * height * width)
+        let scaleY = Float(h) / Float(height), scaleX = Float(w) / Float(width)
+        for p in 0 ..< n * c {
+            for oy in 0 ..< height {
+                let iy = Swift.min(Int((Float(oy) * scaleY).rounded(.down)), h - 1)
+                for ox in 0 ..< width {
+                    let ix = Swift.min(Int((Float(ox) * scaleX).rounded(.down)), w - 1)
+                    values[(p * height + oy) * width + ox] = x.pointer[(p * h + iy) * w + ix]
+                }
+            }
+        }
+        return Tensor(shape: [n, c, height, width], values)
+    }
+
     /// Average pooling with a `kernel` window moved by `stride` (no padding), as `avg_pool2d`.
     public func avgPool2d(kernel: Int = 2, stride: Int? = nil) -> Tensor {
         let s = stride ?? kernel
