@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test test-browser demo bench clean
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -30,3 +30,7 @@ bench: build
 
 clean:
 	rm -rf .build
+
+## test-browser: the web page driven in headless Chromium (installs chromium; ~1.5 min); keeps a screenshot
+test-browser: deps
+	bash tools/browser_test.sh

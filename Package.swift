@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C libraries from Debian: OpenBLAS (libopenblas-dev) and zlib (zlib1g-dev).
@@ -68,10 +69,18 @@ let package = Package(
             dependencies: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers"],
             swiftSettings: kernelFlags
         ),
+        // `diffuse serve`: the web page and HTTP APIs (OpenAI, AUTOMATIC1111, jobs) on Hummingbird 2.
+        .target(
+            name: "DiffuseServer",
+            dependencies: [
+                "DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "diffuse",
             dependencies: [
-                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "DiffuseData", "CDiffuseCPU",
+                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "DiffuseData", "CDiffuseCPU", "DiffuseServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,6 +94,10 @@ let package = Package(
         .testTarget(name: "DiffuseDataTests", dependencies: ["DiffuseData", "DiffuseFormats"]),
         .testTarget(name: "DiffuseBERTTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffusePipelinesTests", dependencies: ["DiffusePipelines", "DiffuseFormats"]),
+        .testTarget(
+            name: "DiffuseServerTests",
+            dependencies: ["DiffuseServer", "DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers", "DiffuseTensor"]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

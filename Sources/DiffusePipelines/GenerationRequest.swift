@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffuseTensor
 
 /// Everything that determines an image: the same request and seed give the same pixels.
 public struct GenerationRequest: Sendable {
@@ -45,4 +46,7 @@ public struct GenerationProgress: Sendable {
     public var totalSteps: Int
     /// Seconds since the denoising loop started.
     public var elapsed: Double
+    /// The latents after this step, `[count, 4, height / 8, width / 8]` (scaled as the UNet sees
+    /// them); `LatentPreview.image(from:)` turns them into a cheap preview.
+    public var latents: Tensor? = nil
 }

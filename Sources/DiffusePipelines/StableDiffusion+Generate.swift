@@ -28,6 +28,13 @@ extension StableDiffusion {
 
         // 2. Timesteps.
         var scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig)
+        // Near the number of training timesteps, spacing and steps_offset make schedules repeat or
+        // leave the trained range, which the index-based samplers cannot follow (diffusers fails too).
+        var trainSteps = 1000
+        if case .number(let n)? = schedulerConfig["num_train_timesteps"], n >= 1, n < 1e9 { trainSteps = Int(n) }
+        guard request.steps <= trainSteps / 2 else {
+            throw PipelineError("steps \(request.steps) is more than half of this model's \(trainSteps) training timesteps")
+        }
         try scheduler.setTimesteps(request.steps)
         var timesteps = scheduler.timesteps
         if request.mode != .textToImage {
@@ -102,7 +109,8 @@ extension StableDiffusion {
                 }
                 latents = proper * maskLatent.affine(scale: -1, shift: 1) + latents * maskLatent
             }
-            if let progress, !progress(GenerationProgress(step: i + 1, totalSteps: timesteps.count, elapsed: Date().timeIntervalSince(start))) {
+            if let progress, !progress(GenerationProgress(step: i + 1, totalSteps: timesteps.count, elapsed: Date().timeIntervalSince(start),
+                                                              latents: latents)) {
                 throw CancellationError()
             }
         }

@@ -1,0 +1,60 @@
+import Hummingbird
+
+/// A request the server refuses or cannot finish: the HTTP status, a one-line message that names
+/// what is wrong, and (for bad input) the request field at fault. `ErrorMiddleware` renders it in
+/// the JSON shape of the route family it came from.
+public struct APIError: Error, CustomStringConvertible, Sendable {
+    /// The HTTP status of the reply.
+    public var status: HTTPResponse.Status
+    /// What is wrong, naming the field or value.
+    public var message: String
+    /// The request field at fault, if one is (OpenAI's `param`).
+    public var field: String?
+    /// A machine-readable code (OpenAI's `code`), e.g. `"queue_full"`.
+    public var code: String?
+    /// Extra response headers (`Retry-After`, `WWW-Authenticate`).
+    public var headers: HTTPFields
+
+    /// An error with this status and message; `field` names the request field at fault.
+    public init(_ status: HTTPResponse.Status, _ message: String, field: String? = nil, code: String? = nil,
+                headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.field = field
+        self.code = code
+        self.headers = headers
+    }
+
+    public var description: String { message }
+
+    /// 400: a field is missing, has the wrong type or an unusable value.
+    public static func invalid(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, message, field: field, code: "invalid_value")
+    }
+
+    /// 400: the body as a whole is unusable (not JSON, not an object).
+    public static func badBody(_ message: String) -> APIError {
+        APIError(.badRequest, message, code: "invalid_body")
+    }
+
+    /// 401: the `Authorization: Bearer` key is missing or wrong.
+    public static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, message, code: "invalid_api_key", headers: [.wwwAuthenticate: "Bearer"])
+    }
+
+    /// 404: no such route, job or image.
+    public static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, message, code: "not_found")
+    }
+
+    /// 413: the body is larger than the server accepts.
+    public static func tooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, "request body is larger than the limit of \(limit) bytes", code: "body_too_large")
+    }
+
+    /// 429: the generation queue is full; try again after `retryAfter` seconds.
+    public static func queueFull(limit: Int, retryAfter: Int) -> APIError {
+        APIError(.tooManyRequests, "the generation queue is full (\(limit) waiting); retry in \(retryAfter) s",
+                 code: "queue_full", headers: [.retryAfter: String(retryAfter)])
+    }
+}

@@ -1,0 +1,112 @@
+import DiffuseFormats
+import DiffusePipelines
+
+/// One job, checked and with every default resolved: what a worker runs. Image `i` of a job uses
+/// seed `seed + i` and is generated alone, so each image's infotext reproduces it by itself (as
+/// AUTOMATIC1111 numbers the seeds of a batch).
+public struct GenerationParameters: Sendable {
+    /// What to draw.
+    public var prompt: String
+    /// What to steer away from.
+    public var negativePrompt = ""
+    /// Diffuse sampler name; nil = the model's own scheduler.
+    public var sampler: String? = nil
+    /// Denoising steps (of the full schedule for img2img).
+    public var steps = 20
+    /// Classifier-free guidance scale.
+    public var guidance = 7.5
+    /// The first image's seed (already drawn if the client asked for a random one).
+    public var seed: UInt64 = 0
+    /// Output width in pixels (a multiple of 8).
+    public var width: Int
+    /// Output height in pixels (a multiple of 8).
+    public var height: Int
+    /// Images to make.
+    public var count = 1
+    /// Image-to-image source, already at `width × height`.
+    public var initImage: PNGImage? = nil
+    /// Inpainting mask (white = repaint), already at `width × height`.
+    public var mask: PNGImage? = nil
+    /// How much of the init image to repaint (nil = the pipeline's default).
+    public var strength: Double? = nil
+
+    /// A one-image text-to-image job with the defaults above.
+    public init(prompt: String, width: Int, height: Int) {
+        self.prompt = prompt
+        self.width = width
+        self.height = height
+    }
+
+    /// The seed of each image.
+    public var seeds: [UInt64] { (0 ..< count).map { seed &+ UInt64($0) } }
+
+    /// The pipeline request for the image with this seed.
+    public func request(seed: UInt64) -> GenerationRequest {
+        var request = GenerationRequest(prompt: prompt)
+        request.negativePrompt = negativePrompt
+        request.sampler = sampler
+        request.steps = steps
+        request.guidance = Float(guidance)
+        request.seed = seed
+        request.width = width
+        request.height = height
+        request.count = 1
+        request.initImage = initImage
+        request.mask = mask
+        request.strength = strength
+        return request
+    }
+
+    /// The A1111 infotext of the image with this seed.
+    public func infotext(seed: UInt64, samplerName: String, model: String) -> Infotext {
+        var extra: [(key: String, value: String)] = []
+        if initImage != nil { extra.append(("Denoising strength", "\(strength ?? (mask != nil ? 1.0 : 0.8))")) }
+        return Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
+                        cfgScale: guidance, seed: Int(truncatingIfNeeded: seed), width: width, height: height,
+                        model: model, extra: extra)
+    }
+
+    /// Checks the values against the server's caps and the sampler's schedule, naming fields as
+    /// `names` spells them.
+    /// - Throws: `APIError.invalid` for the first value out of range.
+    public func validate(against configuration: ServerConfiguration, samplers: SamplerCatalog,
+                         names: FieldNames = FieldNames()) throws {
+        let cap = configuration.maxSize
+        for (value, field) in [(width, names.width), (height, names.height)] {
+            guard value > 0, value % 8 == 0 else {
+                throw APIError.invalid(field, "\(field) must be a positive multiple of 8, not \(value)")
+            }
+            guard value <= cap else {
+                throw APIError.invalid(field, "\(field) \(value) is over this server's limit of \(cap)")
+            }
+        }
+        guard steps >= 1 else { throw APIError.invalid(names.steps, "\(names.steps) must be at least 1, not \(steps)") }
+        guard steps <= configuration.maxSteps else {
+            throw APIError.invalid(names.steps, "\(names.steps) \(steps) is over this server's limit of \(configuration.maxSteps)")
+        }
+        try samplers.checkSteps(steps, sampler: sampler, field: names.steps)
+        guard count >= 1 else { throw APIError.invalid(names.count, "\(names.count) must be at least 1, not \(count)") }
+        guard count <= configuration.maxImages else {
+            throw APIError.invalid(names.count, "\(names.count) \(count) is over this server's limit of \(configuration.maxImages) images")
+        }
+        guard guidance.isFinite, (0 ... 100).contains(guidance) else {
+            throw APIError.invalid(names.guidance, "\(names.guidance) must be between 0 and 100, not \(guidance)")
+        }
+        if let strength, !(0 ... 1).contains(strength) {
+            throw APIError.invalid(names.strength, "\(names.strength) must be between 0 and 1, not \(strength)")
+        }
+        if mask != nil && initImage == nil {
+            throw APIError.invalid(names.mask, "\(names.mask) needs an init image to inpaint")
+        }
+        if initImage != nil, let strength, Int(Double(steps) * strength) < 1 {
+            throw APIError.invalid(names.strength, "\(names.strength) \(strength) with \(steps) steps leaves no denoising step")
+        }
+    }
+
+    /// How each API names the fields `validate` checks.
+    public struct FieldNames: Sendable {
+        public var width = "width", height = "height", steps = "steps", count = "n", guidance = "guidance"
+        public var strength = "strength", mask = "mask"
+        public init() {}
+    }
+}

@@ -1,0 +1,12 @@
+import Hummingbird
+
+/// `GET /health` → `{"status":"ok"}`.
+struct HealthRoutes {
+    let server: DiffuseServer
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/health") { _, _ -> Response in
+            HTTPSupport.json(["status": "ok"])
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import DiffusePipelines
+import DiffuseServer
+import Dispatch
+import Foundation
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a web page and image-generation HTTP APIs (OpenAI, AUTOMATIC1111) for one model.",
+        discussion: """
+        Loads the model once and serves until Ctrl-C:
+          /                              the web page (works offline)
+          POST /v1/images/generations    OpenAI images; GET /v1/models
+          POST /sdapi/v1/txt2img         AUTOMATIC1111, and img2img, progress,
+                                         interrupt, samplers, sd-models
+          POST /api/jobs                 the page's jobs: GET /api/jobs/ID/events
+                                         (Server-Sent Events), DELETE /api/jobs/ID
+          GET /health                    {"status":"ok"}
+
+        Generation runs on --workers dedicated threads; at most --queue-limit jobs \
+        wait, and further requests get 429 with Retry-After. With --api-key (or \
+        DIFFUSE_API_KEY) every route but the page's own files needs the header \
+        `Authorization: Bearer KEY`.
+
+        Example:
+          diffuse serve --model sd15 --port 7860
+        """
+    )
+
+    @Option(help: "Stable Diffusion model: a diffusers folder or a single-file .safetensors checkpoint (required for now).")
+    var model: String?
+
+    @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
+    var tokenizer: String?
+
+    @Option(help: "Address to listen on (0.0.0.0 for every interface).")
+    var host = "127.0.0.1"
+
+    @Option(help: "TCP port (0 picks a free one).")
+    var port = 7860
+
+    @Option(help: "Require `Authorization: Bearer KEY` (default: the DIFFUSE_API_KEY environment variable, if set).")
+    var apiKey: String?
+
+    @Option(help: "Generation threads (jobs that run at once).")
+    var workers = 1
+
+    @Option(help: "Jobs that may wait for a worker; more get 429.")
+    var queueLimit = 16
+
+    @Option(help: "Largest width or height accepted, in pixels.")
+    var maxSize = 1024
+
+    @Option(help: "Largest number of steps accepted.")
+    var maxSteps = 150
+
+    @Option(help: "Largest number of images per request.")
+    var maxImages = 8
+
+    func run() throws {
+        guard let model else {
+            throw CLIError("--model is required: Diffuse has no bundled default model yet (give a diffusers folder or a .safetensors checkpoint)")
+        }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["DIFFUSE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.workers = workers
+        configuration.queueLimit = queueLimit
+        configuration.maxSize = maxSize
+        configuration.maxSteps = maxSteps
+        configuration.maxImages = maxImages
+        do {
+            try configuration.validate()
+        } catch let error as ServerConfigurationError {
+            throw CLIError("--\(error.setting): \(error.message)")
+        }
+        try requireSupportedCPU()
+
+        let start = Date()
+        let pipeline = try loadModel(model)
+        let server = try DiffuseServer(model: pipeline, configuration: configuration)
+        print(String(format: "loaded %@ in %.1f s", pipeline.name, Date().timeIntervalSince(start)))
+        fflush(stdout)
+
+        // The server is async; this command blocks its (main) thread until the server stops.
+        let done = DispatchSemaphore(value: 0)
+        let outcome = ServeOutcome()
+        let (host, authenticated) = (configuration.host, configuration.apiKey != nil)
+        Task.detached {
+            do {
+                try await server.run { port in
+                    print("serving on http://\(host):\(port)/\(authenticated ? " (API key required)" : "")")
+                    fflush(stdout)
+                }
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error {
+            throw CLIError("cannot serve on \(configuration.host):\(configuration.port): \(error)")
+        }
+    }
+
+    private func loadModel(_ path: String) throws -> StableDiffusion {
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw CLIError("model \(path) does not exist")
+        }
+        if isDirectory.boolValue { return try StableDiffusion.load(folder: url) }
+        guard url.pathExtension == "safetensors" else {
+            throw CLIError("model \(path) is neither a diffusers folder nor a .safetensors file")
+        }
+        guard let tokenizer else { throw CLIError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
+        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer))
+    }
+}
+
+/// Carries the server task's error back to the blocked command thread.
+private final class ServeOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    var error: (any Error)? {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}
