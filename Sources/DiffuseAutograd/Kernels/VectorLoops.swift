@@ -1,22 +1,12 @@
 import DiffuseTensor
 
-/// Vectorized loops over contiguous runs that the backward kernels share. Sums use several
-/// 8-lane accumulators (an implicit pairwise summation, error near √n·ε).
+/// Vectorized loops over contiguous runs that the backward kernels share; sums and accumulation
+/// are the forward pass's `ReductionKernels`.
 enum VectorLoops {
     /// Σ x[i].
     @inline(__always)
     static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var a0 = Vec8(), a1 = Vec8(), a2 = Vec8(), a3 = Vec8()
-        var i = 0
-        while i + 32 <= n {
-            a0 += VectorMath.load(x + i); a1 += VectorMath.load(x + i + 8)
-            a2 += VectorMath.load(x + i + 16); a3 += VectorMath.load(x + i + 24)
-            i += 32
-        }
-        while i + 8 <= n { a0 += VectorMath.load(x + i); i += 8 }
-        var total = ((a0 + a1) + (a2 + a3)).sum()
-        while i < n { total += x[i]; i += 1 }
-        return total
+        ReductionKernels.sum(x, n)
     }
 
     /// Σ x[i]·y[i].
@@ -38,26 +28,13 @@ enum VectorLoops {
     /// Σ (x[i] − mean)².
     @inline(__always)
     static func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> Float {
-        let m = Vec8(repeating: mean)
-        var a0 = Vec8(), a1 = Vec8()
-        var i = 0
-        while i + 16 <= n {
-            let d0 = VectorMath.load(x + i) - m, d1 = VectorMath.load(x + i + 8) - m
-            a0.addProduct(d0, d0); a1.addProduct(d1, d1)
-            i += 16
-        }
-        while i + 8 <= n { let d = VectorMath.load(x + i) - m; a0.addProduct(d, d); i += 8 }
-        var total = (a0 + a1).sum()
-        while i < n { let d = x[i] - mean; total += d * d; i += 1 }
-        return total
+        ReductionKernels.sumOfSquaredDeviations(x, n, mean: mean)
     }
 
     /// y[i] += x[i].
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        while i + 8 <= n { VectorMath.store(VectorMath.load(y + i) + VectorMath.load(x + i), y + i); i += 8 }
-        while i < n { y[i] += x[i]; i += 1 }
+        ReductionKernels.accumulate(x, into: y, n)
     }
 
     /// y[i] += a·x[i].

@@ -30,12 +30,13 @@ public struct Padding2D: Equatable, Sendable {
     public init(vertical: Int, horizontal: Int) { self.init(top: vertical, bottom: vertical, left: horizontal, right: horizontal) }
 }
 
-enum Im2Col {
+/// The patch matrix of a convolution (im2col), shared by conv2d's forward and backward passes.
+public enum Im2Col {
     /// Writes the patch matrix of output positions `p0 ..< p0 + tile` of one image into `col`
     /// (`[channels·kh·kw, tile]`, row-major with leading dimension `tile`).
     ///
     /// - `image`: `[channels, height, width]`, contiguous.
-    static func fill(_ col: UnsafeMutablePointer<Float>, image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+    public static func fill(_ col: UnsafeMutablePointer<Float>, image: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                      geometry g: ConvGeometry, outWidth: Int, p0: Int, tile: Int) {
         let kh = g.kernelHeight, kw = g.kernelWidth
         for c in 0 ..< channels {

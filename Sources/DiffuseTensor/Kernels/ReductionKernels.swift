@@ -1,8 +1,8 @@
 /// Vectorized reductions over contiguous runs. Sums use 4×8 partial accumulators (an implicit
 /// pairwise summation), which keeps float32 round-off near √n·ε for long runs.
-enum ReductionKernels {
-    @inline(__always)
-    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+public enum ReductionKernels {
+    @inlinable @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var a0 = Vec8(), a1 = Vec8(), a2 = Vec8(), a3 = Vec8()
         var i = 0
         while i + 32 <= n {
@@ -17,8 +17,8 @@ enum ReductionKernels {
     }
 
     /// Σ (x − mean)².
-    @inline(__always)
-    static func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> Float {
+    @inlinable @inline(__always)
+    public static func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, mean: Float) -> Float {
         let m = Vec8(repeating: mean)
         var a0 = Vec8(), a1 = Vec8()
         var i = 0
@@ -33,8 +33,8 @@ enum ReductionKernels {
         return total
     }
 
-    @inline(__always)
-    static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    @inlinable @inline(__always)
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var m = Vec8(repeating: -.infinity)
         var i = 0
         while i + 8 <= n { m = VectorMath.max(m, VectorMath.load(x + i)); i += 8 }
@@ -44,8 +44,8 @@ enum ReductionKernels {
     }
 
     /// `y[i] += x[i]` over `n` elements.
-    @inline(__always)
-    static func accumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inlinable @inline(__always)
+    public static func accumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         while i + 8 <= n { VectorMath.store(VectorMath.load(y + i) + VectorMath.load(x + i), y + i); i += 8 }
         while i < n { y[i] += x[i]; i += 1 }
