@@ -27,15 +27,12 @@ extension StableDiffusion {
         let context = guided ? Tensor.concatenate([repeatRows(textEncoder([tokenizer.encode(request.negativePrompt)]), count), cond], axis: 0) : cond
 
         // 2. Timesteps.
-        var scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig)
-        // Near the number of training timesteps, spacing and steps_offset make schedules repeat or
-        // leave the trained range, which the index-based samplers cannot follow (diffusers fails too).
-        var trainSteps = 1000
-        if case .number(let n)? = schedulerConfig["num_train_timesteps"], n >= 1, n < 1e9 { trainSteps = Int(n) }
-        guard request.steps <= trainSteps / 2 else {
-            throw PipelineError("steps \(request.steps) is more than half of this model's \(trainSteps) training timesteps")
+        var scheduler: any Scheduler
+        do {
+            scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps)
+        } catch SchedulerError.invalidArgument(let message) {
+            throw PipelineError(message)
         }
-        try scheduler.setTimesteps(request.steps)
         var timesteps = scheduler.timesteps
         if request.mode != .textToImage {
             let initSteps = Swift.min(Int(Double(request.steps) * request.effectiveStrength), request.steps)

@@ -46,30 +46,16 @@ public struct SamplerCatalog: Sendable {
         self.config = config
     }
 
-    /// Checks that `sampler` can run `steps` steps on this model. Step counts near the number of
-    /// training timesteps (e.g. PNDM or DDIM with 1000 steps and `steps_offset` 1, DPM++ 2M with
-    /// 1000) leave the training range or the schedule's end, which the schedulers treat as a
-    /// programming error (a crash). Done before queueing, so such a request is a 400 instead.
+    /// Checks that `sampler` can run `steps` steps on this model (`Schedulers.make(name:config:steps:)`),
+    /// before queueing, so that a step count the samplers cannot follow is a 400.
     ///
     /// - Throws: `APIError.invalid(field)` saying why.
     public func checkSteps(_ steps: Int, sampler: String?, field: String = "steps") throws {
-        var trainSteps = 1000
-        if case .number(let n)? = config["num_train_timesteps"], n >= 1, n < 1e9 { trainSteps = Int(n) }
-        var scheduler = try Schedulers.make(name: sampler, config: config)
-        // Near the number of training timesteps, spacing and `steps_offset` make schedules repeat or
-        // drop timesteps, which the index-based samplers cannot follow (diffusers fails there too);
-        // half of them is far above any useful step count and safe for every sampler.
-        guard steps <= trainSteps / 2 else {
-            throw APIError.invalid(field, "\(field) \(steps) is more than half of this model's \(trainSteps) training timesteps")
-        }
         do {
-            try scheduler.setTimesteps(steps)
-        } catch let error as SchedulerError {
-            throw APIError.invalid(field, "\(field) \(steps) cannot be used with \(scheduler.displayName): \(error)")
-        }
-        guard scheduler.timesteps.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < Float(trainSteps) }) else {
-            throw APIError.invalid(field, "\(field) \(steps) is too many for \(scheduler.displayName) on this model "
-                + "(its schedule would leave the \(trainSteps) training timesteps); use fewer steps")
+            _ = try Schedulers.make(name: sampler, config: config, steps: steps)
+        } catch SchedulerError.invalidArgument(let message) where message.hasPrefix("steps ") {
+            // Name the request's own field.
+            throw APIError.invalid(field, field + message.dropFirst("steps".count))
         }
     }
 

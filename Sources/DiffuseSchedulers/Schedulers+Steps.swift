@@ -1,0 +1,31 @@
+extension Schedulers {
+    /// Makes the sampler and sets its timesteps for `steps` denoising steps, refusing step counts
+    /// the samplers cannot follow.
+    ///
+    /// Near the number of training timesteps, spacing and `steps_offset` make schedules repeat or
+    /// leave the trained range (e.g. PNDM or DDIM with 1000 steps and `steps_offset` 1, DPM++ 2M
+    /// with 1000), which the index-based samplers treat as a programming error; diffusers fails
+    /// there too. Half of the training timesteps is far above any useful step count and safe for
+    /// every sampler.
+    ///
+    /// - Throws: `SchedulerError.invalidArgument` with a message starting `"steps N "`, or the
+    ///   errors of `make(name:config:)`.
+    public static func make(name: String?, config: SchedulerConfig, steps: Int) throws -> any Scheduler {
+        var scheduler = try make(name: name, config: config)
+        var trainSteps = 1000
+        if case .number(let n)? = config["num_train_timesteps"], n >= 1, n < 1e9 { trainSteps = Int(n) }
+        guard steps <= trainSteps / 2 else {
+            throw SchedulerError.invalidArgument("steps \(steps) is more than half of this model's \(trainSteps) training timesteps")
+        }
+        do {
+            try scheduler.setTimesteps(steps)
+        } catch let error as SchedulerError {
+            throw SchedulerError.invalidArgument("steps \(steps) cannot be used with \(scheduler.displayName): \(error)")
+        }
+        guard scheduler.timesteps.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < Float(trainSteps) }) else {
+            throw SchedulerError.invalidArgument("steps \(steps) is too many for \(scheduler.displayName) on this model "
+                + "(its schedule would leave the \(trainSteps) training timesteps); use fewer steps")
+        }
+        return scheduler
+    }
+}
