@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build test test-browser demo bench clean
+.PHONY: deps build test test-browser demo bench clean train-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -27,6 +27,17 @@ bench: build
 	@ceiling=$$(python3 tools/sgemm_ceiling.py 2>/dev/null || echo 169); \
 	echo "sgemm ceiling on this machine: $$ceiling GFLOP/s"; \
 	$(BIN) bench --ceiling $$ceiling
+
+## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue)
+EMOJI_STEPS ?= 1200
+train-default: build
+	@test -f data/emoji-32/metadata.jsonl || $(BIN) dataset emoji --output data/emoji-32 --size 32
+	DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --output runs/emoji --model-config configs/emoji-unet.json \
+	    --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 --steps $(EMOJI_STEPS) --batch-size 64 --lr 3e-4 \
+	    --warmup-steps 100 --prediction-type v_prediction --min-snr-gamma 5 --ema-decay 0.999 --caption-dropout 0.1 --seed 1 \
+	    --checkpoint-every 50 --sample-every 200 --sample-prompt "red apple" --sample-prompt "cat face" \
+	    --sample-prompt "thumbs up" --sample-prompt "flag: Japan" --sample-prompt "a yellow face laughing with tears" --resume
+	bash tools/publish_default_model.sh runs/emoji models/emoji
 
 clean:
 	rm -rf .build

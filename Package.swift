@@ -69,6 +69,12 @@ let package = Package(
             dependencies: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers"],
             swiftSettings: kernelFlags
         ),
+        .target(
+            name: "DiffuseTraining",
+            dependencies: ["DiffuseTensor", "DiffuseFormats", "DiffuseAutograd", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers",
+                           "DiffuseData", "DiffusePipelines"],
+            swiftSettings: kernelFlags
+        ),
         // `diffuse serve`: the web page and HTTP APIs (OpenAI, AUTOMATIC1111, jobs) on Hummingbird 2.
         .target(
             name: "DiffuseServer",
@@ -80,14 +86,14 @@ let package = Package(
         .executableTarget(
             name: "diffuse",
             dependencies: [
-                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "DiffuseData", "CDiffuseCPU", "DiffuseServer",
+                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "DiffuseData", "CDiffuseCPU", "DiffuseServer", "DiffuseTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DiffuseTensorTests", dependencies: ["DiffuseTensor"]),
         .testTarget(name: "DiffuseFormatsTests", dependencies: ["DiffuseFormats"]),
         .testTarget(name: "DiffuseAutogradTests", dependencies: ["DiffuseAutograd", "DiffuseTensor"]),
-        .testTarget(name: "DiffuseTrainingTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
+        .testTarget(name: "DiffuseTrainingTests", dependencies: ["DiffuseTraining", "DiffuseData", "DiffusePipelines", "DiffuseSchedulers", "DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),

@@ -31,6 +31,22 @@ public struct DiffusersFolder: Sendable {
             }
         }
         self.components = components
+        promptLength = object["_diffuse_prompt_length"] as? Int
+        textEncoderPath = object["_diffuse_text_encoder"] as? String
+    }
+
+    /// Diffuse's own key `_diffuse_prompt_length`: the number of token states a sentence-encoder
+    /// model was trained with (every prompt is padded or cut to it).
+    public let promptLength: Int?
+
+    /// Diffuse's own key `_diffuse_text_encoder`: where the text encoder lives when the folder does
+    /// not carry a `text_encoder/` (a path relative to the folder), so a small committed model can
+    /// use the encoder `make deps` fetched instead of a second copy of it.
+    public let textEncoderPath: String?
+
+    /// Whether the folder has component `name` (listed in model_index.json and present on disk).
+    public func hasComponent(_ name: String) -> Bool {
+        components[name] != nil && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path)
     }
 
     /// The folder of component `name`, which must exist.

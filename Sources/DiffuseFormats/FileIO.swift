@@ -25,7 +25,7 @@ public struct FileIOError: Error, CustomStringConvertible, Equatable, Sendable {
 }
 
 /// Small POSIX helpers shared by the readers and writers of this module.
-enum FileIO {
+public enum FileIO {
     /// Writes a file atomically: the bytes go to a new temporary file in the same directory
     /// (created with `O_EXCL`, mode 0644 before umask), which is `fsync`ed, closed and then
     /// `rename`d over `url`; finally the directory is `fsync`ed (best effort). A crash at any
@@ -33,7 +33,7 @@ enum FileIO {
     /// partial one. On failure the temporary file is removed.
     ///
     /// - Parameter produce: called once with a `write` function that appends bytes to the file.
-    static func writeAtomically(
+    public static func writeAtomically(
         to url: URL,
         _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
@@ -123,5 +123,13 @@ final class MappedFile {
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+}
+
+extension FileIO {
+    /// Writes `data` to `url` atomically (see `writeAtomically(to:_:)`).
+    /// - Throws: `FileIOError` naming the path and the failed operation.
+    public static func writeAtomically(_ data: Data, to url: URL) throws {
+        try writeAtomically(to: url) { write in try data.withUnsafeBytes { try write($0) } }
     }
 }

@@ -16,15 +16,19 @@ extension StableDiffusion {
         let width = request.width ?? defaultImageSize, height = request.height ?? defaultImageSize
         try validate(request, width: width, height: height)
         let count = request.count
-        let guided = request.guidance > 1
-        let inpaintingUNet = unet.config.inChannels == 9
+        // An unconditional model has nothing to guide: one pass per step, the prompt is ignored.
+        let guided = request.guidance > 1 && textEncoder != nil
+        let inpaintingUNet = unet.inputChannels == 9
         if inpaintingUNet && request.mode != .inpaint {
             throw PipelineError("\(name) is an inpainting model (9 input channels): give --init-image and --mask")
         }
 
         // 1. Text embeddings: [uncond × count, cond × count] as diffusers' encode_prompt.
-        let cond = repeatRows(textEncoder([tokenizer.encode(request.prompt)]), count)
-        let context = guided ? Tensor.concatenate([repeatRows(textEncoder([tokenizer.encode(request.negativePrompt)]), count), cond], axis: 0) : cond
+        var context: Tensor? = nil
+        if let textEncoder {
+            let cond = repeatRows(textEncoder.encode([request.prompt]), count)
+            context = guided ? Tensor.concatenate([repeatRows(textEncoder.encode([request.negativePrompt]), count), cond], axis: 0) : cond
+        }
 
         // 2. Timesteps.
         var scheduler: any Scheduler
@@ -46,8 +50,8 @@ extension StableDiffusion {
 
         // 3. Initial latents.
         var random: any RandomSource = TorchRandomSource(seed: request.seed)
-        let latentShape = [count, 4, height / vaeScaleFactor, width / vaeScaleFactor]
-        let scaling = vae.config.scalingFactor
+        let latentShape = [count, latentChannels, height / vaeScaleFactor, width / vaeScaleFactor]
+        let scaling = vae?.config.scalingFactor ?? 1
         var latents: Tensor
         var noise: Tensor? = nil
         var imageLatents: Tensor? = nil
@@ -92,7 +96,7 @@ extension StableDiffusion {
                 let mi = guided ? Tensor.concatenate([maskedImageLatents, maskedImageLatents], axis: 0) : maskedImageLatents
                 input = Tensor.concatenate([input, m, mi], axis: 1)
             }
-            var prediction = unet(input, timesteps: [t], encoderHiddenStates: context)
+            var prediction = unet.predict(input, timesteps: [t], context: context)
             if guided {
                 let halves = prediction.chunked(2, axis: 0)
                 prediction = halves[0] + (halves[1] - halves[0]) * request.guidance
@@ -116,13 +120,24 @@ extension StableDiffusion {
         return try ImageTensors.images(from: decode(latents))
     }
 
-    /// Latents → image tensor `[B, 3, H, W]` in about [-1, 1].
+    /// Latents → image tensor `[B, 3, H, W]` in about [-1, 1] (pixel-space samples pass through).
     public func decode(_ latents: Tensor) -> Tensor {
-        vae.decode(latents / vae.config.scalingFactor)
+        guard let vae else { return latents }
+        return vae.decode(latents / vae.config.scalingFactor)
     }
 
-    /// The text embeddings of one prompt, `[1, 77, hidden]`.
-    public func encodePrompt(_ text: String) -> Tensor { textEncoder([tokenizer.encode(text)]) }
+    /// A cheap picture of the samples after a step (`GenerationProgress.latents`): the pixels
+    /// themselves for a pixel-space model, `LatentPreview` for SD latents.
+    public func preview(_ latents: Tensor, index: Int = 0) throws -> PNGImage {
+        guard vae != nil else {
+            guard (0 ..< latents.shape[0]).contains(index) else { throw PipelineError("preview index \(index) is outside 0..<\(latents.shape[0])") }
+            return try ImageTensors.images(from: latents.narrowed(axis: 0, start: index, length: 1))[0]
+        }
+        return try LatentPreview.image(from: latents, index: index)
+    }
+
+    /// The token states of one prompt, `[1, N, D]`; nil for an unconditional model.
+    public func encodePrompt(_ text: String) -> Tensor? { textEncoder?.encode([text]) }
 
     private func validate(_ r: GenerationRequest, width: Int, height: Int) throws {
         guard width > 0, height > 0, width % 8 == 0, height % 8 == 0 else {
@@ -152,8 +167,10 @@ extension StableDiffusion {
         return try ImageTensors.mask(from: mask)
     }
 
-    /// A sample of the VAE's latent distribution (diffusers' `retrieve_latents`, sample mode).
+    /// A sample of the VAE's latent distribution (diffusers' `retrieve_latents`, sample mode);
+    /// the image itself for a pixel-space model (no random numbers drawn).
     private func vaeSample(_ image: Tensor, _ random: inout any RandomSource) -> Tensor {
+        guard let vae else { return image }
         let distribution = vae.encode(image)
         return distribution.sample(noise: random.randn(distribution.mean.shape))
     }

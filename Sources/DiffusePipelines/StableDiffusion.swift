@@ -5,20 +5,22 @@ import DiffuseSchedulers
 import DiffuseTensor
 import Foundation
 
-/// A loaded Stable Diffusion 1.x / 2.x model: tokenizer, text encoder, UNet, VAE and the
-/// scheduler configuration, from a diffusers folder or a single-file checkpoint.
+/// A loaded diffusion model ready to generate: Stable Diffusion 1.x / 2.x (CLIP text encoder,
+/// latent UNet, VAE) from a diffusers folder or a single-file checkpoint, and the models
+/// `diffuse train` writes — pixel-space UNets without a VAE, text-conditioned through a sentence
+/// encoder or unconditional.
 public final class StableDiffusion: @unchecked Sendable {
-    public let tokenizer: CLIPTokenizer
-    public let textEncoder: CLIPTextModel
-    public let unet: UNet2DConditionModel
-    public let vae: AutoencoderKL
+    /// Prompt → token states; nil for an unconditional model (prompts are then ignored).
+    public let textEncoder: (any PromptEncoder)?
+    public let unet: any NoisePredictor
+    /// The autoencoder of a latent model; nil when the UNet works on pixels.
+    public let vae: AutoencoderKL?
     public let schedulerConfig: SchedulerConfig
     /// A short name for infotext (`Model:`): the folder or file name.
     public let name: String
 
-    public init(tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL,
+    public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
                 schedulerConfig: SchedulerConfig, name: String) {
-        self.tokenizer = tokenizer
         self.textEncoder = textEncoder
         self.unet = unet
         self.vae = vae
@@ -26,30 +28,86 @@ public final class StableDiffusion: @unchecked Sendable {
         self.name = name
     }
 
-    /// Latent size = image size / this.
-    public var vaeScaleFactor: Int { vae.config.downscaleFactor }
+    /// Stable Diffusion: CLIP tokenizer and text model, conditional UNet, VAE.
+    public convenience init(tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL,
+                            schedulerConfig: SchedulerConfig, name: String) {
+        self.init(textEncoder: CLIPPromptEncoder(tokenizer: tokenizer, model: textEncoder), unet: unet, vae: vae,
+                  schedulerConfig: schedulerConfig, name: name)
+    }
 
-    /// The native image size: the UNet's `sample_size` × the VAE factor (512 for SD 1.5).
-    public var defaultImageSize: Int { (unet.config.sampleSize ?? 64) * vaeScaleFactor }
+    /// Image size / sample size: the VAE's factor (8 for SD), 1 for pixel-space models.
+    public var vaeScaleFactor: Int { vae?.config.downscaleFactor ?? 1 }
 
-    /// Loads a diffusers folder (`model_index.json`, `unet/`, `vae/`, `text_encoder/`, `tokenizer/`, `scheduler/`).
+    /// Channels of the denoised sample: the VAE's latent channels, or the UNet's output channels.
+    public var latentChannels: Int { vae?.config.latentChannels ?? unet.outputChannels }
+
+    /// The native image size: the UNet's `sample_size` × the VAE factor (512 for SD 1.5, 32 for a
+    /// 32-pixel model).
+    public var defaultImageSize: Int { (unet.nativeSampleSize ?? 64) * vaeScaleFactor }
+
+    /// Loads a diffusers folder: `model_index.json`, `unet/`, `scheduler/`, and as the model needs
+    /// them `text_encoder/` + `tokenizer/` (CLIP, or a BERT sentence encoder with `vocab.txt`) and `vae/`.
+    ///
+    /// - Throws: `DiffusersFolderError`, `ModelConfigError`, `WeightLoadingError` or `PipelineError`
+    ///   naming the file, key or tensor that is wrong.
     public static func load(folder url: URL) throws -> StableDiffusion {
         let folder = try DiffusersFolder(url)
-        let tokenizer = try CLIPTokenizer(directory: folder.componentFolder("tokenizer"))
-        let textConfig = try CLIPTextConfig(ModelConfig(contentsOf: folder.configURL("text_encoder")))
-        let textEncoder = CLIPTextModel(config: textConfig)
-        try textEncoder.load(from: CLIPTextModel.normalizedWeights(SafeTensorsWeights(folder.weightFiles("text_encoder"))),
-                             ignoring: CLIPTextModel.ignoredKeys)
-        let unet = UNet2DConditionModel(config: try UNet2DConditionConfig(ModelConfig(contentsOf: folder.configURL("unet"))))
+        let unetConfig = try ModelConfig(contentsOf: folder.configURL("unet"))
+        let unetClass = try unetConfig.string("_class_name", default: "UNet2DConditionModel")
+        let unet: any NoisePredictor
+        switch unetClass {
+        case "UNet2DConditionModel": unet = UNet2DConditionModel(config: try UNet2DConditionConfig(unetConfig))
+        case "UNet2DModel": unet = UNet2DModel(config: try UNet2DConfig(unetConfig))
+        default: throw PipelineError("\(try folder.configURL("unet").path): unet class \(unetClass) is not supported (UNet2DConditionModel or UNet2DModel)")
+        }
         try unet.load(from: SafeTensorsWeights(folder.weightFiles("unet")))
-        let vae = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: folder.configURL("vae"))))
-        try vae.load(from: SafeTensorsWeights(folder.weightFiles("vae")))
+
+        var textEncoder: (any PromptEncoder)? = nil
+        if let dimension = unet.contextDimension {
+            textEncoder = try loadTextEncoder(folder)
+            if textEncoder!.dimension != dimension {
+                throw PipelineError("\(url.path): the text encoder gives \(textEncoder!.dimension)-wide token states but the UNet's cross_attention_dim is \(dimension)")
+            }
+        }
+        var vae: AutoencoderKL? = nil
+        if folder.components["vae"] != nil {
+            let autoencoder = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: folder.configURL("vae"))))
+            try autoencoder.load(from: SafeTensorsWeights(folder.weightFiles("vae")))
+            vae = autoencoder
+        }
         let schedulerURL = try folder.configURL("scheduler")
         guard let schedulerData = FileManager.default.contents(atPath: schedulerURL.path) else {
             throw PipelineError("\(schedulerURL.path) cannot be read")
         }
         let schedulerConfig = try SchedulerConfig(jsonData: schedulerData)
-        return StableDiffusion(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae,
-                               schedulerConfig: schedulerConfig, name: url.lastPathComponent)
+        return StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig, name: url.lastPathComponent)
+    }
+
+    /// CLIP (`text_encoder/config.json` of a CLIP text model + `tokenizer/vocab.json`), or a BERT
+    /// sentence encoder (`model_type` "bert": config, `model.safetensors` and `vocab.txt` in one
+    /// folder, `text_encoder/` or the folder `_diffuse_text_encoder` names).
+    public static func loadTextEncoder(_ folder: DiffusersFolder) throws -> any PromptEncoder {
+        let encoderFolder: URL
+        if folder.hasComponent("text_encoder") || folder.textEncoderPath == nil {
+            encoderFolder = try folder.componentFolder("text_encoder")
+        } else {
+            encoderFolder = URL(fileURLWithPath: folder.textEncoderPath!, relativeTo: folder.root).standardizedFileURL
+            guard FileManager.default.fileExists(atPath: encoderFolder.appendingPathComponent("config.json").path) else {
+                throw PipelineError("\(encoderFolder.path) (the text encoder \(folder.root.lastPathComponent)/model_index.json points at) is missing; run `make deps`")
+            }
+        }
+        let config = try ModelConfig(contentsOf: encoderFolder.appendingPathComponent("config.json"))
+        if try config.string("model_type", default: "clip_text_model") == "bert" {
+            let encoder = try SentenceEncoder(directory: encoderFolder)
+            guard let length = folder.promptLength else {
+                throw PipelineError("\(folder.root.appendingPathComponent("model_index.json").path) has no _diffuse_prompt_length for its BERT text encoder")
+            }
+            return SentencePromptEncoder(encoder: encoder, length: length)
+        }
+        let tokenizer = try CLIPTokenizer(directory: folder.componentFolder("tokenizer"))
+        let model = CLIPTextModel(config: try CLIPTextConfig(config))
+        try model.load(from: CLIPTextModel.normalizedWeights(SafeTensorsWeights(folder.weightFiles("text_encoder"))),
+                       ignoring: CLIPTextModel.ignoredKeys)
+        return CLIPPromptEncoder(tokenizer: tokenizer, model: model)
     }
 }

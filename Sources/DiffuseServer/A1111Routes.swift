@@ -180,7 +180,7 @@ struct A1111Routes {
             "styles": [],
             "job_timestamp": .string(formatter.string(from: job.createdAt)),
             "clip_skip": 1,
-            "is_using_inpainting_conditioning": .bool(p.mask != nil && server.model.unet.config.inChannels == 9),
+            "is_using_inpainting_conditioning": .bool(p.mask != nil && server.model.unet.inputChannels == 9),
             "interrupted": .bool(result.interrupted),
         ]
     }

@@ -34,7 +34,7 @@ public struct JobRunner: Sendable {
                     var preview: Data?
                     if let latents = step.latents,
                        step.step == 1 || step.step == step.totalSteps || now.timeIntervalSince(lastPreview) >= previewInterval {
-                        preview = try? PNGEncoder.encode(LatentPreview.image(from: latents), compressionLevel: 1)
+                        preview = try? PNGEncoder.encode(model.preview(latents), compressionLevel: 1)
                         lastPreview = now
                     }
                     return job.report(JobProgress(image: index, images: seeds.count, step: step.step, totalSteps: step.totalSteps,

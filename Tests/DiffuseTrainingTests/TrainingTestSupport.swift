@@ -97,6 +97,12 @@ enum TrainingTestSupport {
         return (num / Swift.max(den, 1e-300)).squareRoot()
     }
 
+    /// max |a − b| over all elements.
+    static func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
+        precondition(a.shape == b.shape, "maxAbsDiff: \(a.shape) vs \(b.shape)")
+        return zip(a.scalars, b.scalars).reduce(0) { Swift.max($0, Swift.abs($1.0 - $1.1)) }
+    }
+
     /// Σ r·y in double precision (the objective of the gradient checks).
     static func dot(_ y: Tensor, _ r: Tensor) -> Double {
         zip(y.scalars, r.scalars).reduce(0) { $0 + Double($1.0) * Double($1.1) }

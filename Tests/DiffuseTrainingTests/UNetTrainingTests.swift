@@ -2,37 +2,13 @@ import DiffuseAutograd
 import DiffuseModels
 import DiffuseNN
 import DiffuseTensor
+import DiffuseTraining
 import Foundation
 import Testing
 
 /// End to end: a tiny UNet2DModel trained with Adam on a fixed batch of noisy images learns to
 /// predict the noise (the denoising objective of DDPM).
 @Suite struct UNetTrainingTests {
-    /// Adam (β₁ 0.9, β₂ 0.999, ε 1e-8) over a module's parameters, keyed by checkpoint name.
-    struct Adam {
-        var learningRate: Float
-        var step = 0
-        var moments: [String: (m: Tensor, v: Tensor)] = [:]
-
-        mutating func update(_ model: Module) {
-            step += 1
-            let (beta1, beta2): (Float, Float) = (0.9, 0.999)
-            let correction1 = 1 - Float(Foundation.pow(Double(beta1), Double(step)))
-            let correction2 = 1 - Float(Foundation.pow(Double(beta2), Double(step)))
-            let gradients = Dictionary(uniqueKeysWithValues: model.gradients().map { ($0.key, $0.gradient) })
-            for (key, parameter) in model.namedParameters() {
-                guard let g = gradients[key] else { continue }
-                let previous = moments[key] ?? (Tensor.zeros(g.shape), Tensor.zeros(g.shape))
-                let m = beta1 * previous.m + (1 - beta1) * g
-                let v = beta2 * previous.v + (1 - beta2) * g.squared()
-                moments[key] = (m, v)
-                let denominator = (v / correction2).squareRoot() + 1e-8
-                parameter.value = parameter.value - (m / correction1) / denominator * learningRate
-            }
-            model.zeroGradients()
-        }
-    }
-
     @Test func tinyUNetLearnsToDenoise() {
         let model = TrainingTestSupport.tinyUNet2D(seed: 41)
         var rng = SeededNormal(seed: 42)
@@ -69,13 +45,16 @@ import Testing
 
         model.beginTraining()
         defer { model.endTraining() }
-        var adam = Adam(learningRate: 3e-3)
+        let adam = AdamW(weightDecay: 0)
+        let parameters = model.namedParameters()
         var losses: [Float] = []
         for _ in 0 ..< 50 {
             let loss = Variable.meanSquaredError(model(noisy, timesteps: timesteps), noise)
             losses.append(loss.item)
             loss.backward()
-            adam.update(model)
+            adam.update(parameters, gradients: Dictionary(uniqueKeysWithValues: model.gradients().map { ($0.key, $0.gradient) }),
+                        learningRate: 3e-3)
+            model.zeroGradients()
         }
         let final = Variable.meanSquaredError(model(noisy, timesteps: timesteps), noise).item
         print("[train] tiny UNet2DModel denoising MSE \(losses[0]) → \(losses[24]) → \(final)")

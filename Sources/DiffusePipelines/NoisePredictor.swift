@@ -1,0 +1,41 @@
+import DiffuseModels
+import DiffuseNN
+import DiffuseTensor
+
+/// The network a pipeline denoises with: given noisy samples and timesteps (and token states for
+/// text-conditioned models) it predicts the noise, v, or the clean sample, as its scheduler
+/// configuration's `prediction_type` says.
+public protocol NoisePredictor: Module {
+    /// Channels of the sample it reads (4 for SD latents, 9 for inpainting UNets, 3 for pixels).
+    var inputChannels: Int { get }
+    /// Channels it predicts.
+    var outputChannels: Int { get }
+    /// The `sample_size` of its config (latent or pixel side), if given.
+    var nativeSampleSize: Int? { get }
+    /// The width of the token states it cross-attends to; nil for an unconditional model.
+    var contextDimension: Int? { get }
+    /// `sample` `[B, inputChannels, h, w]`, one timestep per batch entry (or one for all), and
+    /// `context` `[B, N, contextDimension]` (ignored when unconditional) → `[B, outputChannels, h, w]`.
+    func predict(_ sample: Tensor, timesteps: [Float], context: Tensor?) -> Tensor
+}
+
+extension UNet2DConditionModel: NoisePredictor {
+    public var inputChannels: Int { config.inChannels }
+    public var outputChannels: Int { config.outChannels }
+    public var nativeSampleSize: Int? { config.sampleSize }
+    public var contextDimension: Int? { config.crossAttentionDim[0] }
+    public func predict(_ sample: Tensor, timesteps: [Float], context: Tensor?) -> Tensor {
+        guard let context else { preconditionFailure("UNet2DConditionModel needs token states to attend to") }
+        return self(sample, timesteps: timesteps, encoderHiddenStates: context)
+    }
+}
+
+extension UNet2DModel: NoisePredictor {
+    public var inputChannels: Int { config.inChannels }
+    public var outputChannels: Int { config.outChannels }
+    public var nativeSampleSize: Int? { config.sampleSize }
+    public var contextDimension: Int? { nil }
+    public func predict(_ sample: Tensor, timesteps: [Float], context: Tensor?) -> Tensor {
+        self(sample, timesteps: timesteps)
+    }
+}

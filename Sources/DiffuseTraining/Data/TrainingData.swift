@@ -1,0 +1,63 @@
+import DiffuseData
+import DiffuseTensor
+
+/// Batches of training images and captions, in the seeded epoch order of `EpochOrder` (so a
+/// resumed run continues with the very next image), with optional random left–right flips and
+/// caption dropout drawn from the trainer's `TrainingRandom`.
+///
+/// Decoded images are kept in memory when the whole dataset fits in `cacheLimitBytes`.
+public final class TrainingData {
+    public let dataset: ImageCaptionDataset
+    public private(set) var order: EpochOrder
+    public let flip: Bool
+    /// Probability of replacing a caption by "" (trains the unconditional branch that
+    /// classifier-free guidance needs).
+    public let captionDropout: Double
+    private var cache: [Int: [Float]] = [:]
+    private let caching: Bool
+
+    public init(dataset: ImageCaptionDataset, seed: UInt64, flip: Bool, captionDropout: Double,
+                cacheLimitBytes: Int = 2 << 30) {
+        self.dataset = dataset
+        self.order = EpochOrder(count: dataset.count, seed: seed)
+        self.flip = flip
+        self.captionDropout = captionDropout
+        caching = dataset.count * 3 * dataset.size * dataset.size * 4 <= cacheLimitBytes
+    }
+
+    /// Continues from an earlier run's position.
+    public func restore(epoch: Int, position: Int) {
+        order = EpochOrder(count: dataset.count, seed: order.seed, shuffle: order.shuffle, epoch: epoch, position: position)
+    }
+
+    /// The next `count` examples: pixels `[count, 3, size, size]` in [-1, 1] and captions.
+    /// - Throws: `DatasetError` naming an unreadable image.
+    public func nextBatch(_ count: Int, random: inout TrainingRandom) throws -> (pixels: Tensor, captions: [String]) {
+        let indices = order.next(count)
+        let size = dataset.size, plane = 3 * size * size
+        let out = Tensor(uninitializedShape: [count, 3, size, size])
+        var captions: [String] = []
+        for (n, index) in indices.enumerated() {
+            let mirrored = flip && random.uniform() < 0.5
+            let dropped = captionDropout > 0 && random.uniform() < captionDropout
+            let pixels = try image(index)
+            let dst = out.pointer + n * plane
+            if mirrored {
+                for row in 0 ..< 3 * size {
+                    for x in 0 ..< size { dst[row * size + x] = pixels[row * size + size - 1 - x] }
+                }
+            } else {
+                pixels.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: plane) }
+            }
+            captions.append(dropped ? "" : dataset.entries[index].caption)
+        }
+        return (out, captions)
+    }
+
+    private func image(_ index: Int) throws -> [Float] {
+        if let cached = cache[index] { return cached }
+        let pixels = try dataset.item(at: index).pixels
+        if caching { cache[index] = pixels }
+        return pixels
+    }
+}

@@ -1,0 +1,124 @@
+import DiffuseFormats
+import DiffuseTensor
+import Foundation
+
+/// Writes a trained model as a diffusers-layout folder that `diffuse generate --model` (and
+/// diffusers, for the UNet and scheduler) loads:
+///
+///     model_index.json
+///     unet/config.json, unet/diffusion_pytorch_model.safetensors
+///     scheduler/scheduler_config.json
+///     text_encoder/, tokenizer/, vae/   (linked or copied from the model trained with), or for a
+///                                       sentence encoder, `_diffuse_text_encoder` pointing at it
+///
+/// Every file is written atomically, the weights last but one and model_index.json last.
+public struct ModelExport {
+    /// Where the text encoder of the exported model comes from.
+    public enum TextEncoderSource: Sendable {
+        /// A sentence-transformers folder (BERT), referenced by a relative path; `length` token states per prompt.
+        case sentenceEncoder(folder: URL, length: Int)
+        /// A diffusers model folder whose `text_encoder/` and `tokenizer/` are linked or copied.
+        case diffusers(folder: URL)
+    }
+
+    public var unetClassName: String
+    /// The UNet config as given (`_class_name` is set to `unetClassName`).
+    public var unetConfig: [String: Any]
+    public var schedulerConfig: [String: Any]
+    public var textEncoder: TextEncoderSource?
+    /// A diffusers folder whose `vae/` the latent model was trained with.
+    public var vaeSource: URL?
+
+    public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
+                textEncoder: TextEncoderSource?, vaeSource: URL?) {
+        self.unetClassName = unetClassName
+        self.unetConfig = unetConfig
+        self.schedulerConfig = schedulerConfig
+        self.textEncoder = textEncoder
+        self.vaeSource = vaeSource
+    }
+
+    /// Writes (or updates) the folder with `weights` as the UNet's weights.
+    /// - Throws: `FileIOError` / `SafeTensorsError` / `TrainingError` naming the path.
+    public func write(to output: URL, weights: [String: Tensor]) throws {
+        let fm = FileManager.default
+        for sub in ["unet", "scheduler"] {
+            try fm.createDirectory(at: output.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        var unet = unetConfig
+        unet["_class_name"] = unetClassName
+        try Self.writeJSON(unet, to: output.appendingPathComponent("unet/config.json"))
+        try Self.writeJSON(schedulerConfig, to: output.appendingPathComponent("scheduler/scheduler_config.json"))
+        var index: [String: Any] = [
+            "_class_name": unetClassName == "UNet2DModel" ? "DDPMPipeline" : "StableDiffusionPipeline",
+            "_diffusers_version": "0.30.0",
+            "unet": ["diffusers", unetClassName],
+            "scheduler": ["diffusers", (schedulerConfig["_class_name"] as? String) ?? "DDPMScheduler"],
+        ]
+        switch textEncoder {
+        case .sentenceEncoder(let folder, let length)?:
+            index["text_encoder"] = ["transformers", "BertModel"]
+            index["tokenizer"] = ["transformers", "BertTokenizer"]
+            index["_diffuse_text_encoder"] = Self.relativePath(from: output, to: folder)
+            index["_diffuse_prompt_length"] = length
+        case .diffusers(let folder)?:
+            try Self.linkOrCopy(folder.appendingPathComponent("text_encoder"), to: output.appendingPathComponent("text_encoder"))
+            try Self.linkOrCopy(folder.appendingPathComponent("tokenizer"), to: output.appendingPathComponent("tokenizer"))
+            index["text_encoder"] = ["transformers", "CLIPTextModel"]
+            index["tokenizer"] = ["transformers", "CLIPTokenizer"]
+        case nil:
+            break
+        }
+        if let vaeSource {
+            try Self.linkOrCopy(vaeSource.appendingPathComponent("vae"), to: output.appendingPathComponent("vae"))
+            index["vae"] = ["diffusers", "AutoencoderKL"]
+        }
+        try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
+        try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
+    }
+
+    static func writeJSON(_ object: [String: Any], to url: URL) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try FileIO.writeAtomically(data + Data("\n".utf8), to: url)
+    }
+
+    /// `to` relative to `from` when they share a root (`../../.deps/x`), else `to`'s absolute path.
+    static func relativePath(from base: URL, to target: URL) -> String {
+        let a = base.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        let b = target.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        var common = 0
+        while common < a.count, common < b.count, a[common] == b[common] { common += 1 }
+        guard common > 1 else { return target.standardizedFileURL.path }
+        let ups = Array(repeating: "..", count: a.count - common)
+        return (ups + b[common...]).joined(separator: "/")
+    }
+
+    /// Hard-links (or copies) every file of `source` into `destination` when it is not there yet.
+    static func linkOrCopy(_ source: URL, to destination: URL) throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: source.path) else { throw TrainingError("\(source.path) is missing") }
+        if fm.fileExists(atPath: destination.path) { return }
+        let staging = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial")
+        if fm.fileExists(atPath: staging.path) { try fm.removeItem(at: staging) }
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        let files = fm.enumerator(atPath: source.path)?.compactMap { $0 as? String } ?? []
+        for relative in files {
+            let from = source.appendingPathComponent(relative), to = staging.appendingPathComponent(relative)
+            var isDirectory: ObjCBool = false
+            fm.fileExists(atPath: from.path, isDirectory: &isDirectory)
+            if isDirectory.boolValue {
+                try fm.createDirectory(at: to, withIntermediateDirectories: true)
+            } else if (try? fm.linkItem(at: from.resolvingSymlinksInPath(), to: to)) == nil {
+                try fm.copyItem(at: from.resolvingSymlinksInPath(), to: to)
+            }
+        }
+        try fm.moveItem(at: staging, to: destination)
+    }
+}
+
+/// Model weights as float32 safetensors, keys sorted.
+public enum ModelWeights {
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
+        try TrainingCheckpoint.writeTensors(tensors, metadata: metadata, to: url)
+    }
+}

@@ -1,0 +1,94 @@
+import DiffuseAutograd
+import DiffuseModels
+import DiffuseNN
+import DiffusePipelines
+import DiffuseTensor
+
+/// The network being trained: a text-conditioned `UNet2DConditionModel` or an unconditional
+/// `UNet2DModel`, run on `Variable`s so gradients reach its parameters.
+public enum TrainableUNet {
+    case conditional(UNet2DConditionModel)
+    case unconditional(UNet2DModel)
+
+    /// Builds the model a diffusers UNet `config.json` describes (`_class_name`, or
+    /// `UNet2DConditionModel` when a block type has cross-attention), with untrained weights.
+    /// - Throws: `ModelConfigError` naming the key.
+    public init(config: ModelConfig) throws {
+        let blocks = try config.strings("down_block_types", default: []) + config.strings("up_block_types", default: [])
+        let inferred = blocks.contains { $0.contains("CrossAttn") } ? "UNet2DConditionModel" : "UNet2DModel"
+        switch try config.string("_class_name", default: inferred) {
+        case "UNet2DConditionModel": self = .conditional(UNet2DConditionModel(config: try UNet2DConditionConfig(config)))
+        case "UNet2DModel": self = .unconditional(UNet2DModel(config: try UNet2DConfig(config)))
+        case let other:
+            throw TrainingError("\(config.source): \"_class_name\" is \(other); diffuse train builds UNet2DModel or UNet2DConditionModel")
+        }
+    }
+
+    public var module: any NoisePredictor {
+        switch self {
+        case .conditional(let m): return m
+        case .unconditional(let m): return m
+        }
+    }
+
+    public var className: String {
+        switch self {
+        case .conditional: return "UNet2DConditionModel"
+        case .unconditional: return "UNet2DModel"
+        }
+    }
+
+    public var gradientCheckpointing: Bool {
+        get {
+            switch self {
+            case .conditional(let m): return m.gradientCheckpointing
+            case .unconditional(let m): return m.gradientCheckpointing
+            }
+        }
+        nonmutating set {
+            switch self {
+            case .conditional(let m): m.gradientCheckpointing = newValue
+            case .unconditional(let m): m.gradientCheckpointing = newValue
+            }
+        }
+    }
+
+    /// The training forward pass: `sample` `[B, C, H, W]`, integer timesteps, token states
+    /// `[B, N, D]` for a conditional model (nil for an unconditional one).
+    public func forward(_ sample: Variable, timesteps: [Int], context: Tensor?) -> Variable {
+        let t = timesteps.map(Float.init)
+        switch self {
+        case .conditional(let m):
+            guard let context else { preconditionFailure("TrainableUNet: a conditional UNet needs token states") }
+            return m(sample, timesteps: t, encoderHiddenStates: Variable(context))
+        case .unconditional(let m):
+            return m(sample, timesteps: t)
+        }
+    }
+
+    /// Initializes every parameter for training from scratch, as PyTorch's layer defaults do
+    /// (weights and biases uniform in ±1/√fan_in; normalization scales 1, shifts 0) — except the
+    /// last convolution, which starts at zero so the untrained model predicts 0 (a common choice
+    /// for diffusion UNets that speeds up the start of training).
+    public func initializeWeights(seed: UInt64) {
+        var random = TrainingRandom(seed: seed ^ 0x5EED)
+        let params = module.namedParameters()
+        var fanIns: [String: Int] = [:]
+        for (key, parameter) in params where key.hasSuffix(".weight") && parameter.shape.count >= 2 {
+            fanIns[String(key.dropLast(".weight".count))] = parameter.shape.dropFirst().reduce(1, *)
+        }
+        for (key, parameter) in params {
+            let shape = parameter.shape
+            let layer = key.hasSuffix(".weight") ? String(key.dropLast(7)) : key.hasSuffix(".bias") ? String(key.dropLast(5)) : key
+            if layer == "conv_out" {
+                parameter.value = Tensor.zeros(shape)
+            } else if let fanIn = fanIns[layer] {
+                let bound = 1 / Float(fanIn).squareRoot()
+                let values = (0 ..< Tensor.elementCount(shape)).map { _ in Float(random.uniform() * 2 - 1) * bound }
+                parameter.value = Tensor(shape: shape, values)
+            } else {
+                parameter.value = key.hasSuffix(".weight") ? Tensor.ones(shape) : Tensor.zeros(shape)
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Everything that determines a training run besides the data and the model. Saved as
+/// `training.json` in the output folder; `--resume` refuses to continue a run whose settings
+/// that matter for exact continuation (batch, accumulation, seed, objective) changed.
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    /// Total optimizer steps.
+    public var steps: Int
+    /// Images per micro-batch.
+    public var batchSize: Int
+    /// Micro-batches per optimizer step (the effective batch is batchSize × this).
+    public var gradientAccumulation = 1
+    /// Peak learning rate.
+    public var learningRate = 1e-4
+    public var warmupSteps = 0
+    /// "constant" or "cosine" (after the warm-up).
+    public var learningRateSchedule = "constant"
+    public var adamBeta1: Float = 0.9
+    public var adamBeta2: Float = 0.999
+    public var adamEpsilon: Float = 1e-8
+    public var weightDecay: Float = 1e-2
+    /// Clip the global gradient norm to this (nil = no clipping).
+    public var maxGradientNorm: Double? = 1
+    /// Keep an EMA of the weights; the exported model and the sample grids use it.
+    public var useEMA = true
+    public var emaMaxDecay = 0.9999
+    public var emaWarmup = true
+    public var emaPower = 2.0 / 3.0
+    public var seed: UInt64 = 0
+    /// Training image side in pixels (images are resized and center-cropped to it).
+    public var resolution: Int
+    public var randomFlip = false
+    /// Probability of training on the empty caption instead of the real one.
+    public var captionDropout = 0.1
+    /// min-SNR-γ loss weighting; nil = off.
+    public var minSNRGamma: Double? = nil
+    public var offsetNoise: Float = 0
+    /// Recompute block activations in the backward pass (less memory, ~30% more time).
+    public var gradientCheckpointing = false
+    /// Save a checkpoint every this many steps (and at the end).
+    public var checkpointEvery = 500
+    /// Checkpoints kept (older ones are deleted after a newer one is complete).
+    public var keepCheckpoints = 2
+    /// Write a sample grid every this many steps (0 = only at the end when prompts are given).
+    public var sampleEvery = 0
+    public var samplePrompts: [String] = []
+    /// Images per sample prompt (seeds 0 ..< this).
+    public var samplesPerPrompt = 4
+    public var sampleSteps = 20
+    public var sampleSampler = "dpmpp_2m"
+    public var sampleGuidance: Float = 4
+    /// Leave out unreadable images and images without captions (with a warning) instead of stopping.
+    public var skipBadFiles = false
+
+    public init(steps: Int, batchSize: Int, resolution: Int) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.resolution = resolution
+    }
+
+    /// Checks ranges; the message names the option.
+    public func validate() throws {
+        func fail(_ message: String) throws -> Never { throw TrainingError(message) }
+        if steps < 1 { try fail("--steps must be at least 1 (got \(steps))") }
+        if batchSize < 1 { try fail("--batch-size must be at least 1 (got \(batchSize))") }
+        if gradientAccumulation < 1 { try fail("--gradient-accumulation must be at least 1 (got \(gradientAccumulation))") }
+        if !(learningRate > 0 && learningRate.isFinite) { try fail("--lr must be a positive number (got \(learningRate))") }
+        if warmupSteps < 0 { try fail("--warmup-steps must not be negative (got \(warmupSteps))") }
+        if LearningRateSchedule.Shape(rawValue: learningRateSchedule) == nil {
+            try fail("--lr-schedule must be constant or cosine (got \(learningRateSchedule))")
+        }
+        if let n = maxGradientNorm, !(n > 0) { try fail("--max-grad-norm must be positive (got \(n))") }
+        if !(0 ..< 1).contains(emaMaxDecay) { try fail("--ema-decay must be in [0, 1) (got \(emaMaxDecay))") }
+        if resolution < 8 || resolution % 8 != 0 { try fail("--resolution must be a positive multiple of 8 (got \(resolution))") }
+        if !(0 ... 1).contains(captionDropout) { try fail("--caption-dropout must be in [0, 1] (got \(captionDropout))") }
+        if let g = minSNRGamma, !(g > 0) { try fail("--min-snr-gamma must be positive (got \(g))") }
+        if checkpointEvery < 1 { try fail("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
+        if keepCheckpoints < 1 { try fail("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
+        if sampleEvery < 0 { try fail("--sample-every must not be negative (got \(sampleEvery))") }
+        if samplesPerPrompt < 1 { try fail("--samples-per-prompt must be at least 1") }
+        if sampleSteps < 1 { try fail("--sample-steps must be at least 1") }
+    }
+
+    /// The settings a resumed run must share with the run it continues (the others, such as
+    /// `steps` or how often to checkpoint, may change).
+    public func resumeMismatch(with saved: TrainingConfiguration) -> String? {
+        let pairs: [(String, String, String)] = [
+            ("--batch-size", "\(batchSize)", "\(saved.batchSize)"),
+            ("--gradient-accumulation", "\(gradientAccumulation)", "\(saved.gradientAccumulation)"),
+            ("--seed", "\(seed)", "\(saved.seed)"),
+            ("--resolution", "\(resolution)", "\(saved.resolution)"),
+            ("--random-flip", "\(randomFlip)", "\(saved.randomFlip)"),
+            ("--caption-dropout", "\(captionDropout)", "\(saved.captionDropout)"),
+            ("EMA", "\(useEMA)", "\(saved.useEMA)"),
+        ]
+        for (name, now, before) in pairs where now != before {
+            return "\(name) is \(now) but the run being resumed used \(before)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,325 @@
+import ArgumentParser
+import DiffuseData
+import DiffuseFormats
+import DiffuseModels
+import DiffuseNN
+import DiffusePipelines
+import DiffuseSchedulers
+import DiffuseTraining
+import Foundation
+
+/// Set by SIGINT / SIGTERM: the trainer finishes its step, writes a checkpoint and stops.
+nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a diffusion UNet on a folder of captioned images (from scratch or fine-tuning).",
+        discussion: """
+        The data folder holds NAME.png images with NAME.txt captions (or a metadata.jsonl with \
+        file_name and text per line), as `diffuse dataset emoji` writes them. Images are resized and \
+        center-cropped to --resolution.
+
+        From scratch: --model-config is a diffusers UNet config.json (UNet2DConditionModel for \
+        text-conditioned models, UNet2DModel for unconditional ones). A text-conditioned model needs \
+        a text encoder: --text-encoder DIR (a sentence-transformers BERT folder such as \
+        all-MiniLM-L6-v2, whose token states the UNet cross-attends to) or --model DIR (a Stable \
+        Diffusion folder: its CLIP text encoder, and its VAE for latent training when the UNet has \
+        the VAE's latent channels). Pixel-space models have in_channels 3.
+
+        Fine-tuning: --model DIR without --model-config continues training that model's UNet, with \
+        its text encoder, VAE and noise schedule.
+
+        --steps is the total number of optimizer steps. Every --checkpoint-every steps the output \
+        folder gets a checkpoint (weights, EMA weights, optimizer state, data order and random \
+        state, in checkpoints/), an updated diffusers-layout model that `diffuse generate --model \
+        OUTPUT` loads, and loss.png; every --sample-every steps a grid of samples for the \
+        --sample-prompt texts (samples/). Ctrl-C (or SIGTERM) stops after the current step with a \
+        checkpoint. --resume continues from the newest checkpoint — exactly where it was, even \
+        after the process was killed — up to --steps.
+
+        Examples:
+          diffuse dataset emoji --output data/emoji
+          diffuse train --data data/emoji --output runs/emoji --model-config configs/emoji-unet.json \\
+              --text-encoder .deps/all-MiniLM-L6-v2 --steps 20000 --batch-size 32 --lr 2e-4 \\
+              --sample-every 1000 --sample-prompt "red apple" --sample-prompt "cat face"
+          diffuse train --data photos --output runs/ft --model sd15 --steps 1000 --batch-size 1 --lr 1e-5
+        """
+    )
+
+    @Option(help: "Training images with captions.")
+    var data: String
+
+    @Option(help: "Output folder: the trained model, checkpoints/, samples/, loss.png.")
+    var output: String
+
+    @Option(help: "diffusers UNet config.json of a model to train from scratch.")
+    var modelConfig: String?
+
+    @Option(help: "Stable Diffusion diffusers folder: fine-tune its UNet, or lend its text encoder and VAE.")
+    var model: String?
+
+    @Option(help: "Sentence-transformers BERT folder used as the text encoder (e.g. .deps/all-MiniLM-L6-v2).")
+    var textEncoder: String?
+
+    @Option(help: "Token states per prompt with --text-encoder ([CLS] + tokens + [SEP], padded).")
+    var promptLength = 16
+
+    @Option(help: "Total optimizer steps.")
+    var steps: Int
+
+    @Option(help: "Images per micro-batch.")
+    var batchSize: Int
+
+    @Option(help: "Micro-batches per optimizer step.")
+    var gradientAccumulation = 1
+
+    @Option(help: "Peak learning rate (AdamW).")
+    var lr = 1e-4
+
+    @Option(help: "Linear learning-rate warm-up steps.")
+    var warmupSteps = 0
+
+    @Option(help: "After the warm-up: constant or cosine.")
+    var lrSchedule = "constant"
+
+    @Option(help: "AdamW decoupled weight decay.")
+    var weightDecay: Float = 1e-2
+
+    @Option(help: "Clip the global gradient norm to this (0 = off).")
+    var maxGradNorm = 1.0
+
+    @Flag(help: "Do not keep an EMA of the weights (the model is exported with its raw weights).")
+    var noEma = false
+
+    @Option(help: "Largest EMA decay (reached after the warm-up).")
+    var emaDecay = 0.9999
+
+    @Option(help: "Random seed (data order, noise, timesteps, initial weights).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Training image side in pixels (default: the UNet's sample_size × the VAE factor).")
+    var resolution: Int?
+
+    @Flag(help: "Mirror images left–right at random.")
+    var randomFlip = false
+
+    @Option(help: "Probability of training with the empty caption (for classifier-free guidance).")
+    var captionDropout = 0.1
+
+    @Option(help: "min-SNR-γ loss weighting (e.g. 5); off by default.")
+    var minSnrGamma: Double?
+
+    @Option(help: "Offset noise strength (e.g. 0.05); 0 = off.")
+    var offsetNoise: Float = 0
+
+    @Option(help: "From scratch: linear, scaled_linear or squaredcos_cap_v2.")
+    var noiseSchedule = "linear"
+
+    @Option(help: "From scratch: epsilon or v_prediction.")
+    var predictionType = "epsilon"
+
+    @Flag(help: "Recompute block activations during the backward pass (less memory, more time).")
+    var gradientCheckpointing = false
+
+    @Option(help: "Write a checkpoint every K steps (and at the end).")
+    var checkpointEvery = 500
+
+    @Option(help: "Checkpoints to keep.")
+    var keepCheckpoints = 2
+
+    @Option(help: "Write a sample grid every K steps (0 = only at the end).")
+    var sampleEvery = 0
+
+    @Option(help: "A prompt for the sample grids (repeat for more rows).")
+    var samplePrompt: [String] = []
+
+    @Option(help: "Images per sample prompt.")
+    var samplesPerPrompt = 4
+
+    @Option(help: "Sampler for the sample grids.")
+    var sampleSampler = "dpmpp_2m"
+
+    @Option(help: "Denoising steps for the sample grids.")
+    var sampleSteps = 20
+
+    @Option(help: "Guidance scale for the sample grids.")
+    var sampleGuidance: Float = 4
+
+    @Flag(help: "Skip images without captions or that cannot be read (with a warning) instead of stopping.")
+    var skipBadFiles = false
+
+    @Flag(help: "Continue from the newest checkpoint in --output.")
+    var resume = false
+
+    func validate() throws {
+        if modelConfig == nil && model == nil { throw ValidationError("give --model-config (train from scratch) or --model (fine-tune)") }
+        if textEncoder != nil && model != nil && modelConfig == nil {
+            throw ValidationError("--text-encoder cannot replace the text encoder of a model being fine-tuned")
+        }
+        if !["linear", "scaled_linear", "squaredcos_cap_v2"].contains(noiseSchedule) {
+            throw ValidationError("--noise-schedule must be linear, scaled_linear or squaredcos_cap_v2 (got \(noiseSchedule))")
+        }
+        if !["epsilon", "v_prediction"].contains(predictionType) {
+            throw ValidationError("--prediction-type must be epsilon or v_prediction (got \(predictionType))")
+        }
+        if !(2 ... 512).contains(promptLength) { throw ValidationError("--prompt-length must be in 2…512 (got \(promptLength))") }
+    }
+
+    func run() throws {
+        try requireSupportedCPU()
+        let outputURL = URL(fileURLWithPath: output).standardizedFileURL
+        let source = try model.map { try DiffusersFolder(URL(fileURLWithPath: $0).standardizedFileURL) }
+
+        // The network, its config and its noise schedule.
+        let unetConfigURL = try modelConfig.map { URL(fileURLWithPath: $0) } ?? source!.configURL("unet")
+        let unetConfig = try ModelConfig(contentsOf: unetConfigURL)
+        let unet = try TrainableUNet(config: unetConfig)
+        var schedulerJSON: [String: Any]
+        if modelConfig == nil, let source {
+            try unet.module.load(from: SafeTensorsWeights(source.weightFiles("unet")))
+            schedulerJSON = try Self.jsonObject(source.configURL("scheduler"))
+        } else {
+            unet.initializeWeights(seed: seed)
+            schedulerJSON = [
+                "_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 1000, "beta_schedule": noiseSchedule,
+                "beta_start": noiseSchedule == "scaled_linear" ? 0.00085 : 0.0001,
+                "beta_end": noiseSchedule == "scaled_linear" ? 0.012 : 0.02,
+                "prediction_type": predictionType,
+            ]
+        }
+        let schedulerConfig = try SchedulerConfig(dictionary: schedulerJSON)
+
+        // Text encoder and VAE.
+        var encoder: (any PromptEncoder)? = nil
+        var encoderSource: ModelExport.TextEncoderSource? = nil
+        var vae: AutoencoderKL? = nil
+        if unet.module.contextDimension != nil {
+            if let textEncoder {
+                let folder = URL(fileURLWithPath: textEncoder).standardizedFileURL
+                encoder = SentencePromptEncoder(encoder: try SentenceEncoder(directory: folder), length: promptLength)
+                encoderSource = .sentenceEncoder(folder: folder, length: promptLength)
+            } else if let source {
+                encoder = try StableDiffusion.loadTextEncoder(source)
+                encoderSource = source.textEncoderPath != nil || !source.hasComponent("text_encoder")
+                    ? .sentenceEncoder(folder: URL(fileURLWithPath: source.textEncoderPath!, relativeTo: source.root).standardizedFileURL,
+                                       length: source.promptLength ?? promptLength)
+                    : .diffusers(folder: source.root)
+            } else {
+                throw CLIError("\(unetConfigURL.path) describes a text-conditioned UNet: give --text-encoder DIR or --model DIR")
+            }
+        }
+        if let source, source.components["vae"] != nil, unet.module.inputChannels != 3 {
+            let autoencoder = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: source.configURL("vae"))))
+            try autoencoder.load(from: SafeTensorsWeights(source.weightFiles("vae")))
+            vae = autoencoder
+        }
+
+        var config = TrainingConfiguration(
+            steps: steps, batchSize: batchSize,
+            resolution: resolution ?? (unet.module.nativeSampleSize ?? 32) * (vae?.config.downscaleFactor ?? 1))
+        config.gradientAccumulation = gradientAccumulation
+        config.learningRate = lr
+        config.warmupSteps = warmupSteps
+        config.learningRateSchedule = lrSchedule
+        config.weightDecay = weightDecay
+        config.maxGradientNorm = maxGradNorm > 0 ? maxGradNorm : nil
+        config.useEMA = !noEma
+        config.emaMaxDecay = emaDecay
+        config.seed = seed
+        config.randomFlip = randomFlip
+        config.captionDropout = captionDropout
+        config.minSNRGamma = minSnrGamma
+        config.offsetNoise = offsetNoise
+        config.gradientCheckpointing = gradientCheckpointing
+        config.checkpointEvery = checkpointEvery
+        config.keepCheckpoints = keepCheckpoints
+        config.sampleEvery = sampleEvery
+        config.samplePrompts = samplePrompt
+        config.samplesPerPrompt = samplesPerPrompt
+        config.sampleSampler = sampleSampler
+        config.sampleSteps = sampleSteps
+        config.sampleGuidance = sampleGuidance
+        config.skipBadFiles = skipBadFiles
+        do { try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        if !samplePrompt.isEmpty {
+            _ = try Schedulers.make(name: sampleSampler, config: schedulerConfig, steps: sampleSteps)
+        }
+
+        let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: config.resolution, skipBadFiles: skipBadFiles)
+        for (file, reason) in dataset.skipped { FileHandle.standardError.write(Data("warning: skipped \(file): \(reason)\n".utf8)) }
+        let export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
+                                 textEncoder: encoderSource, vaeSource: vae == nil ? nil : source?.root)
+        let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
+                                           dataset: dataset, configuration: config, output: outputURL)
+        print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
+              "\(vae == nil ? "pixel space" : "latent space"), batch \(batchSize)×\(gradientAccumulation), \(steps) steps → \(outputURL.path)")
+
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        let bar = TrainingProgressLine()
+        let state = try trainer.run(resume: resume) { event in
+            switch event {
+            case .step(let p):
+                bar.update(p)
+                return stopRequested == 0
+            case .checkpoint(let url):
+                bar.note("checkpoint \(url.lastPathComponent) written; model updated in \(outputURL.path)")
+            case .samples(let url):
+                bar.note("samples: \(url.path)")
+            case .message(let text):
+                bar.note(text)
+            }
+            return true
+        }
+        bar.finish()
+        if stopRequested != 0 {
+            print("stopped at step \(state.step) of \(steps); continue with the same command and --resume")
+        } else {
+            print("trained \(state.step) steps; generate with: diffuse generate --model \(output) --prompt TEXT --output out.png")
+        }
+    }
+
+    static func jsonObject(_ url: URL) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: url.path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIError("\(url.path) is not a JSON object")
+        }
+        return object
+    }
+}
+
+/// Training progress: a bar on a terminal (`step 120/5000 [###---] loss 0.041 (avg 0.045) 12.3 img/s
+/// lr 1.0e-04 ETA 1h02m`), or a plain line every 30 seconds when standard error is not a terminal.
+final class TrainingProgressLine {
+    private let terminal = isatty(STDERR_FILENO) == 1
+    private var lastLine = Date.distantPast
+    private var lastStep = 0
+
+    func update(_ p: TrainingProgress) {
+        let width = 20
+        let filled = width * p.step / Swift.max(p.totalSteps, 1)
+        let text = String(format: "step %d/%d [%@%@] loss %.4f (avg %.4f)  %.1f img/s  lr %.1e  ETA %@", p.step, p.totalSteps,
+                          String(repeating: "#", count: filled), String(repeating: "-", count: width - filled),
+                          p.loss, p.smoothedLoss, p.imagesPerSecond, p.learningRate, Self.duration(p.eta))
+        lastStep = p.step
+        if terminal {
+            FileHandle.standardError.write(Data(("\r" + text + "  ").utf8))
+        } else if Date().timeIntervalSince(lastLine) >= 30 || p.step == p.totalSteps {
+            lastLine = Date()
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+    }
+
+    func note(_ text: String) {
+        FileHandle.standardError.write(Data(((terminal && lastStep > 0 ? "\n" : "") + text + "\n").utf8))
+    }
+
+    func finish() { if terminal { FileHandle.standardError.write(Data("\n".utf8)) } }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
+    }
+}

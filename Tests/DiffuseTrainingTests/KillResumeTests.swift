@@ -1,0 +1,84 @@
+import DiffuseFormats
+import DiffuseTraining
+import Foundation
+import Testing
+
+/// `diffuse train` killed with SIGKILL at arbitrary moments (between steps, while a checkpoint is
+/// being written) and restarted with `--resume` ends with exactly the weights, EMA, optimizer
+/// state and loss history of a run that was never interrupted.
+@Suite struct KillResumeTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = root.appendingPathComponent(".build/release/diffuse")
+
+    static let config = """
+    {"_class_name": "UNet2DModel", "sample_size": 16, "in_channels": 3, "out_channels": 3, "block_out_channels": [16, 32],
+     "down_block_types": ["DownBlock2D", "AttnDownBlock2D"], "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
+     "layers_per_block": 1, "norm_num_groups": 8, "attention_head_dim": 8}
+    """
+
+    func launch(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func sigkillAndResumeGivesTheUninterruptedResult() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path),
+                     "\(Self.binary.path) is missing: build it with `swift build -c release` (make test does)")
+        let work = try TrainerTestSupport.temporaryFolder("kill")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let data = work.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try TrainerTestSupport.writeDataset((0 ..< 12).map { i in ("colour \(i)", ((i * 40) % 256, (i * 90) % 256, 255 - i * 20)) },
+                                            size: 16, to: data)
+        let configURL = work.appendingPathComponent("unet.json")
+        try Self.config.write(to: configURL, atomically: true, encoding: .utf8)
+        func arguments(_ output: String) -> [String] {
+            ["train", "--data", data.path, "--output", work.appendingPathComponent(output).path, "--model-config", configURL.path,
+             "--steps", "40", "--batch-size", "4", "--checkpoint-every", "2", "--random-flip", "--seed", "9", "--resume"]
+        }
+
+        let reference = try launch(arguments("reference"))
+        reference.waitUntilExit()
+        #expect(reference.terminationStatus == 0)
+
+        // Kill after varying delays until a run finishes on its own.
+        let delays = [0.9, 0.35, 1.2, 0.5, 0.7, 0.25, 1.0, 0.45, 0.8, 0.6]
+        var kills = 0, attempt = 0
+        while true {
+            let process = try launch(arguments("killed"))
+            let deadline = Date().addingTimeInterval(delays[attempt % delays.count])
+            while process.isRunning && Date() < deadline { usleep(5_000) }
+            attempt += 1
+            if !process.isRunning {
+                #expect(process.terminationStatus == 0)
+                break
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            kills += 1
+            try #require(attempt < 60, "the killed run never finished")
+        }
+        let checkpoints = work.appendingPathComponent("killed/checkpoints")
+        print("[train] SIGKILL test: \(kills) kills, finished on launch \(attempt)")
+        #expect(kills >= 3)
+        #expect(TrainingCheckpoint.newest(in: checkpoints)?.lastPathComponent == "checkpoint-000040")
+        for file in ["model.safetensors", "ema.safetensors", "optimizer.safetensors"] {
+            let a = try TrainerTestSupport.tensors(work.appendingPathComponent("reference/checkpoints/checkpoint-000040/\(file)"))
+            let b = try TrainerTestSupport.tensors(checkpoints.appendingPathComponent("checkpoint-000040/\(file)"))
+            #expect(!a.isEmpty && a.keys.sorted() == b.keys.sorted() && a.keys.allSatisfy { a[$0]! == b[$0]! }, "\(file) differs")
+        }
+        let decoder = JSONDecoder()
+        let stateA = try decoder.decode(TrainerState.self, from: Data(contentsOf: work.appendingPathComponent("reference/checkpoints/checkpoint-000040/trainer_state.json")))
+        let stateB = try decoder.decode(TrainerState.self, from: Data(contentsOf: checkpoints.appendingPathComponent("checkpoint-000040/trainer_state.json")))
+        #expect(stateA.losses == stateB.losses && stateA.losses.count == 40)
+        #expect(stateA.randomState == stateB.randomState)
+        // No half-written checkpoint is left behind.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).filter { $0.hasSuffix(".partial") || $0.contains(".tmp") }
+        #expect(leftovers.isEmpty, "left over: \(leftovers)")
+    }
+}

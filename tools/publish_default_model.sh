@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Copies the inference files of a `diffuse train` output folder (model_index.json, unet/, scheduler/)
+# into the committed default-model folder. The text encoder stays where `make deps` put it: the
+# model_index.json written by the trainer points at it relatively (../../.deps/all-MiniLM-L6-v2),
+# which is right for both runs/emoji and models/emoji.
+#
+# Usage: tools/publish_default_model.sh RUN_DIR MODEL_DIR
+set -euo pipefail
+run="$1"; dest="$2"
+for f in model_index.json unet/config.json unet/diffusion_pytorch_model.safetensors scheduler/scheduler_config.json; do
+    [ -f "$run/$f" ] || { echo "publish_default_model: $run/$f is missing (train first)" >&2; exit 1; }
+done
+mkdir -p "$dest/unet" "$dest/scheduler"
+for f in model_index.json unet/config.json scheduler/scheduler_config.json unet/diffusion_pytorch_model.safetensors; do
+    cp "$run/$f" "$dest/$f.tmp" && mv "$dest/$f.tmp" "$dest/$f"
+done
+[ -f "$run/loss.png" ] && cp "$run/loss.png" "$dest/loss.png"
+cp "$run/training.json" "$dest/training.json"
+echo "published $(du -sh "$dest/unet/diffusion_pytorch_model.safetensors" | cut -f1) of weights to $dest"
