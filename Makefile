@@ -16,11 +16,15 @@ build: deps
 ## test: every test, built optimized, in one process
 test: deps
 	$(SWIFT) build $(CONFIG) --build-tests
+	$(SWIFT) build $(CONFIG) --product diffuse
 	$(SWIFT) test $(CONFIG) --skip-build
 
-## demo: the main job on the built-in default
+## demo: the main job on the built-in default: a picture from a prompt with the bundled emoji model
 demo: build
-	$(BIN) doctor
+	@mkdir -p out
+	@start=$$(date +%s.%N); \
+	$(BIN) generate --prompt "a red apple" --seed 7 --upscale 8 --output out/demo.png && \
+	echo "made out/demo.png (256×256, the bundled 32×32 model enlarged 8×) in $$(awk "BEGIN { printf \"%.1f\", $$(date +%s.%N) - $$start }") s"
 
 ## bench: kernel benchmarks (ratio to this machine's sgemm ceiling, measured with numpy when present)
 bench: build

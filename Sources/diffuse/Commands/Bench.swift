@@ -1,6 +1,10 @@
 import ArgumentParser
+import DiffuseAutograd
+import DiffuseModels
 import DiffusePipelines
+import DiffuseSchedulers
 import DiffuseTensor
+import DiffuseTraining
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -25,7 +29,13 @@ struct Bench: ParsableCommand {
     @Option(help: "Attention key block (keys per online-softmax step).")
     var keyBlock = 1024
 
-    @Option(help: "Which groups to run: gemm, conv, attention, sd (comma-separated; sd needs --model).")
+    @Option(help: "A UNet config.json for the training group: one step = forward, MSE, backward, AdamW (e.g. configs/bench-small-unet.json, the model of ../shared/baselines/bench_train_small_unet.py).")
+    var trainConfig: String?
+
+    @Option(help: "Batch size of the training group.")
+    var trainBatch = 32
+
+    @Option(help: "Which groups to run: gemm, conv, attention, sd, train (comma-separated; sd needs --model, train --train-config).")
     var only = "gemm,conv,attention"
 
     @Option(help: "A Stable Diffusion diffusers folder for the model-scale group (e.g. SD 1.5 shapes from tools/make_sd15_random.py).")
@@ -39,7 +49,8 @@ struct Bench: ParsableCommand {
         guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
         var groups = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         if model != nil { groups.insert("sd") }
-        let unknown = groups.subtracting(["gemm", "conv", "attention", "sd"])
+        if trainConfig != nil { groups.insert("train") }
+        let unknown = groups.subtracting(["gemm", "conv", "attention", "sd", "train"])
         guard unknown.isEmpty else { throw ValidationError("unknown benchmark group(s): \(unknown.sorted().joined(separator: ", "))") }
         print("threads \(Parallel.threadCount), ceiling \(ceiling) GFLOP/s, median of \(repetitions)")
         print(String(repeating: "-", count: 78))
@@ -64,6 +75,10 @@ struct Bench: ParsableCommand {
             report("attention \(tokens) tokens, \(heads) heads of \(dim)", flops: 4 * Double(heads * tokens * tokens * dim)) {
                 _ = Attention.scaledDotProduct(query: q, key: k, value: v, queryBlock: queryBlock, keyBlock: keyBlock)
             }
+        }
+        if groups.contains("train") {
+            guard let trainConfig else { throw ValidationError("the train group needs --train-config") }
+            try benchTraining(URL(fileURLWithPath: trainConfig), &random)
         }
         if groups.contains("sd") {
             guard let model else { throw ValidationError("the sd group needs --model") }
@@ -91,6 +106,35 @@ struct Bench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(String(format: "peak resident memory %.2f GB", Double(usage.ru_maxrss) / 1_048_576))
+    }
+
+    /// Training steps of a from-scratch UNet on random images in [-1, 1] (as the PyTorch baseline:
+    /// DDPM noise at random timesteps, ε target, MSE, backward, AdamW lr 1e-4, weight decay 1e-2).
+    func benchTraining(_ url: URL, _ random: inout BenchRandom) throws {
+        let unet = try TrainableUNet(config: ModelConfig(contentsOf: url))
+        unet.initializeWeights(seed: 0)
+        let model = unet.module
+        let size = model.nativeSampleSize ?? 32
+        let objective = try DiffusionObjective(schedulerConfig: SchedulerConfig(dictionary: ["num_train_timesteps": 1000]))
+        let clean = random.tensor([trainBatch, model.inputChannels, size, size]).clamped(-1, 1)
+        var noise = TrainingRandom(seed: 1)
+        let optimizer = AdamW()
+        let parameters = model.namedParameters()
+        model.beginTraining()
+        defer { model.endTraining() }
+        var seconds: Double = 0
+        time("train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)²") {
+            let start = Date()
+            let batch = objective.batch(clean: clean, random: &noise)
+            let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, context: nil), batch.target)
+            loss.backward()
+            var gradients: [String: Tensor] = [:]
+            for (key, g) in model.gradients() { gradients[key] = g }
+            optimizer.update(parameters, gradients: gradients, learningRate: 1e-4)
+            model.zeroGradients()
+            seconds = Date().timeIntervalSince(start)
+        }
+        print(String(format: "  last step %.2f s = %.1f images/s", seconds, Double(trainBatch) / seconds))
     }
 
     /// Median wall time of `repetitions` runs after a warm-up (fewer for slow work).

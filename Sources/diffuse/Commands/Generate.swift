@@ -7,6 +7,9 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make images from a text prompt (and optionally an init image and a mask).",
         discussion: """
+        Without --model, the bundled text-to-emoji model (32×32 pixels, trained by Diffuse on the \
+        Noto Color Emoji bitmaps; use --upscale to enlarge its output) is used.
+
         --model takes a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
         scheduler/) or a single-file Stable Diffusion 1.x .safetensors checkpoint (which needs \
         --tokenizer, a folder with CLIP's vocab.json and merges.txt). The same seed and settings give \
@@ -24,8 +27,8 @@ struct Generate: ParsableCommand {
         """
     )
 
-    @Option(help: "Stable Diffusion model: a diffusers folder or a single-file .safetensors checkpoint.")
-    var model: String
+    @Option(help: "A diffusers folder or a single-file SD 1.x .safetensors checkpoint (default: the bundled text-to-emoji model).")
+    var model: String?
 
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
     var tokenizer: String?
@@ -66,6 +69,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Inpainting mask (PNG, same size as the init image): white = repaint.")
     var mask: String?
 
+    @Option(help: "Enlarge the written PNG by this integer factor (nearest neighbour; for small models).")
+    var upscale = 1
+
     @Option(name: .shortAndLong, help: "Output PNG file.")
     var output: String
 
@@ -73,6 +79,7 @@ struct Generate: ParsableCommand {
         guard output.lowercased().hasSuffix(".png") else { throw ValidationError("--output must end in .png (got \(output))") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard (1 ... 32).contains(upscale) else { throw ValidationError("--upscale must be in 1…32 (got \(upscale))") }
         if let strength, !(0 ... 1).contains(strength) { throw ValidationError("--strength \(strength) is outside 0…1") }
         if let width, width <= 0 || width % 8 != 0 { throw ValidationError("--width \(width) is not a positive multiple of 8") }
         if let height, height <= 0 || height % 8 != 0 { throw ValidationError("--height \(height) is not a positive multiple of 8") }
@@ -81,7 +88,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try requireSupportedCPU()
-        let pipeline = try loadModel()
+        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer)
         let samplerName = try pipeline.samplerDisplayName(sampler)
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
@@ -113,25 +120,11 @@ struct Generate: ParsableCommand {
                             cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
                             model: pipeline.name)
         for (i, image) in images.enumerated() {
-            var tagged = image
+            var tagged = try image.enlarged(by: upscale)
             tagged.text = [PNGTextEntry(keyword: "parameters", text: info.render())]
             let path = images.count == 1 ? output : String(output.dropLast(4)) + "-\(i + 1).png"
             try tagged.write(to: URL(fileURLWithPath: path))
             print(path)
         }
-    }
-
-    private func loadModel() throws -> StableDiffusion {
-        let url = URL(fileURLWithPath: model)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw CLIError("model \(model) does not exist")
-        }
-        if isDirectory.boolValue { return try StableDiffusion.load(folder: url) }
-        guard url.pathExtension == "safetensors" else {
-            throw CLIError("model \(model) is neither a diffusers folder nor a .safetensors file")
-        }
-        guard let tokenizer else { throw CLIError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
-        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer))
     }
 }

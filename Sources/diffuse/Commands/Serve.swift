@@ -27,7 +27,7 @@ struct Serve: ParsableCommand {
         """
     )
 
-    @Option(help: "Stable Diffusion model: a diffusers folder or a single-file .safetensors checkpoint (required for now).")
+    @Option(help: "A diffusers folder or a single-file SD 1.x .safetensors checkpoint (default: the bundled text-to-emoji model).")
     var model: String?
 
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
@@ -58,9 +58,6 @@ struct Serve: ParsableCommand {
     var maxImages = 8
 
     func run() throws {
-        guard let model else {
-            throw CLIError("--model is required: Diffuse has no bundled default model yet (give a diffusers folder or a .safetensors checkpoint)")
-        }
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -78,7 +75,7 @@ struct Serve: ParsableCommand {
         try requireSupportedCPU()
 
         let start = Date()
-        let pipeline = try loadModel(model)
+        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer)
         let server = try DiffuseServer(model: pipeline, configuration: configuration)
         print(String(format: "loaded %@ in %.1f s", pipeline.name, Date().timeIntervalSince(start)))
         fflush(stdout)
@@ -102,20 +99,6 @@ struct Serve: ParsableCommand {
         if let error = outcome.error {
             throw CLIError("cannot serve on \(configuration.host):\(configuration.port): \(error)")
         }
-    }
-
-    private func loadModel(_ path: String) throws -> StableDiffusion {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw CLIError("model \(path) does not exist")
-        }
-        if isDirectory.boolValue { return try StableDiffusion.load(folder: url) }
-        guard url.pathExtension == "safetensors" else {
-            throw CLIError("model \(path) is neither a diffusers folder nor a .safetensors file")
-        }
-        guard let tokenizer else { throw CLIError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
-        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer))
     }
 }
 

@@ -1,0 +1,129 @@
+import ArgumentParser
+import DiffuseData
+import DiffuseFormats
+import DiffusePipelines
+import DiffuseTraining
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a text-to-image model against the captioned images it was trained on.",
+        discussion: """
+        Generates one image per caption (an even spread of --captions training captions) and per \
+        paraphrase (--paraphrases: TEXT<TAB>CAPTION lines), and ranks every training image by its \
+        distance to it (a 1-nearest-neighbour classifier on 16×16 area-averaged RGB): top-1 / top-5 \
+        = how often the named image ranks first / in the first five. Also the Fréchet distance \
+        between the generated and the real images (4×4 area-averaged RGB features), and with \
+        --compare-sampler the same for another sampler on the same prompts and seeds.
+
+        Example (the bundled model on its own data):
+          diffuse dataset emoji --output data/emoji-32 --size 32
+          diffuse eval --data data/emoji-32 --paraphrases configs/emoji-paraphrases.tsv
+        """
+    )
+
+    @Option(help: "The model (default: the bundled text-to-emoji model).")
+    var model: String?
+
+    @Option(help: "The captioned images the model was trained on.")
+    var data: String
+
+    @Option(help: "Training captions to generate from.")
+    var captions = 200
+
+    @Option(help: "Paraphrase file: TEXT<TAB>CAPTION per line (# starts a comment).")
+    var paraphrases: String?
+
+    @Option(help: "Sampler (default: the model's own).")
+    var sampler: String?
+
+    @Option(help: "Denoising steps.")
+    var steps = 20
+
+    @Option(help: "Classifier-free guidance scale.")
+    var guidance: Float = 4
+
+    @Option(help: "A second sampler to compare on the first --compare-count captions (e.g. ddpm).")
+    var compareSampler: String?
+
+    @Option(help: "Steps of the second sampler.")
+    var compareSteps = 1000
+
+    @Option(help: "Captions for the sampler comparison.")
+    var compareCount = 32
+
+    @Option(help: "Write a PNG grid of the first 32 caption images here.")
+    var grid: String?
+
+    @Option(help: "Write the results as JSON here.")
+    var json: String?
+
+    func run() throws {
+        try requireSupportedCPU()
+        let pipeline = try ModelLocation.load(model, tokenizer: nil)
+        let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: pipeline.defaultImageSize)
+        let evaluation = try ModelEvaluation(pipeline: pipeline, dataset: dataset)
+        var settings = ModelEvaluation.Settings()
+        settings.sampler = sampler
+        settings.steps = steps
+        settings.guidance = guidance
+        let samplerName = try pipeline.samplerDisplayName(sampler)
+        var results: [String: Any] = ["model": pipeline.name, "sampler": samplerName, "steps": steps, "guidance": Double(guidance)]
+
+        let captionPrompts = evaluation.spreadIndices(captions).map { (prompt: dataset.entries[$0].caption, target: $0) }
+        let bar = ProgressBar(label: "captions")
+        let (captionResult, captionImages) = try evaluation.retrieval(captionPrompts, settings: settings) { i, n in
+            bar.update(step: i, total: n, elapsed: 0)
+        }
+        bar.finish()
+        let frechet = try evaluation.frechetDistance(captionImages)
+        print(String(format: "training captions (%d, %@ %d steps, guidance %.1f): top-1 %.1f%%  top-5 %.1f%%  Fréchet distance %.4f  (%.2f s/image)",
+                     captionResult.prompts, samplerName, steps, guidance, 100 * captionResult.top1, 100 * captionResult.top5, frechet,
+                     captionResult.secondsPerImage))
+        results["captions"] = ["count": captionResult.prompts, "top1": captionResult.top1, "top5": captionResult.top5,
+                               "frechet": frechet, "seconds_per_image": captionResult.secondsPerImage]
+
+        if let paraphrases {
+            let text = try String(contentsOf: URL(fileURLWithPath: paraphrases), encoding: .utf8)
+            var items: [(prompt: String, target: Int)] = []
+            for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") && !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+                guard fields.count == 2 else { throw CLIError("\(paraphrases):\(number + 1): expected TEXT<TAB>CAPTION") }
+                guard let target = evaluation.index(ofCaption: String(fields[1])) else {
+                    throw CLIError("\(paraphrases):\(number + 1): \"\(fields[1])\" is not a caption in \(data)")
+                }
+                items.append((String(fields[0]), target))
+            }
+            let (result, _) = try evaluation.retrieval(items, settings: settings)
+            print(String(format: "paraphrases (%d): top-1 %.1f%%  top-5 %.1f%%", result.prompts, 100 * result.top1, 100 * result.top5))
+            for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank)") }
+            results["paraphrases"] = ["count": result.prompts, "top1": result.top1, "top5": result.top5]
+        }
+
+        if let compareSampler {
+            var other = settings
+            other.sampler = compareSampler
+            other.steps = compareSteps
+            let subset = Array(captionPrompts.prefix(compareCount))
+            let (a, aImages) = (captionResult, Array(captionImages.prefix(compareCount)))
+            let (b, bImages) = try evaluation.retrieval(subset, settings: other)
+            let fa = try evaluation.frechetDistance(aImages), fb = try evaluation.frechetDistance(bImages)
+            let name = try pipeline.samplerDisplayName(compareSampler)
+            print(String(format: "sampler comparison on %d captions: %@ %d steps FD %.4f vs %@ %d steps FD %.4f (ratio %.3f); top-5 %.1f%% vs %.1f%%",
+                         subset.count, samplerName, steps, fa, name, compareSteps, fb, fa / fb,
+                         100 * Double(a.ranks.prefix(compareCount).filter { $0.rank <= 5 }.count) / Double(subset.count), 100 * b.top5))
+            results["comparison"] = ["count": subset.count, "sampler": name, "steps": compareSteps, "frechet": fb, "frechet_main": fa]
+        }
+
+        if let grid {
+            let tiles = Array(captionImages.prefix(32))
+            let rows = stride(from: 0, to: tiles.count, by: 8).map { Array(tiles[$0 ..< Swift.min($0 + 8, tiles.count)]) }
+            try SampleGrid.image(rows: rows, minimumTile: 64).write(to: URL(fileURLWithPath: grid))
+            print("grid: \(grid) (captions, row by row: \(captionPrompts.prefix(32).map(\.prompt).joined(separator: "; ")))")
+        }
+        if let json {
+            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
