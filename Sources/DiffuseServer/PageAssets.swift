@@ -103,6 +103,8 @@ enum PageAssets {
     static let script = #"""
     "use strict";
     const $ = (id) => document.getElementById(id);
+    // Small models' images (the bundled 32×32 emoji model) are shown enlarged with crisp pixels.
+    const crisp = (img) => { img.style.imageRendering = img.naturalWidth < 128 ? "pixelated" : "auto"; };
     const state = { job: null, controller: null, initImage: null, config: null };
 
     function headers(json) {
@@ -227,7 +229,7 @@ enum PageAssets {
         setStatus("Step " + data.step + "/" + data.total + of);
         $("bar").hidden = false;
         $("bar").value = data.progress;
-        if (data.preview) { $("preview").src = data.preview; $("preview").hidden = false; }
+        if (data.preview) { $("preview").onload = () => crisp($("preview")); $("preview").src = data.preview; $("preview").hidden = false; }
       } else if (name === "done") {
         const seeds = data.images.map((i) => i.seed).join(", ");
         setStatus("Done in " + data.seconds.toFixed(1) + " s — seed" + (data.images.length > 1 ? "s " : " ") + seeds +
@@ -242,6 +244,7 @@ enum PageAssets {
     function figure(image, body, index) {
       const fig = document.createElement("figure");
       const img = document.createElement("img");
+      img.onload = () => crisp(img);
       img.src = image.image;
       img.alt = body.prompt || "generated image";
       const caption = document.createElement("figcaption");

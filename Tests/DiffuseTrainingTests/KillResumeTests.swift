@@ -16,10 +16,11 @@ import Testing
      "layers_per_block": 1, "norm_num_groups": 8, "attention_head_dim": 8}
     """
 
-    func launch(_ arguments: [String]) throws -> Process {
+    func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -46,7 +47,23 @@ import Testing
         reference.waitUntilExit()
         #expect(reference.terminationStatus == 0)
 
-        // Kill after varying delays until a run finishes on its own.
+        // First a kill that certainly lands while a checkpoint is being written: the test hook
+        // pauses each write half-way (after model.safetensors, before the rest and the rename).
+        let checkpoints = work.appendingPathComponent("killed/checkpoints")
+        let slow = try launch(arguments("killed"), environment: ["DIFFUSE_CHECKPOINT_WRITE_DELAY": "2"])
+        func partials() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []).filter { $0.hasSuffix(".partial") }
+        }
+        let waitLimit = Date().addingTimeInterval(60)
+        while partials().isEmpty && slow.isRunning && Date() < waitLimit { usleep(2_000) }
+        usleep(200_000)
+        try #require(!partials().isEmpty, "no checkpoint write was seen in progress")
+        kill(slow.processIdentifier, SIGKILL)
+        slow.waitUntilExit()
+        #expect(!partials().isEmpty, "the kill landed during the write: its .partial folder is left")
+        #expect(TrainingCheckpoint.newest(in: checkpoints) == nil, "no complete checkpoint yet")
+
+        // Then kills after varying delays until a run finishes on its own.
         let delays = [0.9, 0.35, 1.2, 0.5, 0.7, 0.25, 1.0, 0.45, 0.8, 0.6]
         var kills = 0, attempt = 0
         while true {
@@ -63,7 +80,6 @@ import Testing
             kills += 1
             try #require(attempt < 60, "the killed run never finished")
         }
-        let checkpoints = work.appendingPathComponent("killed/checkpoints")
         print("[train] SIGKILL test: \(kills) kills, finished on launch \(attempt)")
         #expect(kills >= 3)
         #expect(TrainingCheckpoint.newest(in: checkpoints)?.lastPathComponent == "checkpoint-000040")
