@@ -153,6 +153,28 @@ import Testing
         }
     }
 
+    /// An unreadable image stops training with its name, or with --skip-bad-files is left out with a warning.
+    @Test func unreadableImagesStopOrAreSkipped() throws {
+        let data = try TrainerTestSupport.temporaryFolder("bad")
+        try TrainerTestSupport.writeDataset(Self.colours, size: 8, to: data)
+        try Data("not a png".utf8).write(to: data.appendingPathComponent("0002.png"))
+        let output = try TrainerTestSupport.temporaryFolder("bad-out"), skipping = try TrainerTestSupport.temporaryFolder("skip-out")
+        defer { for u in [data, output, skipping] { try? FileManager.default.removeItem(at: u) } }
+        var c = configuration(steps: 4)
+        #expect { try TrainerTestSupport.trainer(config: TrainerTestSupport.unconditionalConfig, data: data, output: output,
+                                                 configuration: c, encoder: nil).run(resume: false) }
+            throws: { ($0 as? DatasetError)?.description.contains("0002.png") == true }
+        c.skipBadFiles = true
+        var warnings: [String] = []
+        let state = try TrainerTestSupport.trainer(config: TrainerTestSupport.unconditionalConfig, data: data, output: skipping,
+                                                   configuration: c, encoder: nil).run(resume: false) { event in
+            if case .message(let m) = event, m.hasPrefix("warning") { warnings.append(m) }
+            return true
+        }
+        #expect(state.step == 4)
+        #expect(warnings.count == 1 && warnings[0].contains("0002.png"), "\(warnings)")
+    }
+
     @Test func badSettingsAreRefusedWithTheirNames() throws {
         var c = TrainingConfiguration(steps: 0, batchSize: 4, resolution: 8)
         #expect { try c.validate() } throws: { ($0 as? TrainingError)?.description.contains("--steps") == true }

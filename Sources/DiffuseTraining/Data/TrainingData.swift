@@ -15,6 +15,11 @@ public final class TrainingData {
     public let captionDropout: Double
     private var cache: [Int: [Float]] = [:]
     private let caching: Bool
+    /// Leave out images that cannot be read (listed in `warnings`) instead of stopping.
+    public var skipBadFiles = false
+    /// Warnings not yet reported (the trainer drains them after each step).
+    public var warnings: [String] = []
+    private var unreadable = Set<Int>()
 
     public init(dataset: ImageCaptionDataset, seed: UInt64, flip: Bool, captionDropout: Double,
                 cacheLimitBytes: Int = 2 << 30) {
@@ -33,14 +38,22 @@ public final class TrainingData {
     /// The next `count` examples: pixels `[count, 3, size, size]` in [-1, 1] and captions.
     /// - Throws: `DatasetError` naming an unreadable image.
     public func nextBatch(_ count: Int, random: inout TrainingRandom) throws -> (pixels: Tensor, captions: [String]) {
-        let indices = order.next(count)
         let size = dataset.size, plane = 3 * size * size
         let out = Tensor(uninitializedShape: [count, 3, size, size])
         var captions: [String] = []
-        for (n, index) in indices.enumerated() {
+        var n = 0
+        while n < count {
+            let index = order.next(1)[0]
+            if unreadable.contains(index) { continue }
+            let pixels: [Float]
+            do { pixels = try image(index) } catch let error as DatasetError where skipBadFiles {
+                unreadable.insert(index)
+                guard unreadable.count < dataset.count else { throw DatasetError("\(dataset.directory.path): no image can be read") }
+                warnings.append("warning: skipped \(error.description)")
+                continue
+            }
             let mirrored = flip && random.uniform() < 0.5
             let dropped = captionDropout > 0 && random.uniform() < captionDropout
-            let pixels = try image(index)
             let dst = out.pointer + n * plane
             if mirrored {
                 for row in 0 ..< 3 * size {
@@ -50,6 +63,7 @@ public final class TrainingData {
                 pixels.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: plane) }
             }
             captions.append(dropped ? "" : dataset.entries[index].caption)
+            n += 1
         }
         return (out, captions)
     }

@@ -90,6 +90,7 @@ public final class DiffusionTrainer {
         objective = try DiffusionObjective(schedulerConfig: schedulerConfig, minSNRGamma: configuration.minSNRGamma,
                                            offsetNoise: configuration.offsetNoise)
         prompts = self.textEncoder.map { PromptCache(encoder: $0) }
+        data.skipBadFiles = configuration.skipBadFiles
     }
 
     var checkpointDirectory: URL { output.appendingPathComponent("checkpoints") }
@@ -171,6 +172,8 @@ public final class DiffusionTrainer {
             model.zeroGradients()
             ema?.update(from: model)
 
+            for warning in data.warnings { _ = events(.message(warning)) }
+            data.warnings.removeAll()
             state.step += 1
             let loss = lossSum / Float(configuration.gradientAccumulation)
             state.losses.append(loss)
