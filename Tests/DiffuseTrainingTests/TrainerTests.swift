@@ -1,5 +1,6 @@
 import DiffuseData
 import DiffuseFormats
+import DiffuseModels
 import DiffuseNN
 import DiffusePipelines
 import DiffuseTensor
@@ -173,6 +174,41 @@ import Testing
         }
         #expect(state.step == 4)
         #expect(warnings.count == 1 && warnings[0].contains("0002.png"), "\(warnings)")
+    }
+
+    /// Fine-tuning a Stable Diffusion folder (tiny random SD 1.x fixture): latents through its VAE,
+    /// its CLIP text encoder, and an output folder with text encoder, tokenizer and VAE that loads.
+    @Test func fineTunesALatentModelIntoALoadableFolder() throws {
+        let source = TrainingTestSupport.fixtures.appendingPathComponent("sd/sd1")
+        let data = try TrainerTestSupport.temporaryFolder("ft-data")
+        try TrainerTestSupport.writeDataset(Self.colours, size: 32, to: data)
+        let output = try TrainerTestSupport.temporaryFolder("ft-out")
+        defer { for u in [data, output] { try? FileManager.default.removeItem(at: u) } }
+        let original = try StableDiffusion.load(folder: source)
+        let folder = try DiffusersFolder(source)
+        let unetConfig = try ModelConfig(contentsOf: folder.configURL("unet"))
+        let unet = try TrainableUNet(config: unetConfig)
+        try unet.module.load(from: SafeTensorsWeights(folder.weightFiles("unet")))
+        let schedulerJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.configURL("scheduler"))) as! [String: Any]
+        let export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
+                                 textEncoder: .diffusers(folder: source), vaeSource: source)
+        var c = TrainingConfiguration(steps: 3, batchSize: 2, resolution: 32)
+        c.learningRate = 1e-3
+        let trainer = try DiffusionTrainer(unet: unet, textEncoder: original.textEncoder, vae: original.vae,
+                                           schedulerConfig: original.schedulerConfig, export: export,
+                                           dataset: ImageCaptionDataset(directory: data, size: 32), configuration: c, output: output)
+        let state = try trainer.run(resume: false)
+        #expect(state.losses.count == 3 && state.losses.allSatisfy(\.isFinite))
+        let tuned = try StableDiffusion.load(folder: output)
+        #expect(tuned.vae != nil && tuned.textEncoder is CLIPPromptEncoder && tuned.defaultImageSize == original.defaultImageSize)
+        let before = original.unet.namedParameters().map(\.parameter.value.scalars)
+        let after = tuned.unet.namedParameters().map(\.parameter.value.scalars)
+        #expect(before != after, "training changed no weight")
+        var request = GenerationRequest(prompt: "red apple")
+        request.steps = 3
+        request.width = 32
+        request.height = 32
+        #expect(try tuned.generate(request).count == 1)
     }
 
     @Test func badSettingsAreRefusedWithTheirNames() throws {
