@@ -38,7 +38,7 @@ train-default: build
 	@test -f data/emoji-32/metadata.jsonl || $(BIN) dataset emoji --output data/emoji-32 --size 32
 	DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --output runs/emoji --model-config configs/emoji-unet.json \
 	    --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 --steps $(EMOJI_STEPS) --batch-size 64 --lr 3e-4 \
-	    --warmup-steps 100 --prediction-type v_prediction --min-snr-gamma 5 --ema-decay 0.999 --caption-dropout 0.1 --seed 1 \
+	    --warmup-steps 100 --prediction-type v_prediction --ema-decay 0.999 --caption-dropout 0.1 --seed 1 \
 	    --checkpoint-every 50 --sample-every 200 --sample-prompt "red apple" --sample-prompt "cat face" \
 	    --sample-prompt "thumbs up" --sample-prompt "flag: Japan" --sample-prompt "a yellow face laughing with tears" --resume
 	bash tools/publish_default_model.sh runs/emoji models/emoji

@@ -50,7 +50,9 @@ public struct ModelExport {
         try Self.writeJSON(unet, to: output.appendingPathComponent("unet/config.json"))
         try Self.writeJSON(schedulerConfig, to: output.appendingPathComponent("scheduler/scheduler_config.json"))
         var index: [String: Any] = [
-            "_class_name": unetClassName == "UNet2DModel" ? "DDPMPipeline" : "StableDiffusionPipeline",
+            // diffusers loads an unconditional UNet + scheduler as a DDPMPipeline and a latent model
+            // as a StableDiffusionPipeline; a text-conditioned pixel model has no diffusers class.
+            "_class_name": unetClassName == "UNet2DModel" ? "DDPMPipeline" : vaeSource != nil ? "StableDiffusionPipeline" : "DiffuseTextToPixelPipeline",
             "_diffusers_version": "0.30.0",
             "unet": ["diffusers", unetClassName],
             "scheduler": ["diffusers", (schedulerConfig["_class_name"] as? String) ?? "DDPMScheduler"],
@@ -78,7 +80,7 @@ public struct ModelExport {
     }
 
     static func writeJSON(_ object: [String: Any], to url: URL) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try FileIO.writeAtomically(data + Data("\n".utf8), to: url)
     }
 
