@@ -33,13 +33,13 @@ bench: build
 	$(BIN) bench --ceiling $$ceiling
 
 ## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue)
-EMOJI_STEPS ?= 1200
+EMOJI_STEPS ?= 3000
 train-default: build
 	@test -f data/emoji-32/metadata.jsonl || $(BIN) dataset emoji --output data/emoji-32 --size 32
 	DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --output runs/emoji --model-config configs/emoji-unet.json \
-	    --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 --steps $(EMOJI_STEPS) --batch-size 64 --lr 3e-4 \
+	    --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 --patch-size 2 --steps $(EMOJI_STEPS) --batch-size 64 --lr 4e-4 \
 	    --warmup-steps 100 --prediction-type v_prediction --ema-decay 0.999 --caption-dropout 0.1 --seed 1 \
-	    --checkpoint-every 50 --sample-every 200 --sample-prompt "red apple" --sample-prompt "cat face" \
+	    --checkpoint-every 100 --sample-every 250 --sample-prompt "red apple" --sample-prompt "cat face" \
 	    --sample-prompt "thumbs up" --sample-prompt "flag: Japan" --sample-prompt "a yellow face laughing with tears" --resume
 	bash tools/publish_default_model.sh runs/emoji models/emoji
 

@@ -33,7 +33,12 @@ public struct DiffusersFolder: Sendable {
         self.components = components
         promptLength = object["_diffuse_prompt_length"] as? Int
         textEncoderPath = object["_diffuse_text_encoder"] as? String
+        patchSize = object["_diffuse_patch_size"] as? Int ?? 1
     }
+
+    /// Diffuse's own key `_diffuse_patch_size`: a pixel model whose UNet works on f × f pixel
+    /// blocks folded into channels (`pixel_unshuffle`), e.g. 2 for a 32×32 model run at 16×16 × 12.
+    public let patchSize: Int
 
     /// Diffuse's own key `_diffuse_prompt_length`: the number of token states a sentence-encoder
     /// model was trained with (every prompt is padded or cut to it).

@@ -122,7 +122,7 @@ extension StableDiffusion {
 
     /// Latents → image tensor `[B, 3, H, W]` in about [-1, 1] (pixel-space samples pass through).
     public func decode(_ latents: Tensor) -> Tensor {
-        guard let vae else { return latents }
+        guard let vae else { return latents.depthToSpace(patchSize) }
         return vae.decode(latents / vae.config.scalingFactor)
     }
 
@@ -131,7 +131,7 @@ extension StableDiffusion {
     public func preview(_ latents: Tensor, index: Int = 0) throws -> PNGImage {
         guard vae != nil else {
             guard (0 ..< latents.shape[0]).contains(index) else { throw PipelineError("preview index \(index) is outside 0..<\(latents.shape[0])") }
-            return try ImageTensors.images(from: latents.narrowed(axis: 0, start: index, length: 1))[0]
+            return try ImageTensors.images(from: decode(latents.narrowed(axis: 0, start: index, length: 1)))[0]
         }
         return try LatentPreview.image(from: latents, index: index)
     }
@@ -170,7 +170,7 @@ extension StableDiffusion {
     /// A sample of the VAE's latent distribution (diffusers' `retrieve_latents`, sample mode);
     /// the image itself for a pixel-space model (no random numbers drawn).
     private func vaeSample(_ image: Tensor, _ random: inout any RandomSource) -> Tensor {
-        guard let vae else { return image }
+        guard let vae else { return image.spaceToDepth(patchSize) }
         let distribution = vae.encode(image)
         return distribution.sample(noise: random.randn(distribution.mean.shape))
     }

@@ -18,14 +18,19 @@ public final class StableDiffusion: @unchecked Sendable {
     public let schedulerConfig: SchedulerConfig
     /// A short name for infotext (`Model:`): the folder or file name.
     public let name: String
+    /// For pixel models: the UNet denoises f × f pixel blocks folded into channels
+    /// (`Tensor.spaceToDepth`), so a 32×32 RGB image is a 16×16 × 12 sample for f = 2. 1 = plain.
+    public let patchSize: Int
 
     public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
-                schedulerConfig: SchedulerConfig, name: String) {
+                schedulerConfig: SchedulerConfig, name: String, patchSize: Int = 1) {
+        precondition(patchSize >= 1 && (vae == nil || patchSize == 1), "StableDiffusion: patch size \(patchSize) (only pixel models fold patches)")
         self.textEncoder = textEncoder
         self.unet = unet
         self.vae = vae
         self.schedulerConfig = schedulerConfig
         self.name = name
+        self.patchSize = patchSize
     }
 
     /// Stable Diffusion: CLIP tokenizer and text model, conditional UNet, VAE.
@@ -35,8 +40,8 @@ public final class StableDiffusion: @unchecked Sendable {
                   schedulerConfig: schedulerConfig, name: name)
     }
 
-    /// Image size / sample size: the VAE's factor (8 for SD), 1 for pixel-space models.
-    public var vaeScaleFactor: Int { vae?.config.downscaleFactor ?? 1 }
+    /// Image size / sample size: the VAE's factor (8 for SD), the patch size for pixel-space models.
+    public var vaeScaleFactor: Int { vae?.config.downscaleFactor ?? patchSize }
 
     /// Channels of the denoised sample: the VAE's latent channels, or the UNet's output channels.
     public var latentChannels: Int { vae?.config.latentChannels ?? unet.outputChannels }
@@ -80,7 +85,13 @@ public final class StableDiffusion: @unchecked Sendable {
             throw PipelineError("\(schedulerURL.path) cannot be read")
         }
         let schedulerConfig = try SchedulerConfig(jsonData: schedulerData)
-        return StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig, name: url.lastPathComponent)
+        if folder.patchSize != 1 {
+            guard vae == nil, folder.patchSize >= 1, unet.inputChannels == 3 * folder.patchSize * folder.patchSize else {
+                throw PipelineError("\(url.path): _diffuse_patch_size \(folder.patchSize) needs a pixel model with 3 × \(folder.patchSize)² input channels (the UNet has \(unet.inputChannels))")
+            }
+        }
+        return StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig, name: url.lastPathComponent,
+                               patchSize: folder.patchSize)
     }
 
     /// CLIP (`text_encoder/config.json` of a CLIP text model + `tokenizer/vocab.json`), or a BERT

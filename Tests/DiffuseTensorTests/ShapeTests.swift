@@ -59,3 +59,23 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct PixelShuffleTests {
+    /// torch's pixel_unshuffle layout: channel c·f² + dy·f + dx holds pixel (f·y + dy, f·x + dx).
+    @Test func spaceToDepthMatchesPixelUnshuffleAndInverts() {
+        let (b, c, h, w, f) = (2, 3, 4, 6, 2)
+        let x = Tensor(shape: [b, c, h, w], (0 ..< b * c * h * w).map { Float($0) })
+        let y = x.spaceToDepth(f)
+        #expect(y.shape == [b, c * f * f, h / f, w / f])
+        let xs = x.scalars, ys = y.scalars
+        var mismatches = 0
+        for n in 0 ..< b { for ch in 0 ..< c { for dy in 0 ..< f { for dx in 0 ..< f { for yy in 0 ..< h / f { for xx in 0 ..< w / f {
+            let out = ((n * c * f * f + ch * f * f + dy * f + dx) * (h / f) + yy) * (w / f) + xx
+            let src = ((n * c + ch) * h + yy * f + dy) * w + xx * f + dx
+            if ys[out] != xs[src] { mismatches += 1 }
+        } } } } } }
+        #expect(mismatches == 0)
+        #expect(y.depthToSpace(f).scalars == xs)
+        #expect(x.spaceToDepth(1).scalars == xs)
+    }
+}

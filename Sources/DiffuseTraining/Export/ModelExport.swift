@@ -28,6 +28,8 @@ public struct ModelExport {
     public var textEncoder: TextEncoderSource?
     /// A diffusers folder whose `vae/` the latent model was trained with.
     public var vaeSource: URL?
+    /// Pixel models: the patch size (`_diffuse_patch_size`), 1 = none.
+    public var patchSize = 1
 
     public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
                 textEncoder: TextEncoderSource?, vaeSource: URL?) {
@@ -75,6 +77,7 @@ public struct ModelExport {
             try Self.linkOrCopy(vaeSource.appendingPathComponent("vae"), to: output.appendingPathComponent("vae"))
             index["vae"] = ["diffusers", "AutoencoderKL"]
         }
+        if patchSize != 1 { index["_diffuse_patch_size"] = patchSize }
         try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
         try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
     }

@@ -70,9 +70,10 @@ public final class DiffusionTrainer {
                 throw TrainingError("the UNet's cross_attention_dim is \(dimension) but the text encoder gives \(textEncoder.dimension)-wide states")
             }
         }
-        let channels = vae?.config.latentChannels ?? 3
+        if vae != nil && configuration.patchSize != 1 { throw TrainingError("--patch-size is for pixel models (this one has a VAE)") }
+        let channels = vae?.config.latentChannels ?? 3 * configuration.patchSize * configuration.patchSize
         guard model.inputChannels == channels, model.outputChannels == channels else {
-            throw TrainingError("the UNet has in_channels \(model.inputChannels) / out_channels \(model.outputChannels) but \(vae == nil ? "pixel images have 3 channels" : "the VAE's latents have \(channels)")")
+            throw TrainingError("the UNet has in_channels \(model.inputChannels) / out_channels \(model.outputChannels) but \(vae == nil ? "pixel images (patch size \(configuration.patchSize)) have \(channels) channels" : "the VAE's latents have \(channels)")")
         }
         let factor = vae?.config.downscaleFactor ?? 1
         guard configuration.resolution % factor == 0 else {
@@ -208,7 +209,7 @@ public final class DiffusionTrainer {
     /// One micro-batch: data, noise, forward, loss (not yet backpropagated).
     private func microBatchLoss(random: inout TrainingRandom) throws -> Variable {
         let (pixels, captions) = try data.nextBatch(configuration.batchSize, random: &random)
-        var clean = pixels
+        var clean = pixels.spaceToDepth(configuration.patchSize)
         if let vae {
             let distribution = vae.encode(pixels)
             clean = distribution.sample(noise: random.normal(distribution.mean.shape)) * vae.config.scalingFactor
@@ -260,7 +261,8 @@ public final class DiffusionTrainer {
         let saved = parameters.map { $0.parameter.value }
         if let ema { ema.copy(to: model) }
         defer { for (i, p) in parameters.enumerated() { p.parameter.value = saved[i] } }
-        let pipeline = StableDiffusion(textEncoder: textEncoder, unet: model, vae: vae, schedulerConfig: schedulerConfig, name: output.lastPathComponent)
+        let pipeline = StableDiffusion(textEncoder: textEncoder, unet: model, vae: vae, schedulerConfig: schedulerConfig,
+                                       name: output.lastPathComponent, patchSize: configuration.patchSize)
         let size = configuration.resolution
         var rows: [[PNGImage]] = []
         for prompt in configuration.samplePrompts {

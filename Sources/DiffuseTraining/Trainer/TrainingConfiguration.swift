@@ -29,6 +29,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Training image side in pixels (images are resized and center-cropped to it).
     public var resolution: Int
+    /// Pixel models: fold f × f pixel blocks into channels (`spaceToDepth`), so the UNet (with
+    /// 3·f² channels) runs at resolution / f — about f² less work per image. 1 = off.
+    public var patchSize = 1
     public var randomFlip = false
     /// Probability of training on the empty caption instead of the real one.
     public var captionDropout = 0.1
@@ -72,6 +75,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if let n = maxGradientNorm, !(n > 0) { try fail("--max-grad-norm must be positive (got \(n))") }
         if !(0 ..< 1).contains(emaMaxDecay) { try fail("--ema-decay must be in [0, 1) (got \(emaMaxDecay))") }
         if resolution < 8 || resolution % 8 != 0 { try fail("--resolution must be a positive multiple of 8 (got \(resolution))") }
+        if patchSize < 1 || resolution % patchSize != 0 { try fail("--patch-size must divide --resolution (got \(patchSize))") }
         if !(0 ... 1).contains(captionDropout) { try fail("--caption-dropout must be in [0, 1] (got \(captionDropout))") }
         if let g = minSNRGamma, !(g > 0) { try fail("--min-snr-gamma must be positive (got \(g))") }
         if checkpointEvery < 1 { try fail("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
@@ -89,6 +93,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             ("--gradient-accumulation", "\(gradientAccumulation)", "\(saved.gradientAccumulation)"),
             ("--seed", "\(seed)", "\(saved.seed)"),
             ("--resolution", "\(resolution)", "\(saved.resolution)"),
+            ("--patch-size", "\(patchSize)", "\(saved.patchSize)"),
             ("--random-flip", "\(randomFlip)", "\(saved.randomFlip)"),
             ("--caption-dropout", "\(captionDropout)", "\(saved.captionDropout)"),
             ("EMA", "\(useEMA)", "\(saved.useEMA)"),

@@ -100,6 +100,9 @@ struct Train: ParsableCommand {
     @Option(help: "Training image side in pixels (default: the UNet's sample_size × the VAE factor).")
     var resolution: Int?
 
+    @Option(help: "Pixel models: fold p × p pixel blocks into channels (the UNet has 3·p² channels and runs at resolution / p).")
+    var patchSize = 1
+
     @Flag(help: "Mirror images left–right at random.")
     var randomFlip = false
 
@@ -189,6 +192,9 @@ struct Train: ParsableCommand {
         }
         let schedulerConfig = try SchedulerConfig(dictionary: schedulerJSON)
 
+        // A fine-tuned pixel model keeps its patch size.
+        let patch = modelConfig == nil ? (source?.patchSize ?? patchSize) : patchSize
+
         // Text encoder and VAE.
         var encoder: (any PromptEncoder)? = nil
         var encoderSource: ModelExport.TextEncoderSource? = nil
@@ -208,7 +214,7 @@ struct Train: ParsableCommand {
                 throw CLIError("\(unetConfigURL.path) describes a text-conditioned UNet: give --text-encoder DIR or --model DIR")
             }
         }
-        if let source, source.components["vae"] != nil, unet.module.inputChannels != 3 {
+        if let source, source.components["vae"] != nil, unet.module.inputChannels != 3 * patch * patch {
             let autoencoder = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: source.configURL("vae"))))
             try autoencoder.load(from: SafeTensorsWeights(source.weightFiles("vae")))
             vae = autoencoder
@@ -216,7 +222,8 @@ struct Train: ParsableCommand {
 
         var config = TrainingConfiguration(
             steps: steps, batchSize: batchSize,
-            resolution: resolution ?? (unet.module.nativeSampleSize ?? 32) * (vae?.config.downscaleFactor ?? 1))
+            resolution: resolution ?? (unet.module.nativeSampleSize ?? 32) * (vae?.config.downscaleFactor ?? patch))
+        config.patchSize = patch
         config.gradientAccumulation = gradientAccumulation
         config.learningRate = lr
         config.warmupSteps = warmupSteps
@@ -247,8 +254,9 @@ struct Train: ParsableCommand {
 
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: config.resolution, skipBadFiles: skipBadFiles)
         for (file, reason) in dataset.skipped { FileHandle.standardError.write(Data("warning: skipped \(file): \(reason)\n".utf8)) }
-        let export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
+        var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
                                  textEncoder: encoderSource, vaeSource: vae == nil ? nil : source?.root)
+        export.patchSize = patch
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
