@@ -52,8 +52,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Captions for the sampler comparison.")
     var compareCount = 32
 
-    @Option(help: "Write a PNG grid of the first 32 caption images here.")
+    @Option(help: "Write a PNG grid here: the first 32 caption images, or with --grid-prompt one row of four seeds per prompt.")
     var grid: String?
+
+    @Option(help: "A prompt for the --grid rows (repeat for more rows).")
+    var gridPrompt: [String] = []
 
     @Option(help: "Write the results as JSON here.")
     var json: String?
@@ -115,7 +118,11 @@ struct Eval: ParsableCommand {
             results["comparison"] = ["count": subset.count, "sampler": name, "steps": compareSteps, "frechet": fb, "frechet_main": fa]
         }
 
-        if let grid {
+        if let grid, !gridPrompt.isEmpty {
+            let rows = try gridPrompt.map { prompt in try (0 ..< 4).map { try evaluation.generate(prompt, seed: UInt64($0), settings: settings) } }
+            try SampleGrid.image(rows: rows, minimumTile: 96).write(to: URL(fileURLWithPath: grid))
+            print("grid: \(grid) (rows: \(gridPrompt.joined(separator: "; ")); seeds 0–3)")
+        } else if let grid {
             let tiles = Array(captionImages.prefix(32))
             let rows = stride(from: 0, to: tiles.count, by: 8).map { Array(tiles[$0 ..< Swift.min($0 + 8, tiles.count)]) }
             try SampleGrid.image(rows: rows, minimumTile: 64).write(to: URL(fileURLWithPath: grid))

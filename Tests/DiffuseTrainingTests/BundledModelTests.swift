@@ -1,0 +1,52 @@
+import DiffuseFormats
+import DiffusePipelines
+import Foundation
+import Testing
+
+/// The committed text-to-emoji model (`models/emoji`, trained by `make train-default`) loads
+/// through the default path and draws what its prompts name, at least in colour.
+@Suite struct BundledModelTests {
+    static let folder = KillResumeTests.root.appendingPathComponent("models/emoji")
+
+    /// Mean RGB of the pixels that are not near-white background.
+    static func foregroundColour(_ image: PNGImage) throws -> (r: Double, g: Double, b: Double, count: Int) {
+        let rgb = try image.converted(toChannels: 3)
+        var sums = [0.0, 0.0, 0.0], count = 0
+        for p in 0 ..< rgb.width * rgb.height {
+            let px = (0 ..< 3).map { Double(rgb.pixels[p * 3 + $0]) }
+            if px.min()! > 215 { continue }
+            for c in 0 ..< 3 { sums[c] += px[c] }
+            count += 1
+        }
+        let n = Double(Swift.max(count, 1))
+        return (sums[0] / n, sums[1] / n, sums[2] / n, count)
+    }
+
+    @Test func bundledModelDrawsItsPromptsColours() throws {
+        try #require(FileManager.default.fileExists(atPath: Self.folder.appendingPathComponent("model_index.json").path),
+                     "models/emoji is missing")
+        let model = try StableDiffusion.load(folder: Self.folder)
+        #expect(model.defaultImageSize == 32 && model.patchSize == 2 && model.vae == nil)
+        var failures: [String] = []
+        for (prompt, check) in BundledModelTests.expectations {
+            var request = GenerationRequest(prompt: prompt)
+            request.steps = 20
+            request.guidance = 4
+            request.count = 4
+            let images = try model.generate(request)
+            #expect(images.allSatisfy { $0.width == 32 && $0.height == 32 })
+            let colours = try images.map(Self.foregroundColour)
+            let passing = colours.filter(check).count
+            print("[emoji] \"\(prompt)\": foreground RGB \(colours.map { "(\(Int($0.r)),\(Int($0.g)),\(Int($0.b)))" }) — \(passing)/4 as expected")
+            if passing < 3 { failures.append(prompt) }
+        }
+        #expect(failures.isEmpty, "prompts drawn in the wrong colours: \(failures)")
+    }
+
+    /// Prompts whose emoji have one unmistakable colour, and that colour's test.
+    static let expectations: [(String, ((r: Double, g: Double, b: Double, count: Int)) -> Bool)] = [
+        ("red apple", { $0.r > $0.b + 40 }),
+        ("a blue heart", { $0.b > $0.r + 20 }),
+        ("green apple", { $0.g > $0.b + 20 && $0.g > $0.r - 10 }),
+    ]
+}
