@@ -14,8 +14,14 @@ extension Schedulers {
         var scheduler = try make(name: name, config: config)
         var trainSteps = 1000
         if case .number(let n)? = config["num_train_timesteps"], n >= 1, n < 1e9 { trainSteps = Int(n) }
-        guard steps <= trainSteps / 2 else {
-            throw SchedulerError.invalidArgument("steps \(steps) is more than half of this model's \(trainSteps) training timesteps")
+        // DDPM steps from any timestep to the one `T / steps` below it (no step index), so it can
+        // follow every training timestep — the reference "1000-step" sampler; the range check
+        // below still catches offsets that leave the trained range.
+        let limit = scheduler is DDPMScheduler ? trainSteps : trainSteps / 2
+        guard steps <= limit else {
+            throw SchedulerError.invalidArgument(limit == trainSteps
+                ? "steps \(steps) is more than this model's \(trainSteps) training timesteps"
+                : "steps \(steps) is more than half of this model's \(trainSteps) training timesteps")
         }
         do {
             try scheduler.setTimesteps(steps)

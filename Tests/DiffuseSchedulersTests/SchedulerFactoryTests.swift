@@ -73,6 +73,18 @@ struct CountingRandomSource: RandomSource {
         }
     }
 
+    /// DDPM may run every training timestep (the 1000-step reference); the index-based samplers
+    /// stop at half, and offsets that leave the trained range are refused for DDPM too.
+    @Test func stepLimitsPerSampler() throws {
+        let config = try sd15Config()
+        let ddpm = try Schedulers.make(name: "ddpm", config: config.merging(["steps_offset": .number(0)]), steps: 1000)
+        #expect(ddpm.timesteps.count == 1000 && ddpm.timesteps.first == 999 && ddpm.timesteps.last == 0)
+        #expect(throws: SchedulerError.self) { try Schedulers.make(name: "ddpm", config: config, steps: 1001) }
+        #expect(throws: SchedulerError.self) { try Schedulers.make(name: "ddpm", config: config.merging(["steps_offset": .number(1)]), steps: 1000) }
+        #expect(throws: SchedulerError.self) { try Schedulers.make(name: "euler", config: config, steps: 1000) }
+        #expect(try Schedulers.make(name: "euler", config: config, steps: 500).timesteps.count == 500)
+    }
+
     @Test func nilNameUsesTheConfigsClassName() throws {
         let pndm = try Schedulers.make(name: nil, config: sd15Config())
         #expect(pndm.className == "PNDMScheduler")
