@@ -23,11 +23,13 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
-        // C libraries from Debian: OpenBLAS (libopenblas-dev) and zlib (zlib1g-dev).
+        // C libraries from Debian: OpenBLAS (libopenblas-dev), zlib (zlib1g-dev); oneDNN (libdnnl-dev) below.
         .systemLibrary(name: "CDiffuseBLAS", path: "Sources/CDiffuseBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // A tiny C shim compiled for baseline x86-64: CPU feature detection.
         .target(name: "CDiffuseCPU", path: "Sources/CDiffuseCPU"),
+        // Convolutions on oneDNN (Debian libdnnl-dev), whose JIT kernels dispatch on the CPU at run time.
+        .target(name: "CDiffuseDNNL", path: "Sources/CDiffuseDNNL", linkerSettings: [.linkedLibrary("dnnl")]),
 
         .target(
             name: "DiffuseFormats",
@@ -36,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "DiffuseTensor",
-            dependencies: ["CDiffuseBLAS", "CDiffuseCPU"],
+            dependencies: ["CDiffuseBLAS", "CDiffuseCPU", "CDiffuseDNNL"],
             swiftSettings: kernelFlags
         ),
         .target(

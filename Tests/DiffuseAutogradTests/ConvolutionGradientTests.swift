@@ -22,21 +22,32 @@ import Testing
         Case(input: [1, 2, 5, 5], cout: 3, kernel: (1, 1), stride: (2, 2)),                     // strided 1×1: not pointwise
     ]
 
-    @Test(arguments: cases)
-    func conv2d(_ c: Case) {
+    /// Both paths: oneDNN's backward-data / backward-weights primitives (the default) and the
+    /// im2col + GEMM kernels.
+    @Test(arguments: cases, [true, false])
+    func conv2d(_ c: Case, oneDNN: Bool) {
+        OneDNNConvolution.$enabled.withValue(oneDNN) { check(c, backend: oneDNN ? "oneDNN " : "im2col ") }
+    }
+
+    func check(_ c: Case, backend: String) {
         var rng = TestRandom(seed: UInt64(c.input.reduce(0, +) * 31 + c.cout))
         let x = c.input[0] == 2 ? rng.strided(c.input) : rng.tensor(c.input)
         let wShape = [c.cout, c.input[1] / c.groups, c.kernel.0, c.kernel.1]
         let w = rng.tensor(wShape, scale: 0.4), b = rng.tensor([c.cout])
         let pad = (c.padding.top, c.padding.bottom, c.padding.left, c.padding.right)
-        GradientCheck.run(c.testDescription, inputs: c.bias ? [x, w, b] : [x, w], f32: { v in
+        GradientCheck.run(backend + c.testDescription, inputs: c.bias ? [x, w, b] : [x, w], f32: { v in
             [v[0].conv2d(weight: v[1], bias: c.bias ? v[2] : nil, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)]
         }, f64: { v in
             [Ref64.conv2d(v[0], c.input, v[1], wShape, bias: c.bias ? v[2] : nil, stride: c.stride, pad: pad, dilation: c.dilation, groups: c.groups)]
         })
     }
 
-    @Test func frozenWeightsOrInput() {
+    @Test(arguments: [true, false])
+    func frozenWeightsOrInput(oneDNN: Bool) {
+        OneDNNConvolution.$enabled.withValue(oneDNN) { frozenWeightsOrInputCheck() }
+    }
+
+    func frozenWeightsOrInputCheck() {
         // Only the gradients that are needed are computed; each must still be right on its own.
         var rng = TestRandom(seed: 80)
         let x = rng.tensor([2, 3, 6, 5]), w = rng.tensor([4, 3, 3, 3], scale: 0.4), b = rng.tensor([4])
@@ -48,8 +59,12 @@ import Testing
         GradientCheck.run("conv2d weight and bias only", inputs: [x, w, b], differentiable: [false, true, true], f32: f32, f64: f64)
     }
 
-    @Test(arguments: [1, 2])
-    func largeImagesSpanSeveralTiles(_ batch: Int) {
+    @Test(arguments: [1, 2], [true, false])
+    func largeImagesSpanSeveralTiles(_ batch: Int, oneDNN: Bool) {
+        OneDNNConvolution.$enabled.withValue(oneDNN) { largeImages(batch) }
+    }
+
+    func largeImages(_ batch: Int) {
         // 64·3·3 = 576 patch rows × 56·56 positions is more than one 6 MB patch-matrix tile, so the
         // backward pass splits each image into tiles (batch 1: tiles on all cores; batch 2: one
         // image per core). Finite differences are too slow here; the gradients are compared with

@@ -19,8 +19,27 @@ import Testing
         Case(input: [1, 2, 5, 5], cout: 3, kernel: (1, 1), stride: (2, 2), padding: Padding2D(0)),
     ]
 
+    /// Both paths: oneDNN's primitives (the default) and the im2col + GEMM kernels.
+    @Test(arguments: cases, [true, false])
+    func conv2dMatchesNaive(_ c: Case, oneDNN: Bool) {
+        OneDNNConvolution.$enabled.withValue(oneDNN) { check(c, backend: oneDNN ? "oneDNN" : "im2col") }
+    }
+
+    /// oneDNN takes every shape the models use (so the test above really covers it), and names
+    /// the implementation it picked.
     @Test(arguments: cases)
-    func conv2dMatchesNaive(_ c: Case) {
+    func oneDNNTakesTheShape(_ c: Case) throws {
+        let g = ConvGeometry(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
+        let weight = [c.cout, c.input[1] / c.groups, c.kernel.0, c.kernel.1]
+        for kind in [OneDNNConvolution.Kind.forward, .backwardData, .backwardWeights] {
+            let name = try #require(OneDNNConvolution.implementation(kind, input: c.input, weight: weight, geometry: g,
+                                                                     groups: c.groups, hasBias: kind != .backwardData),
+                                    "oneDNN declined \(kind) \(c.testDescription)")
+            #expect(!name.isEmpty)
+        }
+    }
+
+    func check(_ c: Case, backend: String) {
         var rng = TestRandom(seed: UInt64(c.input.reduce(0, +) * 31 + c.cout))
         let x = rng.tensor(c.input)
         let w = rng.tensor([c.cout, c.input[1] / c.groups, c.kernel.0, c.kernel.1], scale: 0.3)
@@ -29,13 +48,13 @@ import Testing
                                         pad: (c.padding.top, c.padding.bottom, c.padding.left, c.padding.right),
                                         dilation: c.dilation, groups: c.groups)
         let y = x.conv2d(weight: w, bias: b, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
-        expectClose(y, ref, shape: shape, c.testDescription)
+        expectClose(y, ref, shape: shape, backend + " " + c.testDescription)
         // A non-contiguous input gives the same result.
         let xs = rng.strided(c.input)
         let (ref2, _) = Naive.conv2d(doubles(xs), c.input, doubles(w), w.shape, bias: nil, stride: c.stride,
                                      pad: (c.padding.top, c.padding.bottom, c.padding.left, c.padding.right),
                                      dilation: c.dilation, groups: c.groups)
         expectClose(xs.conv2d(weight: w, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups), ref2,
-                    "strided input " + c.testDescription)
+                    backend + " strided input " + c.testDescription)
     }
 }

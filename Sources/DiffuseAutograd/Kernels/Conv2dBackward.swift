@@ -6,6 +6,8 @@ struct ConvShape {
     let outChannels: Int, groups: Int, outHeight: Int, outWidth: Int
     let geometry: ConvGeometry
 
+    var inputShape: [Int] { [batch, inChannels, height, width] }
+    var weightShape: [Int] { [outChannels, inPerGroup, geometry.kernelHeight, geometry.kernelWidth] }
     var inPerGroup: Int { inChannels / groups }
     var outPerGroup: Int { outChannels / groups }
     var positions: Int { outHeight * outWidth }
@@ -17,7 +19,8 @@ struct ConvShape {
     var tile: Int { Swift.min(positions, Swift.max(64, (1_572_864 / Swift.max(patchRows, 1)) & ~15)) }
 }
 
-/// Gradients of `Tensor.conv2d` with respect to its input, weight and bias.
+/// Gradients of `Tensor.conv2d` with respect to its input, weight and bias: on oneDNN
+/// (`OneDNNConvolution`) when it takes the shape, else with the im2col kernels below.
 ///
 /// - input: `dCol = W_gᵀ · dY` per tile of output positions (GEMM), added back into the image with
 ///   col2im; images (× groups) are spread over the cores.
@@ -28,6 +31,20 @@ enum Conv2dBackward {
     /// - Parameters: `dy` `[N, Cout, OH, OW]` and `weight` `[Cout, Cin/groups, kh, kw]`, both contiguous.
     /// - Returns: `[N, Cin, H, W]`.
     static func inputGradient(_ dy: Tensor, weight: Tensor, _ s: ConvShape) -> Tensor {
+        if let dx = OneDNNConvolution.inputGradient(dy, weight: weight, inputShape: s.inputShape, geometry: s.geometry,
+                                                    groups: s.groups) { return dx }
+        return im2colInputGradient(dy, weight: weight, s)
+    }
+
+    /// The weight gradient and, with `withBias` when oneDNN computes it alongside, the bias gradient
+    /// (nil otherwise: the caller uses `biasGradient`).
+    static func weightGradient(_ dy: Tensor, input: Tensor, _ s: ConvShape, withBias: Bool) -> (Tensor, Tensor?) {
+        if let (dw, db) = OneDNNConvolution.weightGradient(dy, input: input, weightShape: s.weightShape, geometry: s.geometry,
+                                                          groups: s.groups, withBias: withBias) { return (dw, db) }
+        return (im2colWeightGradient(dy, input: input, s), nil)
+    }
+
+    static func im2colInputGradient(_ dy: Tensor, weight: Tensor, _ s: ConvShape) -> Tensor {
         let items = s.batch * s.groups
         let positions = s.positions, kDim = s.patchRows, coutPG = s.outPerGroup, cinPG = s.inPerGroup
         let planeSize = s.height * s.width
@@ -93,7 +110,7 @@ enum Conv2dBackward {
 
     /// - Parameters: `dy` `[N, Cout, OH, OW]` and `input` `[N, Cin, H, W]`, both contiguous.
     /// - Returns: `[Cout, Cin/groups, kh, kw]`.
-    static func weightGradient(_ dy: Tensor, input: Tensor, _ s: ConvShape) -> Tensor {
+    static func im2colWeightGradient(_ dy: Tensor, input: Tensor, _ s: ConvShape) -> Tensor {
         let positions = s.positions, kDim = s.patchRows, coutPG = s.outPerGroup, cinPG = s.inPerGroup
         let planeSize = s.height * s.width
         let weightCount = s.outChannels * kDim

@@ -21,10 +21,12 @@ extension Variable {
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return Variable.recordOperation("conv2d", inputs: inputs, output: output) { g, needs in
             let dy = g.contiguous()
+            let needsBias = needs.count > 2 && needs[2]
             let dx = needs[0] ? Conv2dBackward.inputGradient(dy, weight: savedW!, s) : nil
-            let dw = needs[1] ? Conv2dBackward.weightGradient(dy, input: savedX!, s) : nil
-            let db = needs.count > 2 && needs[2] ? Conv2dBackward.biasGradient(dy, s).reshaped(biasShape) : nil
-            return needs.count > 2 ? [dx, dw, db] : [dx, dw]
+            var dw: Tensor?, db: Tensor?
+            if needs[1] { (dw, db) = Conv2dBackward.weightGradient(dy, input: savedX!, s, withBias: needsBias) }
+            if needsBias && db == nil { db = Conv2dBackward.biasGradient(dy, s) }
+            return needs.count > 2 ? [dx, dw, db?.reshaped(biasShape)] : [dx, dw]
         }
     }
 }

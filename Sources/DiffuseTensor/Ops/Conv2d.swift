@@ -2,9 +2,10 @@
 extension Tensor {
     /// Convolves `self` (`[N, Cin, H, W]`) with `weight` (`[Cout, Cin/groups, kh, kw]`) plus `bias` (`[Cout]`).
     ///
-    /// 1×1 stride-1 convolutions are one GEMM per image; others build the patch matrix of a tile of
-    /// output pixels at a time (im2col, a few MB per thread) and multiply it by the weights, with
-    /// tiles spread over the cores.
+    /// Runs on oneDNN (`OneDNNConvolution`) when it takes the shape. Otherwise 1×1 stride-1
+    /// convolutions are one GEMM per image, and others build the patch matrix of a tile of output
+    /// pixels at a time (im2col, a few MB per thread) and multiply it by the weights, with tiles
+    /// spread over the cores.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                        padding: Padding2D = Padding2D(0), dilation: (Int, Int) = (1, 1), groups: Int = 1) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, "conv2d: input \(shape) and weight \(weight.shape) must be 4-D")
@@ -24,6 +25,7 @@ extension Tensor {
         if let biasTensor {
             precondition(biasTensor.count == cout, "conv2d: bias of \(biasTensor.count) elements for \(cout) output channels")
         }
+        if let out = OneDNNConvolution.forward(x, weight: wt, bias: biasTensor, geometry: g, groups: groups) { return out }
         let biasPointer = biasTensor?.pointer
         let pointwise = g == ConvGeometry(kernel: (1, 1))
 

@@ -44,6 +44,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Image sizes for the model-scale group (comma-separated, multiples of 8).")
     var sizes = "256,512"
 
+    @Option(help: "Append one JSON line per model-scale measurement to this file ({\"engine\": \"diffuse\", \"work\", \"seconds\", \"runs\"}), for tools/bench_compare.py.")
+    var json: String?
+
     func run() throws {
         try requireSupportedCPU()
         guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
@@ -94,18 +97,38 @@ struct Bench: ParsableCommand {
         print(String(format: "%-44@ %9.2f s", "load \(url.lastPathComponent)" as NSString, Date().timeIntervalSince(start)))
         guard let encoder = sd.textEncoder else { throw CLIError("\(url.path) is an unconditional model; the SD benchmark needs a text encoder") }
         let prompts = ["a photograph of an astronaut riding a horse", ""]
-        time("text encoder, batch 2") { _ = encoder.encode(prompts) }
+        time("text encoder, batch 2", work: "text_encoder") { _ = encoder.encode(prompts) }
         let context = encoder.encode(prompts.reversed())
         for size in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
             let f = sd.vaeScaleFactor
             let latents = random.tensor([2, sd.unet.inputChannels, size / f, size / f])
-            time("UNet step, batch 2, \(size)²") { _ = sd.unet.predict(latents, timesteps: [500], context: context) }
+            time("UNet step, batch 2, \(size)²", work: "unet_step_\(size)") { _ = sd.unet.predict(latents, timesteps: [500], context: context) }
             let z = random.tensor([1, sd.latentChannels, size / f, size / f])
-            time("VAE decode, \(size)²") { _ = sd.decode(z) }
+            time("VAE decode, \(size)²", work: "vae_decode_\(size)") { _ = sd.decode(z) }
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print(String(format: "peak resident memory %.2f GB", Double(usage.ru_maxrss) / 1_048_576))
+        let peak = Double(usage.ru_maxrss) / 1_048_576
+        print(String(format: "peak resident memory %.2f GB", peak))
+        try record(["engine": "diffuse", "work": "peak_memory_gb", "value": peak])
+    }
+
+    /// Appends one JSON line to `--json` (when given).
+    func record(_ fields: [String: Any]) throws {
+        guard let json else { return }
+        let url = URL(fileURLWithPath: json)
+        var line = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        line.append(0x0A)
+        if !FileManager.default.fileExists(atPath: url.path) {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw CLIError("cannot create \(url.path)")
+            }
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
     }
 
     /// Training steps of a from-scratch UNet on random images in [-1, 1] (as the PyTorch baseline:
@@ -138,7 +161,7 @@ struct Bench: ParsableCommand {
     }
 
     /// Median wall time of `repetitions` runs after a warm-up (fewer for slow work).
-    func time(_ name: String, _ body: () -> Void) {
+    func time(_ name: String, work: String? = nil, _ body: () -> Void) {
         let t0 = Date()
         body()
         let first = Date().timeIntervalSince(t0)
@@ -152,6 +175,10 @@ struct Bench: ParsableCommand {
         let median = times.sorted()[times.count / 2]
         print(String(format: "%-44@ %9.3f s  (runs: %@)", name as NSString, median,
                      times.map { String(format: "%.2f", $0) }.joined(separator: ", ") as NSString))
+        if let work {
+            do { try record(["engine": "diffuse", "work": work, "seconds": median, "runs": times, "threads": Parallel.threadCount]) }
+            catch { FileHandle.standardError.write(Data("warning: --json: \(error)\n".utf8)) }
+        }
     }
 
     func report(_ name: String, flops: Double, _ body: () -> Void) {

@@ -1,0 +1,52 @@
+// A narrow C interface to oneDNN's convolutions (Debian libdnnl-dev, oneDNN 2.x): Diffuse keeps
+// tensors in plain NCHW float32; this shim builds oneDNN primitives that pick their own (blocked)
+// layouts, and reorders into and out of them around each call.
+#ifndef CDIFFUSE_DNNL_H
+#define CDIFFUSE_DNNL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Sizes of a 2-D convolution [n, cin, h, w] * [cout, cin/groups, kh, kw] -> [n, cout, oh, ow].
+/// Strides, paddings (top, bottom, left, right) and dilations as PyTorch counts them (dilation 1 = none).
+typedef struct {
+    int64_t n, cin, h, w, cout, kh, kw, oh, ow;
+    int64_t stride_y, stride_x, pad_top, pad_bottom, pad_left, pad_right, dilation_y, dilation_x;
+    int64_t groups;
+    int32_t has_bias;
+} dd_conv_shape;
+
+typedef enum { DD_CONV_FORWARD = 0, DD_CONV_BACKWARD_DATA = 1, DD_CONV_BACKWARD_WEIGHTS = 2 } dd_conv_kind;
+
+/// One convolution primitive with its reorders; NULL when oneDNN does not support the shape
+/// (or is unusable), in which case the caller falls back to its own kernel.
+typedef struct dd_conv dd_conv;
+
+dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *shape);
+void dd_conv_destroy(dd_conv *conv);
+/// Floats of scratch memory the call needs (for the tensors oneDNN wants in another layout).
+size_t dd_conv_scratch_floats(const dd_conv *conv);
+/// oneDNN's name of the implementation it picked (e.g. "brgconv:avx512_core").
+const char *dd_conv_implementation(const dd_conv *conv);
+
+/// dst = conv(src, weights) + bias. Returns 0 on success, else the oneDNN status.
+int dd_conv_forward(const dd_conv *conv, const float *src, const float *weights, const float *bias,
+                    float *dst, float *scratch);
+/// diff_src = gradient of the input for diff_dst.
+int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const float *weights, float *diff_src,
+                          float *scratch);
+/// diff_weights (overwritten) and, when diff_bias is not NULL and the primitive has a bias, diff_bias.
+int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float *diff_dst, float *diff_weights,
+                             float *diff_bias, float *scratch);
+
+/// Sets the number of OpenMP threads oneDNN uses (no-op when the OpenMP runtime is not found).
+void dd_set_num_threads(int threads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,155 @@
+import CDiffuseDNNL
+import Foundation
+
+/// Convolutions on oneDNN (Debian `libdnnl-dev`): its JIT kernels pick the CPU's widest vectors at
+/// run time (AVX2 + FMA on the reference EPYC, AVX-512 where present) and work on blocked layouts,
+/// without the im2col patch matrices of `Tensor.conv2d`'s own path. Diffuse's tensors stay plain
+/// NCHW; each call reorders into the layouts oneDNN picked and back (memory-bound copies, a few
+/// percent of the convolution).
+///
+/// Primitives are built once per shape and kept (building one JIT-compiles its kernel, ~1 ms).
+/// Calls are serialized: each one already uses every core through oneDNN's OpenMP threads.
+///
+/// `DIFFUSE_CONV=im2col` in the environment turns it off for the process, and
+/// `OneDNNConvolution.$enabled.withValue(false) { … }` for one task (the tests run both paths);
+/// shapes oneDNN declines fall back to the im2col kernels on their own.
+public enum OneDNNConvolution {
+    /// Whether convolutions go to oneDNN. Default: on, unless `DIFFUSE_CONV=im2col`.
+    @TaskLocal public static var enabled: Bool = ProcessInfo.processInfo.environment["DIFFUSE_CONV"] != "im2col"
+
+    /// Which convolution a primitive computes.
+    public enum Kind: Int32, Sendable { case forward = 0, backwardData = 1, backwardWeights = 2 }
+
+    /// The implementation oneDNN picked for a convolution (e.g. `brgconv:avx512_core`), or nil when
+    /// it declines the shape (or oneDNN is off).
+    public static func implementation(_ kind: Kind, input: [Int], weight: [Int], geometry: ConvGeometry, groups: Int,
+                                      hasBias: Bool) -> String? {
+        guard let key = Key(kind, input: input, weight: weight, geometry: geometry, groups: groups, hasBias: hasBias),
+              let primitive = primitive(for: key) else { return nil }
+        return String(cString: dd_conv_implementation(primitive.pointer))
+    }
+
+    /// `[N, Cout, OH, OW]` = `x` (`[N, Cin, H, W]`) convolved with `weight` (`[Cout, Cin/groups, kh, kw]`)
+    /// plus `bias` (`[Cout]`); all contiguous. Nil when oneDNN is off or declines the shape.
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry, groups: Int) -> Tensor? {
+        guard enabled, let key = Key(.forward, input: x.shape, weight: weight.shape, geometry: geometry, groups: groups,
+                                     hasBias: bias != nil),
+              let primitive = primitive(for: key) else { return nil }
+        let out = Tensor(uninitializedShape: [key.shape.n, key.shape.cout, key.shape.oh, key.shape.ow].map(Int.init))
+        let status = primitive.run { scratch in
+            dd_conv_forward(primitive.pointer, x.pointer, weight.pointer, bias?.pointer, out.pointer, scratch)
+        }
+        withExtendedLifetime((x, weight, bias)) {}
+        return check(status, key) ? out : nil
+    }
+
+    /// The input gradient `[N, Cin, H, W]` of a convolution of an input of shape `inputShape`, for
+    /// `dy` (`[N, Cout, OH, OW]`); contiguous tensors. Nil when oneDNN is off or declines the shape.
+    public static func inputGradient(_ dy: Tensor, weight: Tensor, inputShape: [Int], geometry: ConvGeometry,
+                                     groups: Int) -> Tensor? {
+        guard enabled, let key = Key(.backwardData, input: inputShape, weight: weight.shape, geometry: geometry,
+                                     groups: groups, hasBias: false),
+              let primitive = primitive(for: key) else { return nil }
+        let dx = Tensor(uninitializedShape: inputShape)
+        let status = primitive.run { scratch in
+            dd_conv_backward_data(primitive.pointer, dy.pointer, weight.pointer, dx.pointer, scratch)
+        }
+        withExtendedLifetime((dy, weight)) {}
+        return check(status, key) ? dx : nil
+    }
+
+    /// The weight gradient (`weightShape`) and, when `withBias`, the bias gradient (`[Cout]`) of a
+    /// convolution of `x` for `dy`; contiguous tensors. Nil when oneDNN is off or declines the shape.
+    public static func weightGradient(_ dy: Tensor, input x: Tensor, weightShape: [Int], geometry: ConvGeometry,
+                                      groups: Int, withBias: Bool) -> (weight: Tensor, bias: Tensor?)? {
+        guard enabled, let key = Key(.backwardWeights, input: x.shape, weight: weightShape, geometry: geometry,
+                                     groups: groups, hasBias: withBias),
+              let primitive = primitive(for: key) else { return nil }
+        let dw = Tensor(uninitializedShape: weightShape)
+        let db = withBias ? Tensor(uninitializedShape: [weightShape[0]]) : nil
+        let status = primitive.run { scratch in
+            dd_conv_backward_weights(primitive.pointer, x.pointer, dy.pointer, dw.pointer, db?.pointer, scratch)
+        }
+        withExtendedLifetime((dy, x)) {}
+        return check(status, key) ? (dw, db) : nil
+    }
+
+    // MARK: - Primitive cache
+
+    struct Key: Hashable {
+        let kind: Kind
+        let shape: dd_conv_shape
+
+        init?(_ kind: Kind, input: [Int], weight: [Int], geometry g: ConvGeometry, groups: Int, hasBias: Bool) {
+            guard input.count == 4, weight.count == 4, groups >= 1 else { return nil }
+            let (oh, ow) = g.outputSize(height: input[2], width: input[3])
+            guard oh > 0, ow > 0 else { return nil }
+            self.kind = kind
+            shape = dd_conv_shape(
+                n: Int64(input[0]), cin: Int64(input[1]), h: Int64(input[2]), w: Int64(input[3]),
+                cout: Int64(weight[0]), kh: Int64(weight[2]), kw: Int64(weight[3]), oh: Int64(oh), ow: Int64(ow),
+                stride_y: Int64(g.strideY), stride_x: Int64(g.strideX), pad_top: Int64(g.padTop),
+                pad_bottom: Int64(g.padBottom), pad_left: Int64(g.padLeft), pad_right: Int64(g.padRight),
+                dilation_y: Int64(g.dilationY), dilation_x: Int64(g.dilationX), groups: Int64(groups),
+                has_bias: hasBias ? 1 : 0)
+        }
+
+        private var fields: [Int64] {
+            let s = shape
+            return [Int64(kind.rawValue), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.oh, s.ow, s.stride_y, s.stride_x,
+                    s.pad_top, s.pad_bottom, s.pad_left, s.pad_right, s.dilation_y, s.dilation_x, s.groups,
+                    Int64(s.has_bias)]
+        }
+        static func == (a: Key, b: Key) -> Bool { a.fields == b.fields }
+        func hash(into hasher: inout Hasher) { hasher.combine(fields) }
+    }
+
+    /// A built primitive; freed with the process (the cache is never emptied).
+    final class Primitive: @unchecked Sendable {
+        let pointer: OpaquePointer
+        let scratchFloats: Int
+        init(_ pointer: OpaquePointer) {
+            self.pointer = pointer
+            scratchFloats = dd_conv_scratch_floats(pointer)
+        }
+
+        /// Runs `body` with a scratch buffer of `scratchFloats` floats, one call at a time.
+        func run(_ body: (UnsafeMutablePointer<Float>?) -> Int32) -> Int32 {
+            let scratch = scratchFloats > 0 ? Tensor(uninitializedShape: [scratchFloats]) : nil
+            OneDNNConvolution.executionLock.lock()
+            defer { OneDNNConvolution.executionLock.unlock() }
+            let status = body(scratch?.pointer)
+            withExtendedLifetime(scratch) {}
+            return status
+        }
+    }
+
+    private static let cacheLock = NSLock()
+    private static let executionLock = NSLock()
+    private nonisolated(unsafe) static var cache: [Key: Primitive?] = [:]
+    private nonisolated(unsafe) static var threadsSet = false
+
+    static func primitive(for key: Key) -> Primitive? {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if !threadsSet {
+            dd_set_num_threads(Int32(Parallel.threadCount))
+            threadsSet = true
+        }
+        if let cached = cache[key] { return cached }
+        var shape = key.shape
+        let built = dd_conv_create(dd_conv_kind(UInt32(key.kind.rawValue)), &shape).map(Primitive.init)
+        cache[key] = .some(built)
+        return built
+    }
+
+    /// A failed execution is a bug in the shim or an exhausted machine: say which convolution, then
+    /// let the caller fall back.
+    private static func check(_ status: Int32, _ key: Key) -> Bool {
+        if status == 0 { return true }
+        let s = key.shape
+        FileHandle.standardError.write(Data(
+            "warning: oneDNN \(key.kind) convolution [\(s.n), \(s.cin), \(s.h), \(s.w)] → \(s.cout) channels failed (status \(status)); using the im2col kernel\n".utf8))
+        return false
+    }
+}
