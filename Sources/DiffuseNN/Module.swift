@@ -23,14 +23,17 @@ extension Module {
     }
 
     /// Number of scalar parameters.
-    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.value.count } }
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.shape.reduce(1, *) } }
 
-    /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes.
+    /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes; with
+    /// `precision` `.float16`, each is stored as float16 as soon as it is read, so the float32 copy
+    /// of the whole model never exists at once.
     ///
     /// - Throws: `WeightLoadingError` naming the missing, mis-shaped or (when `strict`) unexpected
     ///   tensors. Keys listed in `ignoring` (exact names or suffixes such as `position_ids`) are
     ///   never unexpected.
-    public func load(from source: WeightSource, prefix: String = "", strict: Bool = true, ignoring: [String] = []) throws {
+    public func load(from source: WeightSource, prefix: String = "", strict: Bool = true, ignoring: [String] = [],
+                     precision: WeightPrecision = .float32) throws {
         let parameters = namedParameters(prefix: prefix)
         var missing: [String] = []
         var mismatched: [String] = []
@@ -40,13 +43,16 @@ extension Module {
                 // A [C, C, 1, 1] convolution stored for a [C, C] linear layer (or back) is the same matrix.
                 if shape.reduce(1, *) == parameter.shape.reduce(1, *) && shape.filter({ $0 != 1 }) == parameter.shape.filter({ $0 != 1 }) {
                     parameter.value = try source.tensor(named: key).reshaped(parameter.shape)
+                    if precision == .float16 { parameter.storeAsFloat16() }
                     continue
                 }
                 mismatched.append("\(key) is \(shape) in \(source.name), expected \(parameter.shape)")
                 continue
             }
             parameter.value = try source.tensor(named: key)
+            if precision == .float16 { parameter.storeAsFloat16() }
         }
+        if precision == .float16 { BufferPool.trim() }
         var unexpected: [String] = []
         if strict {
             let known = Set(parameters.map(\.key))
@@ -58,6 +64,14 @@ extension Module {
             throw WeightLoadingError(source: source.name, missing: missing, mismatched: mismatched, unexpected: unexpected.sorted())
         }
     }
+}
+
+/// How a loaded model keeps its weights in memory.
+public enum WeightPrecision: String, Sendable, CaseIterable {
+    /// 4 bytes per weight, read as they are.
+    case float32
+    /// 2 bytes per weight (IEEE half), converted to float32 each time a layer reads them.
+    case float16
 }
 
 /// Why a checkpoint does not fit a model.

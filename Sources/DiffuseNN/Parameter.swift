@@ -1,4 +1,5 @@
 import DiffuseAutograd
+import DiffuseFormats
 import DiffuseTensor
 
 /// A learnable tensor owned by a module. A reference type, so loading weights or an optimizer step
@@ -9,29 +10,91 @@ import DiffuseTensor
 /// a leaf is set it is the parameter's value: `value` reads and writes `leaf.value`.
 public final class Parameter: @unchecked Sendable {
     private var stored: Tensor
+    /// The value as IEEE half floats when `storeAsFloat16()` was called (`stored` is then empty).
+    private var half: HalfValues?
+    private var storedShape: [Int]
 
     /// The trainable variable standing for this parameter (`Module.beginTraining()` creates one with
     /// `requiresGrad: true`), or nil: a model on `Variable`s then reads the value as a constant.
     public var leaf: Variable? {
-        didSet { if let leaf { stored = leaf.value } }
+        didSet {
+            if let leaf {
+                stored = leaf.value
+                storedShape = leaf.value.shape
+                half = nil
+            }
+        }
     }
 
-    /// The current value (the leaf's while there is one; assigning keeps the shape then).
+    /// The current value (the leaf's while there is one; assigning keeps the shape then). A
+    /// parameter stored as float16 converts it to a new float32 tensor on every read.
     public var value: Tensor {
-        get { leaf?.value ?? stored }
+        get {
+            if let leaf { return leaf.value }
+            if let half { return half.floats(shape: storedShape) }
+            return stored
+        }
         set {
             stored = newValue
+            storedShape = newValue.shape
+            half = nil
             leaf?.value = newValue
         }
     }
 
     /// A parameter holding `value`.
-    public init(_ value: Tensor) { self.stored = value }
+    public init(_ value: Tensor) {
+        stored = value
+        storedShape = value.shape
+    }
 
     /// A parameter of `shape` with uninitialized storage: it must be loaded or initialized before use.
-    public init(shape: [Int]) { self.stored = Tensor(uninitializedShape: shape) }
+    public init(shape: [Int]) {
+        stored = Tensor(uninitializedShape: shape)
+        storedShape = shape
+    }
 
-    public var shape: [Int] { value.shape }
+    public var shape: [Int] { leaf?.value.shape ?? storedShape }
+
+    /// Whether the value is kept as float16 (see `storeAsFloat16`).
+    public var isFloat16: Bool { half != nil }
+
+    /// Keeps the value as IEEE half floats, rounded to nearest even: half the memory, at the cost of
+    /// a conversion on every read (and of float16's precision, which loses nothing for a checkpoint
+    /// shipped in float16). Ignored while the parameter trains (a leaf is set); assigning `value`
+    /// stores float32 again.
+    public func storeAsFloat16() {
+        guard leaf == nil, half == nil else { return }
+        half = HalfValues(stored.contiguous())
+        stored = Tensor(uninitializedShape: [0])
+    }
+}
+
+/// Float16 bits of a tensor's values, converted back to float32 on demand.
+final class HalfValues: @unchecked Sendable {
+    let bits: UnsafeMutablePointer<UInt16>
+    let count: Int
+
+    init(_ tensor: Tensor) {
+        count = tensor.count
+        bits = .allocate(capacity: Swift.max(count, 1))
+        let source = tensor.pointer, bits = self.bits
+        Parallel.forRange(count, minPerThread: 1 << 18) { r in
+            HalfConversion.floatToFloat16(source + r.lowerBound, bits + r.lowerBound, r.count)
+        }
+        withExtendedLifetime(tensor) {}
+    }
+
+    func floats(shape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: shape)
+        let target = out.pointer, bits = self.bits
+        Parallel.forRange(count, minPerThread: 1 << 18) { r in
+            HalfConversion.float16ToFloat(bits + r.lowerBound, target + r.lowerBound, r.count)
+        }
+        return out
+    }
+
+    deinit { bits.deallocate() }
 }
 
 extension TensorValue {

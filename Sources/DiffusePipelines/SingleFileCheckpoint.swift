@@ -60,7 +60,8 @@ extension StableDiffusion {
     ///     from the UNet's input channels). SD 2.x single files (OpenCLIP text encoder) are not
     ///     supported yet: convert them to a diffusers folder.
     ///   - tokenizer: the CLIP tokenizer folder (vocab.json + merges.txt).
-    public static func load(singleFile url: URL, configs: StableDiffusionConfigs? = nil, tokenizer: URL) throws -> StableDiffusion {
+    public static func load(singleFile url: URL, configs: StableDiffusionConfigs? = nil, tokenizer: URL,
+                            weights precision: WeightPrecision = .float32) throws -> StableDiffusion {
         let weights = try SafeTensorsWeights(url)
         let names = weights.tensorNames
         if names.contains(where: { $0.hasPrefix("cond_stage_model.model.") }) {
@@ -85,11 +86,11 @@ extension StableDiffusion {
             }
         }
         let textEncoder = CLIPTextModel(config: c.textEncoder)
-        try textEncoder.load(from: RenamedWeights(weights, names: textNames), ignoring: CLIPTextModel.ignoredKeys)
+        try textEncoder.load(from: RenamedWeights(weights, names: textNames), ignoring: CLIPTextModel.ignoredKeys, precision: precision)
         let unet = UNet2DConditionModel(config: c.unet)
-        try unet.load(from: RenamedWeights(weights, names: unetNames))
+        try unet.load(from: RenamedWeights(weights, names: unetNames), precision: precision)
         let vae = AutoencoderKL(config: c.vae)
-        try vae.load(from: RenamedWeights(weights, names: vaeNames))
+        try vae.load(from: RenamedWeights(weights, names: vaeNames), precision: precision)
         return StableDiffusion(tokenizer: try CLIPTokenizer(directory: tokenizer), textEncoder: textEncoder, unet: unet, vae: vae,
                                schedulerConfig: c.scheduler, name: url.deletingPathExtension().lastPathComponent)
     }

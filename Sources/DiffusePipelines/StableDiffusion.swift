@@ -55,7 +55,7 @@ public final class StableDiffusion: @unchecked Sendable {
     ///
     /// - Throws: `DiffusersFolderError`, `ModelConfigError`, `WeightLoadingError` or `PipelineError`
     ///   naming the file, key or tensor that is wrong.
-    public static func load(folder url: URL) throws -> StableDiffusion {
+    public static func load(folder url: URL, weights precision: WeightPrecision = .float32) throws -> StableDiffusion {
         let folder = try DiffusersFolder(url)
         let unetConfig = try ModelConfig(contentsOf: folder.configURL("unet"))
         let unetClass = try unetConfig.string("_class_name", default: "UNet2DConditionModel")
@@ -65,11 +65,11 @@ public final class StableDiffusion: @unchecked Sendable {
         case "UNet2DModel": unet = UNet2DModel(config: try UNet2DConfig(unetConfig))
         default: throw PipelineError("\(try folder.configURL("unet").path): unet class \(unetClass) is not supported (UNet2DConditionModel or UNet2DModel)")
         }
-        try unet.load(from: SafeTensorsWeights(folder.weightFiles("unet")))
+        try unet.load(from: SafeTensorsWeights(folder.weightFiles("unet")), precision: precision)
 
         var textEncoder: (any PromptEncoder)? = nil
         if let dimension = unet.contextDimension {
-            textEncoder = try loadTextEncoder(folder)
+            textEncoder = try loadTextEncoder(folder, weights: precision)
             if textEncoder!.dimension != dimension {
                 throw PipelineError("\(url.path): the text encoder gives \(textEncoder!.dimension)-wide token states but the UNet's cross_attention_dim is \(dimension)")
             }
@@ -77,7 +77,7 @@ public final class StableDiffusion: @unchecked Sendable {
         var vae: AutoencoderKL? = nil
         if folder.components["vae"] != nil {
             let autoencoder = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: folder.configURL("vae"))))
-            try autoencoder.load(from: SafeTensorsWeights(folder.weightFiles("vae")))
+            try autoencoder.load(from: SafeTensorsWeights(folder.weightFiles("vae")), precision: precision)
             vae = autoencoder
         }
         let schedulerURL = try folder.configURL("scheduler")
@@ -97,7 +97,7 @@ public final class StableDiffusion: @unchecked Sendable {
     /// CLIP (`text_encoder/config.json` of a CLIP text model + `tokenizer/vocab.json`), or a BERT
     /// sentence encoder (`model_type` "bert": config, `model.safetensors` and `vocab.txt` in one
     /// folder, `text_encoder/` or the folder `_diffuse_text_encoder` names).
-    public static func loadTextEncoder(_ folder: DiffusersFolder) throws -> any PromptEncoder {
+    public static func loadTextEncoder(_ folder: DiffusersFolder, weights precision: WeightPrecision = .float32) throws -> any PromptEncoder {
         let encoderFolder: URL
         if folder.hasComponent("text_encoder") || folder.textEncoderPath == nil {
             encoderFolder = try folder.componentFolder("text_encoder")
@@ -109,7 +109,7 @@ public final class StableDiffusion: @unchecked Sendable {
         }
         let config = try ModelConfig(contentsOf: encoderFolder.appendingPathComponent("config.json"))
         if try config.string("model_type", default: "clip_text_model") == "bert" {
-            let encoder = try SentenceEncoder(directory: encoderFolder)
+            let encoder = try SentenceEncoder(directory: encoderFolder, precision: precision)
             guard let length = folder.promptLength else {
                 throw PipelineError("\(folder.root.appendingPathComponent("model_index.json").path) has no _diffuse_prompt_length for its BERT text encoder")
             }
@@ -118,7 +118,7 @@ public final class StableDiffusion: @unchecked Sendable {
         let tokenizer = try CLIPTokenizer(directory: folder.componentFolder("tokenizer"))
         let model = CLIPTextModel(config: try CLIPTextConfig(config))
         try model.load(from: CLIPTextModel.normalizedWeights(SafeTensorsWeights(folder.weightFiles("text_encoder"))),
-                       ignoring: CLIPTextModel.ignoredKeys)
+                       ignoring: CLIPTextModel.ignoredKeys, precision: precision)
         return CLIPPromptEncoder(tokenizer: tokenizer, model: model)
     }
 }

@@ -1,3 +1,4 @@
+import DiffuseNN
 import DiffusePipelines
 import Foundation
 
@@ -26,17 +27,17 @@ enum ModelLocation {
 
     /// Loads `path` (a diffusers folder or a single-file SD 1.x checkpoint, which needs
     /// `tokenizer`), or the bundled model when `path` is nil.
-    static func load(_ path: String?, tokenizer: String?) throws -> StableDiffusion {
+    static func load(_ path: String?, tokenizer: String?, weights: WeightPrecision = .float32) throws -> StableDiffusion {
         let url = try path.map { URL(fileURLWithPath: $0) } ?? defaultModel()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw CLIError("model \(url.path) does not exist")
         }
-        if isDirectory.boolValue { return try StableDiffusion.load(folder: url) }
+        if isDirectory.boolValue { return try StableDiffusion.load(folder: url, weights: weights) }
         guard url.pathExtension == "safetensors" else {
             throw CLIError("model \(url.path) is neither a diffusers folder nor a .safetensors file")
         }
         guard let tokenizer else { throw CLIError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
-        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer))
+        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer), weights: weights)
     }
 }

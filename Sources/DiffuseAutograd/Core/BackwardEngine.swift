@@ -60,7 +60,7 @@ enum BackwardEngine {
         node.released = true
         var inputGradients: [Tensor?] = []
         if let backward, gradients.contains(where: { $0 != nil }) {
-            inputGradients = backward(gradients)
+            inputGradients = OpProfile.measure(named: node.name + " backward") { backward(gradients) }
             require(inputGradients.count == edges.count,
                          "backward: \(node.name) returned \(inputGradients.count) gradients for \(edges.count) inputs")
         }

@@ -166,11 +166,11 @@ public final class BertModel: Module {
     ///
     /// - Throws: `ModelConfigError` for an unusable configuration, a safetensors error for an
     ///   unreadable file, `WeightLoadingError` for missing, mis-shaped or unexpected tensors.
-    public static func load(directory: URL) throws -> BertModel {
+    public static func load(directory: URL, precision: WeightPrecision = .float32) throws -> BertModel {
         let config = try BertConfig(ModelConfig(contentsOf: directory.appendingPathComponent("config.json")))
         let model = BertModel(config: config)
         let weights = try SafeTensorsWeights(directory.appendingPathComponent("model.safetensors"))
-        try model.load(from: normalizedWeights(weights), ignoring: ignoredKeys)
+        try model.load(from: normalizedWeights(weights), ignoring: ignoredKeys, precision: precision)
         return model
     }
 

@@ -78,7 +78,7 @@ public final class SentenceEncoder {
     ///   `sentence_bert_config.json`, else `defaultMaxLength` (at most the model's positions).
     /// - Throws: `ModelConfigError` for an unusable configuration or pooling other than mean,
     ///   `TokenizerError` for a bad `vocab.txt`, and the errors of `BertModel.load(directory:)`.
-    public convenience init(directory: URL, maxLength: Int? = nil) throws {
+    public convenience init(directory: URL, maxLength: Int? = nil, precision: WeightPrecision = .float32) throws {
         func optionalConfig(_ name: String) throws -> ModelConfig? {
             let url = directory.appendingPathComponent(name)
             return FileManager.default.fileExists(atPath: url.path) ? try ModelConfig(contentsOf: url) : nil
@@ -91,7 +91,7 @@ public final class SentenceEncoder {
             }
         }
         let lowercase = try optionalConfig("tokenizer_config.json")?.bool("do_lower_case", default: true) ?? true
-        let model = try BertModel.load(directory: directory)
+        let model = try BertModel.load(directory: directory, precision: precision)
         let configured = try optionalConfig("sentence_bert_config.json")?.int("max_seq_length", default: Self.defaultMaxLength)
         let length = min(maxLength ?? configured ?? Self.defaultMaxLength, model.config.maxPositions)
         let tokenizer = try WordPieceTokenizer(vocabulary: directory.appendingPathComponent("vocab.txt"),

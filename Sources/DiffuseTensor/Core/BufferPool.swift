@@ -5,12 +5,16 @@ import Foundation
 /// Every op returns a new tensor, and a UNet step allocates and frees gigabytes of activations;
 /// glibc serves buffers over 32 MB (and many smaller ones) with fresh `mmap`s, so each one costs
 /// page faults and kernel page clearing (7–9% of a Stable Diffusion UNet step when measured).
-/// Freed buffers of at least `minimumBytes` are kept, by size class, up to `capacityBytes` in
+/// Freed buffers of `minimumBytes` … `maximumCachedBytes` are kept, by size class, up to `capacityBytes` in
 /// all (environment `DIFFUSE_POOL_MB`, default 1024 MB; 0 disables pooling), and handed out
 /// again for the same size class.
 public enum BufferPool {
     /// Buffers below this size go straight to malloc.
     public static let minimumBytes = 256 << 10
+    /// Buffers above this size are not kept either: the few huge activations of a large decode
+    /// (134–268 MB at 512² in SD's VAE) would otherwise sit in the pool and raise peak memory by
+    /// their size, for a page-clearing cost that is small next to the work done on them.
+    public static let maximumCachedBytes = 64 << 20
 
     public nonisolated(unsafe) static var capacityBytes: Int = {
         if let text = ProcessInfo.processInfo.environment["DIFFUSE_POOL_MB"], let mb = Int(text), mb >= 0 { return mb << 20 }
@@ -57,7 +61,7 @@ public enum BufferPool {
 
     /// Returns a buffer from `allocate`; it is cached when there is room, freed otherwise.
     static func release(_ pointer: UnsafeMutableRawPointer, capacity: Int) {
-        if capacity >= minimumBytes {
+        if capacity >= minimumBytes && capacity <= maximumCachedBytes {
             lock.lock()
             if cachedBytes + capacity <= capacityBytes {
                 free[capacity, default: []].append(pointer)

@@ -102,9 +102,11 @@ extension Tensor {
 
     /// A contiguous copy (or `self` when already contiguous).
     public func contiguous() -> Tensor {
-        if isContiguous { return self }
-        let out = Tensor(uninitializedShape: shape)
-        StridedCopy.copy(from: self, into: out.pointer)
-        return out
+        OpProfile.measure("copy") {
+            if isContiguous { return self }
+            let out = Tensor(uninitializedShape: shape)
+            StridedCopy.copy(from: self, into: out.pointer)
+            return out
+        }
     }
 }

@@ -35,10 +35,18 @@ public enum ReductionKernels {
 
     @inlinable @inline(__always)
     public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = Vec8(repeating: -.infinity)
+        // Four independent chains: a single one waits out vmaxps' latency on every vector.
+        var m0 = Vec8(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
         var i = 0
-        while i + 8 <= n { m = VectorMath.max(m, VectorMath.load(x + i)); i += 8 }
-        var best = m.max()
+        while i + 32 <= n {
+            m0 = VectorMath.max(m0, VectorMath.load(x + i))
+            m1 = VectorMath.max(m1, VectorMath.load(x + i + 8))
+            m2 = VectorMath.max(m2, VectorMath.load(x + i + 16))
+            m3 = VectorMath.max(m3, VectorMath.load(x + i + 24))
+            i += 32
+        }
+        while i + 8 <= n { m0 = VectorMath.max(m0, VectorMath.load(x + i)); i += 8 }
+        var best = VectorMath.max(VectorMath.max(m0, m1), VectorMath.max(m2, m3)).max()
         while i < n { best = Swift.max(best, x[i]); i += 1 }
         return best
     }

@@ -41,15 +41,26 @@ enum RowKernels {
     @inline(__always)
     static func expShifted(_ x: UnsafeMutablePointer<Float>, _ n: Int, max: Float) -> Float {
         let m = Vec8(repeating: max)
-        var acc = Vec8()
+        var acc0 = Vec8(), acc1 = Vec8()
         var i = 0
-        while i + 8 <= n {
-            let e = VectorMath.exp(VectorMath.load(x + i) - m)
+        // x − max ≤ 0 here, so the non-positive exp (no upper clamp) applies; two rows of 8 per
+        // turn keep two independent chains in flight.
+        while i + 16 <= n {
+            let e0 = VectorMath.expNonPositive(VectorMath.load(x + i) - m)
+            let e1 = VectorMath.expNonPositive(VectorMath.load(x + i + 8) - m)
+            VectorMath.store(e0, x + i)
+            VectorMath.store(e1, x + i + 8)
+            acc0 += e0
+            acc1 += e1
+            i += 16
+        }
+        if i + 8 <= n {
+            let e = VectorMath.expNonPositive(VectorMath.load(x + i) - m)
             VectorMath.store(e, x + i)
-            acc += e
+            acc0 += e
             i += 8
         }
-        var total = acc.sum()
+        var total = (acc0 + acc1).sum()
         if i < n {
             let e = VectorMath.exp(VectorMath.loadPartial(x + i, n - i) - m)
             for l in 0 ..< n - i { x[i + l] = e[l]; total += e[l] }

@@ -29,6 +29,27 @@ public enum VectorMath {
         return (y * unsafeBitCast(bits, to: Vec8.self)).replacing(with: 0, where: v .< -87.3)
     }
 
+    /// eˣ for x ≤ 0 (or −∞, or NaN-free inputs below 0): `exp` without the upper clamp, for
+    /// softmax rows already shifted by their maximum. Same polynomial, same results.
+    @inlinable @inline(__always)
+    public static func expNonPositive(_ v: Vec8) -> Vec8 {
+        var x = VectorMath.max(v, Vec8(repeating: -87.3))
+        let t = fma(x, Vec8(repeating: vLog2e), Vec8(repeating: vMagicRound))
+        let n = t - vMagicRound
+        x = fma(n, Vec8(repeating: -0.693359375), x)
+        x = fma(n, Vec8(repeating: 2.12194440e-4), x)
+        let z = x * x
+        var y = Vec8(repeating: 1.9875691500e-4)
+        y = fma(y, x, Vec8(repeating: 1.3981999507e-3))
+        y = fma(y, x, Vec8(repeating: 8.3334519073e-3))
+        y = fma(y, x, Vec8(repeating: 4.1665795894e-2))
+        y = fma(y, x, Vec8(repeating: 1.6666665459e-1))
+        y = fma(y, x, Vec8(repeating: 5.0000001201e-1))
+        y = fma(y, z, x + 1)
+        let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return (y * unsafeBitCast(bits, to: Vec8.self)).replacing(with: 0, where: v .< -87.3)
+    }
+
     /// 1 / (1 + e⁻ˣ).
     @inlinable @inline(__always)
     public static func sigmoid(_ x: Vec8) -> Vec8 {

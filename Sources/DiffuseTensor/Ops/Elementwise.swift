@@ -2,30 +2,34 @@
 extension Tensor {
     /// Applies `K` to every element.
     public func map<K: UnaryKernel>(_ kernel: K.Type) -> Tensor {
-        let source = contiguous()
-        let out = Tensor(uninitializedShape: shape)
-        let x = source.pointer, y = out.pointer
-        Parallel.forRange(count, minPerThread: 1 << 14) { r in
-            ElementwiseLoops.unary(K.self, x + r.lowerBound, y + r.lowerBound, r.count)
+        OpProfile.measure("unary") {
+            let source = contiguous()
+            let out = Tensor(uninitializedShape: shape)
+            let x = source.pointer, y = out.pointer
+            Parallel.forRange(count, minPerThread: 1 << 14) { r in
+                ElementwiseLoops.unary(K.self, x + r.lowerBound, y + r.lowerBound, r.count)
+            }
+            return out
         }
-        return out
     }
 
     /// Combines `self` and `other` elementwise after broadcasting both to a common shape.
     public func zipWith<K: BinaryKernel>(_ other: Tensor, _ kernel: K.Type) -> Tensor {
-        let outShape = Broadcasting.shape(shape, other.shape)
-        let out = Tensor(uninitializedShape: outShape)
-        let nest = LoopNest(shape: outShape, strides: [
-            Tensor.contiguousStrides(outShape),
-            Broadcasting.strides(of: self, in: outShape),
-            Broadcasting.strides(of: other, in: outShape),
-        ])
-        let sa = nest.innerStride(1), sb = nest.innerStride(2)
-        let y = out.pointer, a = pointer, b = other.pointer
-        nest.run { offsets, n in
-            ElementwiseLoops.binary(K.self, a + offsets[1], sa, b + offsets[2], sb, y + offsets[0], n)
+        OpProfile.measure("binary") {
+            let outShape = Broadcasting.shape(shape, other.shape)
+            let out = Tensor(uninitializedShape: outShape)
+            let nest = LoopNest(shape: outShape, strides: [
+                Tensor.contiguousStrides(outShape),
+                Broadcasting.strides(of: self, in: outShape),
+                Broadcasting.strides(of: other, in: outShape),
+            ])
+            let sa = nest.innerStride(1), sb = nest.innerStride(2)
+            let y = out.pointer, a = pointer, b = other.pointer
+            nest.run { offsets, n in
+                ElementwiseLoops.binary(K.self, a + offsets[1], sa, b + offsets[2], sb, y + offsets[0], n)
+            }
+            return out
         }
-        return out
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor { a.zipWith(b, AddKernel.self) }
@@ -47,16 +51,18 @@ extension Tensor {
 
     /// `self · scale + shift`, elementwise.
     public func affine(scale: Float, shift: Float) -> Tensor {
-        let source = contiguous()
-        let out = Tensor(uninitializedShape: shape)
-        let x = source.pointer, y = out.pointer
-        let s = Vec8(repeating: scale), b = Vec8(repeating: shift)
-        Parallel.forRange(count, minPerThread: 1 << 15) { r in
-            var i = r.lowerBound
-            while i + 8 <= r.upperBound { VectorMath.store(VectorMath.load(x + i) * s + b, y + i); i += 8 }
-            while i < r.upperBound { y[i] = x[i] * scale + shift; i += 1 }
+        OpProfile.measure("affine") {
+            let source = contiguous()
+            let out = Tensor(uninitializedShape: shape)
+            let x = source.pointer, y = out.pointer
+            let s = Vec8(repeating: scale), b = Vec8(repeating: shift)
+            Parallel.forRange(count, minPerThread: 1 << 15) { r in
+                var i = r.lowerBound
+                while i + 8 <= r.upperBound { VectorMath.store(VectorMath.load(x + i) * s + b, y + i); i += 8 }
+                while i < r.upperBound { y[i] = x[i] * scale + shift; i += 1 }
+            }
+            return out
         }
-        return out
     }
 
     /// Limits every element to `lower ... upper`.
@@ -88,8 +94,10 @@ extension Tensor {
 
     /// GEGLU: splits the last axis into halves `(h, g)` and returns `h · GELU(g)` (diffusers' `GEGLU`).
     public func geglu() -> Tensor {
-        let halves = chunked(2, axis: -1)
-        return halves[0] * halves[1].gelu()
+        OpProfile.measure("geglu") {
+            let halves = chunked(2, axis: -1)
+            return halves[0] * halves[1].gelu()
+        }
     }
 }
 

@@ -2,31 +2,33 @@
 extension Tensor {
     /// Nearest-neighbour upsampling by an integer `factor` (PyTorch `interpolate(mode="nearest")`).
     public func upsampleNearest(factor: Int = 2) -> Tensor {
-        precondition(rank == 4 && factor >= 1, "upsampleNearest: input \(shape) must be [N, C, H, W], factor \(factor) ≥ 1")
-        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let x = contiguous()
-        let out = Tensor(uninitializedShape: [n, c, h * factor, w * factor])
-        let xp = x.pointer, yp = out.pointer
-        let ow = w * factor
-        Parallel.forRange(n * c * h, minPerThread: 64) { range in
-            for row in range {
-                let src = xp + row * w
-                let dst = yp + row * factor * ow
-                if factor == 2 {
-                    var j = 0
-                    while j + 4 <= w {
-                        let v = SIMD4<Float>(src[j], src[j + 1], src[j + 2], src[j + 3])
-                        VectorMath.store(Vec8(lowHalf: SIMD4(v[0], v[0], v[1], v[1]), highHalf: SIMD4(v[2], v[2], v[3], v[3])), dst + 2 * j)
-                        j += 4
+        OpProfile.measure("upsample") {
+            precondition(rank == 4 && factor >= 1, "upsampleNearest: input \(shape) must be [N, C, H, W], factor \(factor) ≥ 1")
+            let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+            let x = contiguous()
+            let out = Tensor(uninitializedShape: [n, c, h * factor, w * factor])
+            let xp = x.pointer, yp = out.pointer
+            let ow = w * factor
+            Parallel.forRange(n * c * h, minPerThread: 64) { range in
+                for row in range {
+                    let src = xp + row * w
+                    let dst = yp + row * factor * ow
+                    if factor == 2 {
+                        var j = 0
+                        while j + 4 <= w {
+                            let v = SIMD4<Float>(src[j], src[j + 1], src[j + 2], src[j + 3])
+                            VectorMath.store(Vec8(lowHalf: SIMD4(v[0], v[0], v[1], v[1]), highHalf: SIMD4(v[2], v[2], v[3], v[3])), dst + 2 * j)
+                            j += 4
+                        }
+                        while j < w { dst[2 * j] = src[j]; dst[2 * j + 1] = src[j]; j += 1 }
+                    } else {
+                        for j in 0 ..< ow { dst[j] = src[j / factor] }
                     }
-                    while j < w { dst[2 * j] = src[j]; dst[2 * j + 1] = src[j]; j += 1 }
-                } else {
-                    for j in 0 ..< ow { dst[j] = src[j / factor] }
+                    for r in 1 ..< factor { (dst + r * ow).update(from: dst, count: ow) }
                 }
-                for r in 1 ..< factor { (dst + r * ow).update(from: dst, count: ow) }
             }
+            return out
         }
-        return out
     }
 
     /// Nearest-neighbour resizing to `height × width` (PyTorch `interpolate(mode="nearest", size=…)`):
@@ -81,20 +83,22 @@ extension Tensor {
 
     /// Zero padding around the last two axes (`F.pad(x, (left, right, top, bottom))`).
     public func padded(_ padding: Padding2D, value: Float = 0) -> Tensor {
-        precondition(rank >= 2, "padded: input \(shape) needs at least two axes")
-        let h = shape[rank - 2], w = shape[rank - 1]
-        let oh = h + padding.top + padding.bottom, ow = w + padding.left + padding.right
-        let planes = count / Swift.max(h * w, 1)
-        let x = contiguous()
-        let out = Tensor(shape: Array(shape.dropLast(2)) + [oh, ow], repeating: value)
-        let xp = x.pointer, yp = out.pointer
-        Parallel.forRange(planes, minPerThread: 4) { range in
-            for plane in range {
-                for y in 0 ..< h {
-                    (yp + plane * oh * ow + (y + padding.top) * ow + padding.left).update(from: xp + plane * h * w + y * w, count: w)
+        OpProfile.measure("pad") {
+            precondition(rank >= 2, "padded: input \(shape) needs at least two axes")
+            let h = shape[rank - 2], w = shape[rank - 1]
+            let oh = h + padding.top + padding.bottom, ow = w + padding.left + padding.right
+            let planes = count / Swift.max(h * w, 1)
+            let x = contiguous()
+            let out = Tensor(shape: Array(shape.dropLast(2)) + [oh, ow], repeating: value)
+            let xp = x.pointer, yp = out.pointer
+            Parallel.forRange(planes, minPerThread: 4) { range in
+                for plane in range {
+                    for y in 0 ..< h {
+                        (yp + plane * oh * ow + (y + padding.top) * ow + padding.left).update(from: xp + plane * h * w + y * w, count: w)
+                    }
                 }
             }
+            return out
         }
-        return out
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DiffuseAutograd
 import DiffuseModels
+import DiffuseNN
 import DiffusePipelines
 import DiffuseSchedulers
 import DiffuseTensor
@@ -13,7 +14,9 @@ struct Bench: ParsableCommand {
         discussion: """
         Prints, for each kernel, the median time over the repetitions, the rate in GFLOP/s and its \
         ratio to the machine's float32 ceiling (`--ceiling`, by default 169 GFLOP/s: numpy's 4096² \
-        sgemm on the 2-core reference machine). Use DIFFUSE_THREADS to change the thread count.
+        sgemm on the 2-core reference machine). Use DIFFUSE_THREADS to change the thread count, \
+        DIFFUSE_CONV=im2col to run convolutions without oneDNN, and DIFFUSE_PROFILE=1 to print, for \
+        the model-scale and training groups, where the time goes per tensor op.
         """
     )
 
@@ -40,6 +43,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "A Stable Diffusion diffusers folder for the model-scale group (e.g. SD 1.5 shapes from tools/make_sd15_random.py).")
     var model: String?
+
+    @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
+    var weights: WeightPrecision = .float32
 
     @Option(help: "Image sizes for the model-scale group (comma-separated, multiples of 8).")
     var sizes = "256,512"
@@ -93,7 +99,7 @@ struct Bench: ParsableCommand {
     /// ../shared/baselines/bench_sd15_torch.py measures PyTorch.
     func benchStableDiffusion(_ url: URL, _ random: inout BenchRandom) throws {
         let start = Date()
-        let sd = try StableDiffusion.load(folder: url)
+        let sd = try StableDiffusion.load(folder: url, weights: weights)
         print(String(format: "%-44@ %9.2f s", "load \(url.lastPathComponent)" as NSString, Date().timeIntervalSince(start)))
         guard let encoder = sd.textEncoder else { throw CLIError("\(url.path) is an unconditional model; the SD benchmark needs a text encoder") }
         let prompts = ["a photograph of an astronaut riding a horse", ""]
@@ -167,11 +173,13 @@ struct Bench: ParsableCommand {
         let first = Date().timeIntervalSince(t0)
         let reps = first > 5 ? Swift.min(repetitions, 2) : repetitions
         var times: [Double] = []
+        OpProfile.reset()
         for _ in 0 ..< reps {
             let t = Date()
             body()
             times.append(Date().timeIntervalSince(t))
         }
+        if OpProfile.enabled { print(OpProfile.report(total: times.reduce(0, +))) }
         let median = times.sorted()[times.count / 2]
         print(String(format: "%-44@ %9.3f s  (runs: %@)", name as NSString, median,
                      times.map { String(format: "%.2f", $0) }.joined(separator: ", ") as NSString))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiffuseFormats
+import DiffuseNN
 import DiffusePipelines
 import Foundation
 
@@ -32,6 +33,9 @@ struct Generate: ParsableCommand {
 
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
     var tokenizer: String?
+
+    @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
+    var weights: WeightPrecision = .float32
 
     @Option(help: "What to draw.")
     var prompt: String
@@ -88,7 +92,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try requireSupportedCPU()
-        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer)
+        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights)
         let samplerName = try pipeline.samplerDisplayName(sampler)
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiffuseNN
 import DiffusePipelines
 import DiffuseServer
 import Dispatch
@@ -32,6 +33,9 @@ struct Serve: ParsableCommand {
 
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
     var tokenizer: String?
+
+    @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
+    var weights: WeightPrecision = .float32
 
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
     var host = "127.0.0.1"
@@ -75,7 +79,7 @@ struct Serve: ParsableCommand {
         try requireSupportedCPU()
 
         let start = Date()
-        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer)
+        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights)
         let server = try DiffuseServer(model: pipeline, configuration: configuration)
         print(String(format: "loaded %@ in %.1f s", pipeline.name, Date().timeIntervalSince(start)))
         fflush(stdout)

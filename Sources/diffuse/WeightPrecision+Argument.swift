@@ -1,0 +1,5 @@
+import ArgumentParser
+import DiffuseNN
+
+/// `--weights float32|float16`.
+extension WeightPrecision: ExpressibleByArgument {}
