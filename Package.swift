@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),
         .testTarget(name: "DiffuseDataTests", dependencies: ["DiffuseData", "DiffuseFormats"]),
         .testTarget(name: "DiffuseBERTTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
-        .testTarget(name: "DiffusePipelinesTests", dependencies: ["DiffusePipelines", "DiffuseFormats"]),
+        .testTarget(name: "DiffusePipelinesTests", dependencies: ["DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers", "DiffuseTensor", "DiffuseNN"]),
         .testTarget(
             name: "DiffuseServerTests",
             dependencies: ["DiffuseServer", "DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers", "DiffuseTensor"]

@@ -123,7 +123,11 @@ extension StableDiffusion {
     /// Latents → image tensor `[B, 3, H, W]` in about [-1, 1] (pixel-space samples pass through).
     public func decode(_ latents: Tensor) -> Tensor {
         guard let vae else { return latents.depthToSpace(patchSize) }
-        return vae.decode(latents / vae.config.scalingFactor)
+        let scaled = latents / vae.config.scalingFactor
+        if let tiling = vaeTiling {
+            return tiling.decode(scaled, factor: vae.config.downscaleFactor) { vae.decode($0) }
+        }
+        return vae.decode(scaled)
     }
 
     /// A cheap picture of the samples after a step (`GenerationProgress.latents`): the pixels

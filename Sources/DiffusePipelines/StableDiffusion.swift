@@ -21,6 +21,9 @@ public final class StableDiffusion: @unchecked Sendable {
     /// For pixel models: the UNet denoises f × f pixel blocks folded into channels
     /// (`Tensor.spaceToDepth`), so a 32×32 RGB image is a 16×16 × 12 sample for f = 2. 1 = plain.
     public let patchSize: Int
+    /// Decode latents larger than a tile tile by tile (`TiledDecoding`) to bound the VAE's memory;
+    /// nil (the default) decodes in one piece.
+    public var vaeTiling: TiledDecoding? = nil
 
     public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
                 schedulerConfig: SchedulerConfig, name: String, patchSize: Int = 1) {

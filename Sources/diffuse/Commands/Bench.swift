@@ -44,6 +44,9 @@ struct Bench: ParsableCommand {
     @Option(help: "A Stable Diffusion diffusers folder for the model-scale group (e.g. SD 1.5 shapes from tools/make_sd15_random.py).")
     var model: String?
 
+    @Option(help: "Decode the image in tiles of N×N latent pixels (N×8 image pixels for Stable Diffusion), blended over a quarter tile: bounds the VAE's memory for large images (e.g. 64).")
+    var vaeTile: Int?
+
     @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
     var weights: WeightPrecision = .float32
 
@@ -100,6 +103,7 @@ struct Bench: ParsableCommand {
     func benchStableDiffusion(_ url: URL, _ random: inout BenchRandom) throws {
         let start = Date()
         let sd = try StableDiffusion.load(folder: url, weights: weights)
+        if let vaeTile { sd.vaeTiling = try TiledDecoding(tile: vaeTile, overlap: vaeTile / 4) }
         print(String(format: "%-44@ %9.2f s", "load \(url.lastPathComponent)" as NSString, Date().timeIntervalSince(start)))
         guard let encoder = sd.textEncoder else { throw CLIError("\(url.path) is an unconditional model; the SD benchmark needs a text encoder") }
         let prompts = ["a photograph of an astronaut riding a horse", ""]

@@ -34,6 +34,9 @@ struct Generate: ParsableCommand {
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
     var tokenizer: String?
 
+    @Option(help: "Decode the image in tiles of N×N latent pixels (N×8 image pixels for Stable Diffusion), blended over a quarter tile: bounds the VAE's memory for large images (e.g. 64).")
+    var vaeTile: Int?
+
     @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
     var weights: WeightPrecision = .float32
 
@@ -93,6 +96,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         try requireSupportedCPU()
         let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights)
+        if let vaeTile { pipeline.vaeTiling = try TiledDecoding(tile: vaeTile, overlap: vaeTile / 4) }
         let samplerName = try pipeline.samplerDisplayName(sampler)
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt

@@ -34,6 +34,9 @@ struct Serve: ParsableCommand {
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
     var tokenizer: String?
 
+    @Option(help: "Decode the image in tiles of N×N latent pixels (N×8 image pixels for Stable Diffusion), blended over a quarter tile: bounds the VAE's memory for large images (e.g. 64).")
+    var vaeTile: Int?
+
     @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
     var weights: WeightPrecision = .float32
 
@@ -80,6 +83,7 @@ struct Serve: ParsableCommand {
 
         let start = Date()
         let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights)
+        if let vaeTile { pipeline.vaeTiling = try TiledDecoding(tile: vaeTile, overlap: vaeTile / 4) }
         let server = try DiffuseServer(model: pipeline, configuration: configuration)
         print(String(format: "loaded %@ in %.1f s", pipeline.name, Date().timeIntervalSince(start)))
         fflush(stdout)
