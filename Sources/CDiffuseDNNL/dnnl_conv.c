@@ -18,9 +18,13 @@ static void engine_init(void) {
     engine_ok = 1;
 }
 
+static void (*omp_set_threads)(int);
+static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
+static void omp_init(void) { omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); }
+
 void dd_set_num_threads(int threads) {
-    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
-    if (set && threads > 0) set(threads);
+    pthread_once(&omp_once, omp_init);
+    if (omp_set_threads && threads > 0) omp_set_threads(threads);
 }
 
 /// A tensor argument: the caller's plain layout, the layout the primitive wants, and (when they

@@ -43,7 +43,8 @@ int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const floa
 int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float *diff_dst, float *diff_weights,
                              float *diff_bias, float *scratch);
 
-/// Sets the number of OpenMP threads oneDNN uses (no-op when the OpenMP runtime is not found).
+/// Sets the number of OpenMP threads oneDNN uses from the calling thread (OpenMP keeps the setting
+/// per thread; no-op when the OpenMP runtime is not found).
 void dd_set_num_threads(int threads);
 
 #ifdef __cplusplus

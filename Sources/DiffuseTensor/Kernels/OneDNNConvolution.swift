@@ -118,6 +118,8 @@ public enum OneDNNConvolution {
             let scratch = scratchFloats > 0 ? Tensor(uninitializedShape: [scratchFloats]) : nil
             OneDNNConvolution.executionLock.lock()
             defer { OneDNNConvolution.executionLock.unlock() }
+            // OpenMP's thread count is per calling thread (a server runs generations on several).
+            dd_set_num_threads(Int32(Parallel.threadCount))
             let status = body(scratch?.pointer)
             withExtendedLifetime(scratch) {}
             return status
@@ -127,15 +129,10 @@ public enum OneDNNConvolution {
     private static let cacheLock = NSLock()
     private static let executionLock = NSLock()
     private nonisolated(unsafe) static var cache: [Key: Primitive?] = [:]
-    private nonisolated(unsafe) static var threadsSet = false
 
     static func primitive(for key: Key) -> Primitive? {
         cacheLock.lock()
         defer { cacheLock.unlock() }
-        if !threadsSet {
-            dd_set_num_threads(Int32(Parallel.threadCount))
-            threadsSet = true
-        }
         if let cached = cache[key] { return cached }
         var shape = key.shape
         let built = dd_conv_create(dd_conv_kind(UInt32(key.kind.rawValue)), &shape).map(Primitive.init)

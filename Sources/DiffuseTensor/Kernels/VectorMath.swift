@@ -9,7 +9,20 @@ public enum VectorMath {
     /// eˣ (Cephes expf polynomial; relative error ≈ 2 ulp). 0 below −87.3; inputs above 88.7 are clamped.
     @inlinable @inline(__always)
     public static func exp(_ v: Vec8) -> Vec8 {
-        var x = VectorMath.min(VectorMath.max(v, Vec8(repeating: -87.3)), Vec8(repeating: 88.7))
+        expPolynomial(VectorMath.min(VectorMath.max(v, Vec8(repeating: -87.3)), Vec8(repeating: 88.7)), input: v)
+    }
+
+    /// eˣ for x ≤ 0 (−∞ included): `exp` without the upper clamp, for softmax rows already
+    /// shifted by their maximum. Same polynomial, same results.
+    @inlinable @inline(__always)
+    public static func expNonPositive(_ v: Vec8) -> Vec8 {
+        expPolynomial(VectorMath.max(v, Vec8(repeating: -87.3)), input: v)
+    }
+
+    /// eˣ of `clamped` (already inside [−87.3, 88.7]); 0 where the unclamped `input` was below −87.3.
+    @inlinable @inline(__always)
+    static func expPolynomial(_ clamped: Vec8, input v: Vec8) -> Vec8 {
+        var x = clamped
         // n = round(x / ln 2)
         let t = fma(x, Vec8(repeating: vLog2e), Vec8(repeating: vMagicRound))
         let n = t - vMagicRound
@@ -26,27 +39,6 @@ public enum VectorMath {
         // 2ⁿ from the integer in t's low mantissa bits.
         let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         // Below the clamp the true value is a denormal or 0: return 0 (so that exp(−∞) is exactly 0).
-        return (y * unsafeBitCast(bits, to: Vec8.self)).replacing(with: 0, where: v .< -87.3)
-    }
-
-    /// eˣ for x ≤ 0 (or −∞, or NaN-free inputs below 0): `exp` without the upper clamp, for
-    /// softmax rows already shifted by their maximum. Same polynomial, same results.
-    @inlinable @inline(__always)
-    public static func expNonPositive(_ v: Vec8) -> Vec8 {
-        var x = VectorMath.max(v, Vec8(repeating: -87.3))
-        let t = fma(x, Vec8(repeating: vLog2e), Vec8(repeating: vMagicRound))
-        let n = t - vMagicRound
-        x = fma(n, Vec8(repeating: -0.693359375), x)
-        x = fma(n, Vec8(repeating: 2.12194440e-4), x)
-        let z = x * x
-        var y = Vec8(repeating: 1.9875691500e-4)
-        y = fma(y, x, Vec8(repeating: 1.3981999507e-3))
-        y = fma(y, x, Vec8(repeating: 8.3334519073e-3))
-        y = fma(y, x, Vec8(repeating: 4.1665795894e-2))
-        y = fma(y, x, Vec8(repeating: 1.6666665459e-1))
-        y = fma(y, x, Vec8(repeating: 5.0000001201e-1))
-        y = fma(y, z, x + 1)
-        let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return (y * unsafeBitCast(bits, to: Vec8.self)).replacing(with: 0, where: v .< -87.3)
     }
 
