@@ -120,20 +120,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard n > 0 else { return }
         try withRawBytes(name) { raw in
             SafeTensorsFile.decode(raw, dtype: info.dtype, count: n, into: destination)
-            SafeTensorsFile.releasePages(raw)
         }
-    }
-
-    /// Drops the mapped file pages of a tensor just decoded from this process's resident memory
-    /// (they stay in the page cache; a later read faults them back in), so loading a model does
-    /// not hold the file and its decoded copy in memory at once. Only whole pages inside `raw`.
-    private static func releasePages(_ raw: UnsafeRawBufferPointer) {
-        guard let base = raw.baseAddress, raw.count > 0 else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: base) + page - 1) / page * page
-        let end = (Int(bitPattern: base) + raw.count) / page * page
-        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(pointer, end - start, Int32(MADV_DONTNEED))
     }
 
     /// Decodes tensor `name` to a new `[Float]` (see `copyFloats`).

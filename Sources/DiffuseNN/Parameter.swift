@@ -12,7 +12,6 @@ public final class Parameter: @unchecked Sendable {
     private var stored: Tensor
     /// The value as IEEE half floats when `storeAsFloat16()` was called (`stored` is then empty).
     private var half: HalfValues?
-    private var storedShape: [Int]
 
     /// The trainable variable standing for this parameter (`Module.beginTraining()` creates one with
     /// `requiresGrad: true`), or nil: a model on `Variable`s then reads the value as a constant.
@@ -20,7 +19,6 @@ public final class Parameter: @unchecked Sendable {
         didSet {
             if let leaf {
                 stored = leaf.value
-                storedShape = leaf.value.shape
                 half = nil
             }
         }
@@ -31,30 +29,23 @@ public final class Parameter: @unchecked Sendable {
     public var value: Tensor {
         get {
             if let leaf { return leaf.value }
-            if let half { return half.floats(shape: storedShape) }
+            if let half { return half.floats() }
             return stored
         }
         set {
             stored = newValue
-            storedShape = newValue.shape
             half = nil
             leaf?.value = newValue
         }
     }
 
     /// A parameter holding `value`.
-    public init(_ value: Tensor) {
-        stored = value
-        storedShape = value.shape
-    }
+    public init(_ value: Tensor) { stored = value }
 
     /// A parameter of `shape` with uninitialized storage: it must be loaded or initialized before use.
-    public init(shape: [Int]) {
-        stored = Tensor(uninitializedShape: shape)
-        storedShape = shape
-    }
+    public init(shape: [Int]) { stored = Tensor(uninitializedShape: shape) }
 
-    public var shape: [Int] { leaf?.value.shape ?? storedShape }
+    public var shape: [Int] { leaf?.value.shape ?? half?.shape ?? stored.shape }
 
     /// Whether the value is kept as float16 (see `storeAsFloat16`).
     public var isFloat16: Bool { half != nil }
@@ -73,9 +64,11 @@ public final class Parameter: @unchecked Sendable {
 /// Float16 bits of a tensor's values, converted back to float32 on demand.
 final class HalfValues: @unchecked Sendable {
     let bits: UnsafeMutablePointer<UInt16>
+    let shape: [Int]
     let count: Int
 
     init(_ tensor: Tensor) {
+        shape = tensor.shape
         count = tensor.count
         bits = .allocate(capacity: Swift.max(count, 1))
         let source = tensor.pointer, bits = self.bits
@@ -85,7 +78,7 @@ final class HalfValues: @unchecked Sendable {
         withExtendedLifetime(tensor) {}
     }
 
-    func floats(shape: [Int]) -> Tensor {
+    func floats() -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         let target = out.pointer, bits = self.bits
         Parallel.forRange(count, minPerThread: 1 << 18) { r in

@@ -79,6 +79,8 @@ public enum OneDNNConvolution {
     struct Key: Hashable {
         let kind: Kind
         let shape: dd_conv_shape
+        /// Every field of `kind` and `shape`, for hashing and equality (the C struct is neither).
+        private let fields: [Int64]
 
         init?(_ kind: Kind, input: [Int], weight: [Int], geometry g: ConvGeometry, groups: Int, hasBias: Bool) {
             guard input.count == 4, weight.count == 4, groups >= 1 else { return nil }
@@ -92,13 +94,10 @@ public enum OneDNNConvolution {
                 pad_bottom: Int64(g.padBottom), pad_left: Int64(g.padLeft), pad_right: Int64(g.padRight),
                 dilation_y: Int64(g.dilationY), dilation_x: Int64(g.dilationX), groups: Int64(groups),
                 has_bias: hasBias ? 1 : 0)
-        }
-
-        private var fields: [Int64] {
             let s = shape
-            return [Int64(kind.rawValue), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.oh, s.ow, s.stride_y, s.stride_x,
-                    s.pad_top, s.pad_bottom, s.pad_left, s.pad_right, s.dilation_y, s.dilation_x, s.groups,
-                    Int64(s.has_bias)]
+            fields = [Int64(kind.rawValue), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.oh, s.ow, s.stride_y, s.stride_x,
+                      s.pad_top, s.pad_bottom, s.pad_left, s.pad_right, s.dilation_y, s.dilation_x, s.groups,
+                      Int64(s.has_bias)]
         }
         static func == (a: Key, b: Key) -> Bool { a.fields == b.fields }
         func hash(into hasher: inout Hasher) { hasher.combine(fields) }
