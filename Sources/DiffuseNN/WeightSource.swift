@@ -31,23 +31,40 @@ public struct TensorDictionary: WeightSource {
 }
 
 /// Another source under different names: `names` maps each name this source offers to the
-/// underlying source's name (for example single-file LDM keys seen as diffusers keys).
+/// underlying source's name (for example single-file LDM keys seen as diffusers keys). A renamed
+/// tensor may be a block of rows of the original (`rows`, along axis 0): one third of OpenCLIP's
+/// fused query/key/value projection seen as `q_proj`, `k_proj` or `v_proj`.
 public struct RenamedWeights: WeightSource {
     public let base: WeightSource
     public let names: [String: String]
+    public let rows: [String: Range<Int>]
     public var name: String { base.name }
 
-    public init(_ base: WeightSource, names: [String: String]) {
+    public init(_ base: WeightSource, names: [String: String], rows: [String: Range<Int>] = [:]) {
         self.base = base
         self.names = names
+        self.rows = rows
     }
 
     public var tensorNames: [String] { names.keys.sorted() }
-    public func shape(of name: String) -> [Int]? { names[name].flatMap { base.shape(of: $0) } }
+    public func shape(of name: String) -> [Int]? {
+        guard var shape = names[name].flatMap({ base.shape(of: $0) }) else { return nil }
+        if let range = rows[name] {
+            guard !shape.isEmpty, range.upperBound <= shape[0] else { return nil }
+            shape[0] = range.count
+        }
+        return shape
+    }
     public func tensor(named name: String) throws -> Tensor {
         guard let original = names[name] else {
             throw WeightLoadingError(source: self.name, missing: [name], mismatched: [], unexpected: [])
         }
-        return try base.tensor(named: original)
+        let tensor = try base.tensor(named: original)
+        guard let range = rows[name] else { return tensor }
+        guard !tensor.shape.isEmpty, range.upperBound <= tensor.shape[0] else {
+            throw WeightLoadingError(source: self.name, missing: [],
+                                     mismatched: ["\(original) is \(tensor.shape), too small for rows \(range) (\(name))"], unexpected: [])
+        }
+        return tensor.narrowed(axis: 0, start: range.lowerBound, length: range.count).contiguous()
     }
 }

@@ -25,19 +25,26 @@ enum ModelLocation {
         throw CLIError("no --model given and the bundled model models/emoji was not found (looked in \(candidates.map(\.path).joined(separator: ", "))); set DIFFUSE_DEFAULT_MODEL or pass --model")
     }
 
-    /// Loads `path` (a diffusers folder or a single-file SD 1.x checkpoint, which needs
-    /// `tokenizer`), or the bundled model when `path` is nil.
-    static func load(_ path: String?, tokenizer: String?, weights: WeightPrecision = .float32) throws -> StableDiffusion {
+    /// Loads `path` (a diffusers folder or a single-file SD 1.x / 2.x checkpoint, which needs
+    /// `tokenizer` and may be told its `predictionType`), or the bundled model when `path` is nil.
+    static func load(_ path: String?, tokenizer: String?, weights: WeightPrecision = .float32,
+                     predictionType: String? = nil) throws -> StableDiffusion {
         let url = try path.map { URL(fileURLWithPath: $0) } ?? defaultModel()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw CLIError("model \(url.path) does not exist")
         }
-        if isDirectory.boolValue { return try StableDiffusion.load(folder: url, weights: weights) }
+        if isDirectory.boolValue {
+            if predictionType != nil {
+                throw CLIError("--prediction-type is for single-file checkpoints; \(url.lastPathComponent)/scheduler/scheduler_config.json gives the folder's")
+            }
+            return try StableDiffusion.load(folder: url, weights: weights)
+        }
         guard url.pathExtension == "safetensors" else {
             throw CLIError("model \(url.path) is neither a diffusers folder nor a .safetensors file")
         }
         guard let tokenizer else { throw CLIError("a single-file checkpoint needs --tokenizer (a folder with vocab.json and merges.txt)") }
-        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer), weights: weights)
+        return try StableDiffusion.load(singleFile: url, tokenizer: URL(fileURLWithPath: tokenizer), weights: weights,
+                                        predictionType: predictionType)
     }
 }

@@ -1,5 +1,7 @@
 import DiffuseFormats
+import DiffuseNN
 import DiffusePipelines
+import DiffuseSchedulers
 import Foundation
 import Testing
 
@@ -107,6 +109,37 @@ import Testing
         let diff = try Self.maxDifference(image, try PNGImage(contentsOf: reference.appendingPathComponent(c.outputs[0])))
         print("[parity] single file \(c.name): max channel difference \(diff)/255")
         #expect(diff <= 3)
+    }
+
+    /// An SD 2 single file (OpenCLIP text tower with fused q/k/v, an unused extra block and
+    /// contrastive head; tools/make_sd2_single_file.py) gives the folder's v-prediction image.
+    @Test func singleFileSD2CheckpointGivesTheFolderImage() throws {
+        let sd2 = Self.root.appendingPathComponent("sd2")
+        let file = Self.root.appendingPathComponent("sd2-single-file.safetensors")
+        let model = try StableDiffusion.load(singleFile: file, configs: StableDiffusionConfigs(folder: sd2),
+                                             tokenizer: sd2.appendingPathComponent("tokenizer"))
+        let c = try #require(try Self.cases("sd2").first { $0.pipeline == "txt2img" && $0.count == 1 })
+        let reference = sd2.appendingPathComponent("reference")
+        let image = try model.generate(try Self.request(c, reference: reference))[0]
+        let diff = try Self.maxDifference(image, try PNGImage(contentsOf: reference.appendingPathComponent(c.outputs[0])))
+        print("[parity] SD 2 single file \(c.name): max channel difference \(diff)/255")
+        #expect(diff <= 3)
+        // Without configs the built-in SD 2.x ones are chosen (1024-wide OpenCLIP), which this tiny
+        // file does not fit: the error names the mis-shaped tensors.
+        do {
+            _ = try StableDiffusion.load(singleFile: file, tokenizer: sd2.appendingPathComponent("tokenizer"))
+            Issue.record("the tiny file loaded with SD 2's full-size configs")
+        } catch let error as WeightLoadingError {
+            #expect(error.description.contains("wrong shape") && error.description.contains("sd2-single-file.safetensors"), "\(error)")
+        }
+        #expect(throws: PipelineError.self) {
+            _ = try StableDiffusion.load(singleFile: file, tokenizer: sd2.appendingPathComponent("tokenizer"), predictionType: "sample")
+        }
+        let builtIn = try StableDiffusionConfigs.stableDiffusion2()
+        #expect(builtIn.scheduler.values["prediction_type"] == .string("v_prediction"))
+        #expect(builtIn.unet.sampleSize == 96 && builtIn.textEncoder.layers == 23 && builtIn.unet.attentionHeads == [5, 10, 20, 20])
+        #expect(try StableDiffusionConfigs.stableDiffusion2(inChannels: 9).scheduler.values["prediction_type"] == .string("epsilon"))
+        #expect(try StableDiffusionConfigs.stableDiffusion2(predictionType: "epsilon").scheduler.values["prediction_type"] == .string("epsilon"))
     }
 
     @Test func badRequestsAreRejectedWithTheirReason() throws {

@@ -12,9 +12,12 @@ struct Generate: ParsableCommand {
         Noto Color Emoji bitmaps; use --upscale to enlarge its output) is used.
 
         --model takes a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
-        scheduler/) or a single-file Stable Diffusion 1.x .safetensors checkpoint (which needs \
-        --tokenizer, a folder with CLIP's vocab.json and merges.txt). The same seed and settings give \
-        the same image as Hugging Face diffusers.
+        scheduler/) or a single-file Stable Diffusion 1.x or 2.x .safetensors checkpoint (original \
+        CompVis / Stability key names; it needs --tokenizer, a folder with CLIP's vocab.json and \
+        merges.txt, e.g. the tokenizer/ of a diffusers folder of the same version). Single files get \
+        diffusers' configs for their version: SD 2.x ones are taken as stable-diffusion-2-1 \
+        (v-prediction, 768²); pass --prediction-type epsilon for the 512² base models. The same \
+        seed and settings give the same image as Hugging Face diffusers.
 
         With --init-image the prompt repaints that image (image-to-image; --strength sets how much). \
         With --mask as well, only the white part of the mask is repainted (inpainting), with \
@@ -28,11 +31,14 @@ struct Generate: ParsableCommand {
         """
     )
 
-    @Option(help: "A diffusers folder or a single-file SD 1.x .safetensors checkpoint (default: the bundled text-to-emoji model).")
+    @Option(help: "A diffusers folder or a single-file SD 1.x / 2.x .safetensors checkpoint (default: the bundled text-to-emoji model).")
     var model: String?
 
     @Option(help: "CLIP tokenizer folder for single-file checkpoints.")
     var tokenizer: String?
+
+    @Option(help: "Single-file SD 2.x checkpoints: epsilon for the 512² base models (default v_prediction, as stable-diffusion-2-1).")
+    var predictionType: String?
 
     @Option(help: "Decode the image in tiles of N×N latent pixels (N×8 image pixels for Stable Diffusion), blended over a quarter tile: bounds the VAE's memory for large images (e.g. 64).")
     var vaeTile: Int?
@@ -95,7 +101,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try requireSupportedCPU()
-        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights)
+        let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights, predictionType: predictionType)
         if let vaeTile { pipeline.vaeTiling = try TiledDecoding(tile: vaeTile, overlap: vaeTile / 4) }
         let samplerName = try pipeline.samplerDisplayName(sampler)
         var request = GenerationRequest(prompt: prompt)
