@@ -51,16 +51,22 @@ bench: build
 	    echo; python3 tools/bench_compare.py out/bench-sd.jsonl && exit $$status; \
 	fi
 
-## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue)
+## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue).
+## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled
+## sentence embedding (a projection class embedding) and trains on CLDR keywords too.
 EMOJI_STEPS ?= 3000
-train-default: build
-	@test -f data/emoji-32/metadata.jsonl || $(BIN) dataset emoji --output data/emoji-32 --size 32
-	DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --output runs/emoji --model-config configs/emoji-unet.json \
-	    --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 --patch-size 2 --steps $(EMOJI_STEPS) --batch-size 64 --lr 4e-4 \
-	    --warmup-steps 100 --prediction-type v_prediction --ema-decay 0.999 --caption-dropout 0.1 --seed 1 \
+EMOJI_POOLED_STEPS ?= 2500
+EMOJI_TRAIN = DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 \
+	    --patch-size 2 --batch-size 64 --warmup-steps 100 --ema-decay 0.999 --caption-dropout 0.1 \
 	    --checkpoint-every 100 --sample-every 250 --sample-prompt "red apple" --sample-prompt "cat face" \
 	    --sample-prompt "thumbs up" --sample-prompt "flag: Japan" --sample-prompt "a yellow face laughing with tears" --resume
-	bash tools/publish_default_model.sh runs/emoji models/emoji
+train-default: build
+	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
+	$(EMOJI_TRAIN) --output runs/emoji --model-config configs/emoji-unet.json --steps $(EMOJI_STEPS) --lr 4e-4 \
+	    --prediction-type v_prediction --seed 1
+	$(EMOJI_TRAIN) --output runs/emoji-pooled --model-config configs/emoji-unet-pooled.json --init-from runs/emoji \
+	    --steps $(EMOJI_POOLED_STEPS) --lr 2e-4 --keyword-captions 0.3 --seed 2
+	bash tools/publish_default_model.sh runs/emoji-pooled models/emoji
 
 clean:
 	rm -rf .build

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libopenblas-dev libdnnl-dev zlib1g-dev python3-pip unzip fonts-noto-color-emoji unicode-data)
+apt_packages=(libopenblas-dev libdnnl-dev zlib1g-dev python3-pip unzip fonts-noto-color-emoji unicode-data unicode-cldr-core)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -29,11 +29,16 @@ extension Module {
     /// `precision` `.float16`, each is stored as float16 as soon as it is read, so the float32 copy
     /// of the whole model never exists at once.
     ///
-    /// - Throws: `WeightLoadingError` naming the missing, mis-shaped or (when `strict`) unexpected
-    ///   tensors. Keys listed in `ignoring` (exact names or suffixes such as `position_ids`) are
-    ///   never unexpected.
+    /// With `allowingMissing`, parameters the source lacks keep their current values (a model
+    /// that gained layers since the checkpoint was written) and are returned.
+    ///
+    /// - Throws: `WeightLoadingError` naming the missing (unless allowed), mis-shaped or (when
+    ///   `strict`) unexpected tensors. Keys listed in `ignoring` (exact names or suffixes such as
+    ///   `position_ids`) are never unexpected.
+    /// - Returns: the keys of the parameters that kept their values (empty unless `allowingMissing`).
+    @discardableResult
     public func load(from source: WeightSource, prefix: String = "", strict: Bool = true, ignoring: [String] = [],
-                     precision: WeightPrecision = .float32) throws {
+                     precision: WeightPrecision = .float32, allowingMissing: Bool = false) throws -> [String] {
         let parameters = namedParameters(prefix: prefix)
         var missing: [String] = []
         var mismatched: [String] = []
@@ -60,9 +65,11 @@ extension Module {
                 name.hasPrefix(prefix) && !known.contains(name) && !ignoring.contains(where: { name == $0 || name.hasSuffix($0) })
             }
         }
-        if !missing.isEmpty || !mismatched.isEmpty || !unexpected.isEmpty {
-            throw WeightLoadingError(source: source.name, missing: missing, mismatched: mismatched, unexpected: unexpected.sorted())
+        if (!missing.isEmpty && !allowingMissing) || !mismatched.isEmpty || !unexpected.isEmpty {
+            throw WeightLoadingError(source: source.name, missing: allowingMissing ? [] : missing, mismatched: mismatched,
+                                     unexpected: unexpected.sorted())
         }
+        return missing
     }
 }
 

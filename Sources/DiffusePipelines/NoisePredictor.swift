@@ -14,9 +14,12 @@ public protocol NoisePredictor: Module {
     var nativeSampleSize: Int? { get }
     /// The width of the token states it cross-attends to; nil for an unconditional model.
     var contextDimension: Int? { get }
+    /// The width of the pooled prompt embedding it also takes (a projection class embedding);
+    /// nil when it takes none.
+    var pooledDimension: Int? { get }
     /// `sample` `[B, inputChannels, h, w]`, one timestep per batch entry (or one for all), and
-    /// `context` `[B, N, contextDimension]` (ignored when unconditional) → `[B, outputChannels, h, w]`.
-    func predict(_ sample: Tensor, timesteps: [Float], context: Tensor?) -> Tensor
+    /// the prompts' `conditioning` (B rows; ignored when unconditional) → `[B, outputChannels, h, w]`.
+    func predict(_ sample: Tensor, timesteps: [Float], conditioning: PromptEmbedding?) -> Tensor
 }
 
 extension UNet2DConditionModel: NoisePredictor {
@@ -24,9 +27,12 @@ extension UNet2DConditionModel: NoisePredictor {
     public var outputChannels: Int { config.outChannels }
     public var nativeSampleSize: Int? { config.sampleSize }
     public var contextDimension: Int? { config.crossAttentionDim[0] }
-    public func predict(_ sample: Tensor, timesteps: [Float], context: Tensor?) -> Tensor {
-        guard let context else { preconditionFailure("UNet2DConditionModel needs token states to attend to") }
-        return self(sample, timesteps: timesteps, encoderHiddenStates: context)
+    public var pooledDimension: Int? { config.classEmbeddingInputDim }
+    public func predict(_ sample: Tensor, timesteps: [Float], conditioning: PromptEmbedding?) -> Tensor {
+        guard let conditioning else { preconditionFailure("UNet2DConditionModel needs token states to attend to") }
+        precondition(pooledDimension == nil || conditioning.pooled != nil, "UNet2DConditionModel: this model needs pooled prompt embeddings")
+        return self(sample, timesteps: timesteps, encoderHiddenStates: conditioning.tokens,
+                    classLabels: pooledDimension == nil ? nil : conditioning.pooled)
     }
 }
 
@@ -35,7 +41,8 @@ extension UNet2DModel: NoisePredictor {
     public var outputChannels: Int { config.outChannels }
     public var nativeSampleSize: Int? { config.sampleSize }
     public var contextDimension: Int? { nil }
-    public func predict(_ sample: Tensor, timesteps: [Float], context: Tensor?) -> Tensor {
+    public var pooledDimension: Int? { nil }
+    public func predict(_ sample: Tensor, timesteps: [Float], conditioning: PromptEmbedding?) -> Tensor {
         self(sample, timesteps: timesteps)
     }
 }

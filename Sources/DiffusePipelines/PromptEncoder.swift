@@ -1,12 +1,67 @@
 import DiffuseModels
 import DiffuseTensor
 
-/// Turns prompts into the token states a UNet cross-attends to.
+/// What a text encoder gives a UNet for a batch of prompts.
+public struct PromptEmbedding {
+    /// Token states `[B, N, D]` the UNet cross-attends to.
+    public var tokens: Tensor
+    /// One vector per prompt `[B, P]` — a sentence encoder's pooled, unit-length embedding — for
+    /// UNets with a projection class embedding; nil when the encoder gives none.
+    public var pooled: Tensor?
+
+    public init(tokens: Tensor, pooled: Tensor?) {
+        precondition(pooled == nil || pooled!.shape[0] == tokens.shape[0],
+                     "PromptEmbedding: \(tokens.shape[0]) token rows but \(pooled!.shape[0]) pooled rows")
+        self.tokens = tokens
+        self.pooled = pooled
+    }
+
+    /// The batch size B.
+    public var count: Int { tokens.shape[0] }
+
+    /// The embeddings of several batches, one after the other.
+    public static func concatenate(_ parts: [PromptEmbedding]) -> PromptEmbedding {
+        precondition(!parts.isEmpty, "PromptEmbedding.concatenate: no parts")
+        let pooled = parts[0].pooled == nil ? nil : Tensor.concatenate(parts.map { $0.pooled! }, axis: 0)
+        return PromptEmbedding(tokens: Tensor.concatenate(parts.map(\.tokens), axis: 0), pooled: pooled)
+    }
+
+    /// Each prompt's rows repeated `times` times in place (prompt 0 × times, prompt 1 × times …),
+    /// as diffusers repeats embeddings for `num_images_per_prompt`.
+    public func repeatingRows(_ times: Int) -> PromptEmbedding {
+        PromptEmbedding(tokens: tokens.repeatingRows(times), pooled: pooled?.repeatingRows(times))
+    }
+
+    /// Row `index` alone (`[1, …]`).
+    public func row(_ index: Int) -> PromptEmbedding {
+        PromptEmbedding(tokens: tokens.narrowed(axis: 0, start: index, length: 1).contiguous(),
+                        pooled: pooled?.narrowed(axis: 0, start: index, length: 1).contiguous())
+    }
+}
+
+extension Tensor {
+    /// Each row along axis 0 repeated `times` times in place: `[a, b]` → `[a, a, b, b]` for 2.
+    public func repeatingRows(_ times: Int) -> Tensor {
+        precondition(times >= 1, "repeatingRows: \(times) < 1")
+        if times == 1 { return self }
+        var parts: [Tensor] = []
+        for i in 0 ..< shape[0] {
+            parts += Array(repeating: narrowed(axis: 0, start: i, length: 1), count: times)
+        }
+        return Tensor.concatenate(parts, axis: 0)
+    }
+}
+
+/// Turns prompts into what a UNet is conditioned on: token states to cross-attend to and, for
+/// sentence encoders, a pooled embedding.
 public protocol PromptEncoder: AnyObject {
-    /// Token states `[B, N, D]` for `prompts` (N fixed for a given encoder, D = `dimension`).
-    func encode(_ prompts: [String]) -> Tensor
+    /// Token states `[B, N, D]` (N fixed for a given encoder, D = `dimension`) and, when
+    /// `pooledDimension` is set, pooled embeddings `[B, pooledDimension]` for `prompts`.
+    func encode(_ prompts: [String]) -> PromptEmbedding
     /// D, the width of each token state (the UNet's `cross_attention_dim`).
     var dimension: Int { get }
+    /// The width of the pooled embedding; nil when the encoder gives none.
+    var pooledDimension: Int? { get }
     /// A short name for messages ("CLIP", "all-MiniLM-L6-v2" …).
     var kind: String { get }
 }
@@ -21,10 +76,14 @@ public final class CLIPPromptEncoder: PromptEncoder {
         self.model = model
     }
 
-    /// `[B, 77, hidden]`: the last hidden state after the final layer norm.
-    public func encode(_ prompts: [String]) -> Tensor { model(prompts.map { tokenizer.encode($0) }) }
+    /// `[B, 77, hidden]`: the last hidden state after the final layer norm (no pooled embedding:
+    /// Stable Diffusion's UNet does not take one).
+    public func encode(_ prompts: [String]) -> PromptEmbedding {
+        PromptEmbedding(tokens: model(prompts.map { tokenizer.encode($0) }), pooled: nil)
+    }
 
     public var dimension: Int { model.config.hiddenSize }
+    public var pooledDimension: Int? { nil }
     public var kind: String { "CLIP" }
 }
 
@@ -42,9 +101,14 @@ public final class SentencePromptEncoder: PromptEncoder {
         self.length = length
     }
 
-    /// `[B, length, 384]` token states.
-    public func encode(_ prompts: [String]) -> Tensor { encoder.encode(prompts, length: length).tokens }
+    /// `[B, length, 384]` token states and the `[B, 384]` sentence embeddings (mean of the text's
+    /// token states, unit length: what sentence-transformers' `encode` returns).
+    public func encode(_ prompts: [String]) -> PromptEmbedding {
+        let out = encoder.encode(prompts, length: length)
+        return PromptEmbedding(tokens: out.tokens, pooled: out.pooled)
+    }
 
     public var dimension: Int { encoder.dimension }
+    public var pooledDimension: Int? { encoder.dimension }
     public var kind: String { "sentence encoder (BERT)" }
 }

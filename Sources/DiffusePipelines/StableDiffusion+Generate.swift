@@ -24,10 +24,10 @@ extension StableDiffusion {
         }
 
         // 1. Text embeddings: [uncond × count, cond × count] as diffusers' encode_prompt.
-        var context: Tensor? = nil
+        var conditioning: PromptEmbedding? = nil
         if let textEncoder {
-            let cond = repeatRows(textEncoder.encode([request.prompt]), count)
-            context = guided ? Tensor.concatenate([repeatRows(textEncoder.encode([request.negativePrompt]), count), cond], axis: 0) : cond
+            let cond = textEncoder.encode([request.prompt]).repeatingRows(count)
+            conditioning = guided ? .concatenate([textEncoder.encode([request.negativePrompt]).repeatingRows(count), cond]) : cond
         }
 
         // 2. Timesteps.
@@ -62,7 +62,7 @@ extension StableDiffusion {
             latents = random.randn(latentShape) * scheduler.initNoiseSigma
         case .imageToImage:
             let image = try preparedImage(request.initImage!, width: width, height: height)
-            let encoded = repeatRows(vaeSample(image, &random) * scaling, count)
+            let encoded = (vaeSample(image, &random) * scaling).repeatingRows(count)
             let n = random.randn(latentShape)
             latents = scheduler.addNoise(original: encoded, noise: n, timestep: timesteps[0])
         case .inpaint:
@@ -70,7 +70,7 @@ extension StableDiffusion {
             let mask = try preparedMask(request.mask!, width: width, height: height)
             let strengthIsMax = request.effectiveStrength == 1
             if !inpaintingUNet || !strengthIsMax {
-                imageLatents = repeatRows(vaeSample(image, &random) * scaling, count)
+                imageLatents = (vaeSample(image, &random) * scaling).repeatingRows(count)
             }
             let n = random.randn(latentShape)
             noise = n
@@ -82,8 +82,8 @@ extension StableDiffusion {
             // Masked image (the kept part) and the mask at latent size.
             let keep = mask.affine(scale: -1, shift: 1)  // 1 where kept (mask < 0.5)
             let maskedImage = image * keep
-            maskLatent = repeatRows(mask.resizeNearest(height: latentShape[2], width: latentShape[3]), count)
-            maskedImageLatents = repeatRows(vaeSample(maskedImage, &random) * scaling, count)
+            maskLatent = mask.resizeNearest(height: latentShape[2], width: latentShape[3]).repeatingRows(count)
+            maskedImageLatents = (vaeSample(maskedImage, &random) * scaling).repeatingRows(count)
         }
 
         // 4. Denoising loop.
@@ -96,7 +96,7 @@ extension StableDiffusion {
                 let mi = guided ? Tensor.concatenate([maskedImageLatents, maskedImageLatents], axis: 0) : maskedImageLatents
                 input = Tensor.concatenate([input, m, mi], axis: 1)
             }
-            var prediction = unet.predict(input, timesteps: [t], context: context)
+            var prediction = unet.predict(input, timesteps: [t], conditioning: conditioning)
             if guided {
                 let halves = prediction.chunked(2, axis: 0)
                 prediction = halves[0] + (halves[1] - halves[0]) * request.guidance
@@ -140,9 +140,6 @@ extension StableDiffusion {
         return try LatentPreview.image(from: latents, index: index)
     }
 
-    /// The token states of one prompt, `[1, N, D]`; nil for an unconditional model.
-    public func encodePrompt(_ text: String) -> Tensor? { textEncoder?.encode([text]) }
-
     private func validate(_ r: GenerationRequest, width: Int, height: Int) throws {
         guard width > 0, height > 0, width % 8 == 0, height % 8 == 0 else {
             throw PipelineError("size \(width)x\(height) is not a multiple of 8")
@@ -177,17 +174,6 @@ extension StableDiffusion {
         guard let vae else { return image.spaceToDepth(patchSize) }
         let distribution = vae.encode(image)
         return distribution.sample(noise: random.randn(distribution.mean.shape))
-    }
-
-    /// Repeats each batch entry `times` times in place (`repeat_interleave` on axis 0).
-    private func repeatRows(_ x: Tensor, _ times: Int) -> Tensor {
-        if times == 1 { return x }
-        var parts: [Tensor] = []
-        for i in 0 ..< x.shape[0] {
-            let row = x.narrowed(axis: 0, start: i, length: 1)
-            parts += Array(repeating: row, count: times)
-        }
-        return Tensor.concatenate(parts, axis: 0)
     }
 }
 

@@ -28,6 +28,8 @@ public final class StableDiffusion: @unchecked Sendable {
     public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
                 schedulerConfig: SchedulerConfig, name: String, patchSize: Int = 1) {
         precondition(patchSize >= 1 && (vae == nil || patchSize == 1), "StableDiffusion: patch size \(patchSize) (only pixel models fold patches)")
+        precondition(Self.conditioningMismatch(textEncoder: textEncoder, unet: unet) == nil,
+                     "StableDiffusion: \(Self.conditioningMismatch(textEncoder: textEncoder, unet: unet) ?? "")")
         self.textEncoder = textEncoder
         self.unet = unet
         self.vae = vae
@@ -71,11 +73,11 @@ public final class StableDiffusion: @unchecked Sendable {
         try unet.load(from: SafeTensorsWeights(folder.weightFiles("unet")), precision: precision)
 
         var textEncoder: (any PromptEncoder)? = nil
-        if let dimension = unet.contextDimension {
+        if unet.contextDimension != nil {
             textEncoder = try loadTextEncoder(folder, weights: precision)
-            if textEncoder!.dimension != dimension {
-                throw PipelineError("\(url.path): the text encoder gives \(textEncoder!.dimension)-wide token states but the UNet's cross_attention_dim is \(dimension)")
-            }
+        }
+        if let mismatch = conditioningMismatch(textEncoder: textEncoder, unet: unet) {
+            throw PipelineError("\(url.path): \(mismatch)")
         }
         var vae: AutoencoderKL? = nil
         if folder.components["vae"] != nil {
@@ -95,6 +97,20 @@ public final class StableDiffusion: @unchecked Sendable {
         }
         return StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig, name: url.lastPathComponent,
                                patchSize: folder.patchSize)
+    }
+
+    /// Why `textEncoder` cannot condition `unet` (token width, pooled embedding), or nil when it can.
+    public static func conditioningMismatch(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor) -> String? {
+        guard let dimension = unet.contextDimension else { return nil }
+        guard let textEncoder else { return "the UNet is text-conditioned but there is no text encoder" }
+        if textEncoder.dimension != dimension {
+            return "the \(textEncoder.kind) text encoder gives \(textEncoder.dimension)-wide token states but the UNet's cross_attention_dim is \(dimension)"
+        }
+        if let pooled = unet.pooledDimension, textEncoder.pooledDimension != pooled {
+            return "the UNet's projection class embedding takes \(pooled)-wide pooled prompt embeddings but the \(textEncoder.kind) text encoder "
+                + (textEncoder.pooledDimension.map { "gives \($0)-wide ones" } ?? "gives none")
+        }
+        return nil
     }
 
     /// CLIP (`text_encoder/config.json` of a CLIP text model + `tokenizer/vocab.json`), or a BERT

@@ -45,6 +45,21 @@ import Testing
         #expect(throws: DatasetError.self) { try ImageCaptionDataset(directory: bad, size: 4) }
     }
 
+    @Test func metadataKeywordsAreReadAndCheckedByLine() throws {
+        let dir = try Self.folder(["x.png": try Self.halves(4, 4), "y.png": try Self.halves(4, 4), "metadata.jsonl":
+            "{\"file_name\": \"x.png\", \"text\": \"red apple\", \"keywords\": [\"fruit\", \" apple \", \"\"]}\n{\"file_name\": \"y.png\", \"text\": \"plain\"}\n"])
+        let data = try ImageCaptionDataset(directory: dir, size: 4)
+        #expect(data.entries.map(\.keywords) == [["fruit", "apple"], []])
+        let bad = try Self.folder(["x.png": try Self.halves(4, 4), "metadata.jsonl":
+            "{\"file_name\": \"x.png\", \"text\": \"a\"}\n{\"file_name\": \"x.png\", \"text\": \"b\", \"keywords\": \"fruit\"}\n"])
+        do {
+            _ = try ImageCaptionDataset(directory: bad, size: 4)
+            Issue.record("accepted a keywords string")
+        } catch let error as DatasetError {
+            #expect(error.description.contains("metadata.jsonl:2") && error.description.contains("keywords"))
+        }
+    }
+
     @Test func missingCaptionsAndBadImagesNameTheFile() throws {
         let dir = try Self.folder(["a.png": try Self.halves(4, 4), "a.txt": "ok", "b.png": try Self.halves(4, 4)])
         do {

@@ -12,9 +12,12 @@ import Foundation
 final class ColourWordEncoder: PromptEncoder {
     static let words = ["red", "blue", "green", "apple", "sky"]
     var dimension: Int { 12 }
+    var pooledDimension: Int? { nil }
     var kind: String { "test words" }
 
-    func encode(_ prompts: [String]) -> Tensor {
+    func encode(_ prompts: [String]) -> PromptEmbedding { PromptEmbedding(tokens: Self.states(prompts), pooled: nil) }
+
+    static func states(_ prompts: [String]) -> Tensor {
         var values: [Float] = []
         for prompt in prompts {
             var state = [Float](repeating: 0, count: 3 * 12)
@@ -26,6 +29,20 @@ final class ColourWordEncoder: PromptEncoder {
             values += state
         }
         return Tensor(shape: [prompts.count, 3, 12], values)
+    }
+}
+
+/// A stand-in encoder whose token states say nothing (zeros): the words reach the UNet only
+/// through the pooled vector `[B, 12]` (the first of `ColourWordEncoder`'s three states), so a
+/// model that learns them must use its class embedding.
+final class PooledOnlyWordEncoder: PromptEncoder {
+    var dimension: Int { 12 }
+    var pooledDimension: Int? { 12 }
+    var kind: String { "pooled test words" }
+
+    func encode(_ prompts: [String]) -> PromptEmbedding {
+        let states = ColourWordEncoder.states(prompts)
+        return PromptEmbedding(tokens: Tensor.zeros(states.shape), pooled: states.narrowed(axis: 1, start: 0, length: 1).reshaped([prompts.count, 12]))
     }
 }
 
@@ -61,6 +78,14 @@ enum TrainerTestSupport {
         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "layers_per_block": 1, "cross_attention_dim": 12,
         "attention_head_dim": 2, "norm_num_groups": 8,
     ]
+
+    /// `conditionalConfig` with a projection class embedding for 12-wide pooled vectors.
+    static var pooledConfig: [String: Any] {
+        var c = conditionalConfig
+        c["class_embed_type"] = "projection"
+        c["projection_class_embeddings_input_dim"] = 12
+        return c
+    }
 
     /// A two-level unconditional pixel UNet2DModel.
     static let unconditionalConfig: [String: Any] = [

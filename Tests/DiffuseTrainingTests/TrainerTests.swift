@@ -154,6 +154,53 @@ import Testing
         }
     }
 
+    /// The words reach the model only through the pooled vector (class embedding), and two of them
+    /// only as metadata keywords (`keywordCaptions`): after training, "apple" (a keyword of the red
+    /// image) gives red and "sky" (a keyword of the blue one) blue.
+    @Test func pooledEmbeddingAndKeywordCaptionsAreLearned() throws {
+        let data = try TrainerTestSupport.temporaryFolder("keywords")
+        try TrainerTestSupport.writeDataset([("red", (230, 20, 20)), ("blue", (20, 20, 230))], size: 8, to: data)
+        try ("{\"file_name\": \"0000.png\", \"text\": \"red\", \"keywords\": [\"apple\"]}\n" +
+             "{\"file_name\": \"0001.png\", \"text\": \"blue\", \"keywords\": [\"sky\"]}\n")
+            .write(to: data.appendingPathComponent("metadata.jsonl"), atomically: true, encoding: .utf8)
+        let output = try TrainerTestSupport.temporaryFolder("keywords-out")
+        defer { for u in [data, output] { try? FileManager.default.removeItem(at: u) } }
+        var c = TrainingConfiguration(steps: 300, batchSize: 8, resolution: 8)
+        c.learningRate = 3e-3
+        c.warmupSteps = 10
+        c.captionDropout = 0.1
+        c.keywordCaptions = 0.5
+        c.checkpointEvery = 1000
+        c.emaMaxDecay = 0.9
+        c.seed = 4
+        let trainer = try TrainerTestSupport.trainer(config: TrainerTestSupport.pooledConfig, data: data, output: output,
+                                                     configuration: c, encoder: PooledOnlyWordEncoder())
+        #expect(trainer.data.possibleCaptions.contains("apple") && trainer.data.possibleCaptions.contains("sky"))
+        try trainer.run(resume: false)
+        let exported = try UNet2DConditionConfig(ModelConfig(contentsOf: output.appendingPathComponent("unet/config.json")))
+        #expect(exported.classEmbeddingInputDim == 12)
+        let pipeline = StableDiffusion(textEncoder: PooledOnlyWordEncoder(), unet: trainer.unet.module, vae: nil,
+                                       schedulerConfig: trainer.schedulerConfig, name: "keywords")
+        try trainer.unet.module.load(from: SafeTensorsWeights(output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors")))
+        for (prompt, wantRed) in [("red", true), ("apple", true), ("blue", false), ("sky", false)] {
+            var request = GenerationRequest(prompt: prompt)
+            request.sampler = "dpmpp_2m"
+            request.steps = 20
+            request.guidance = 2
+            for image in try pipeline.generate(request) {
+                let m = try TrainerTestSupport.meanColour(image)
+                print("[train] pooled \"\(prompt)\" → mean RGB (\(Int(m.r)), \(Int(m.g)), \(Int(m.b)))")
+                if wantRed { #expect(m.r > m.b + 60, "\(prompt)") } else { #expect(m.b > m.r + 60, "\(prompt)") }
+            }
+        }
+        // A pooled-embedding UNet refuses an encoder without pooled vectors, by name.
+        #expect(StableDiffusion.conditioningMismatch(textEncoder: ColourWordEncoder(), unet: trainer.unet.module)?
+            .contains("gives none") == true)
+        #expect(throws: TrainingError.self) {
+            _ = try TrainerTestSupport.trainer(config: TrainerTestSupport.pooledConfig, data: data, output: output, configuration: c)
+        }
+    }
+
     /// An unreadable image stops training with its name, or with --skip-bad-files is left out with a warning.
     @Test func unreadableImagesStopOrAreSkipped() throws {
         let data = try TrainerTestSupport.temporaryFolder("bad")

@@ -1,11 +1,14 @@
 /// The text files of the dataset folder (internal).
 enum DatasetMetadata {
     /// One `metadata.jsonl` line (with its newline): the keys in a fixed order,
-    /// `{"file_name": …, "text": …, "codepoints": …, "group": …, "subgroup": …}`.
-    static func jsonLine(fileName: String, item: EmojiCatalog.Item) -> String {
+    /// `{"file_name": …, "text": …, "codepoints": …, "group": …, "subgroup": …}`, then
+    /// `"keywords": [...]` when there are any.
+    static func jsonLine(fileName: String, item: EmojiCatalog.Item, keywords: [String] = []) -> String {
         let fields = [("file_name", fileName), ("text", item.name), ("codepoints", item.codePointsText),
                       ("group", item.group), ("subgroup", item.subgroup)]
-        return "{" + fields.map { "\(jsonString($0.0)): \(jsonString($0.1))" }.joined(separator: ", ") + "}\n"
+        var parts = fields.map { "\(jsonString($0.0)): \(jsonString($0.1))" }
+        if !keywords.isEmpty { parts.append("\"keywords\": [" + keywords.map(jsonString).joined(separator: ", ") + "]") }
+        return "{" + parts.joined(separator: ", ") + "}\n"
     }
 
     /// `text` as a JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`, … or

@@ -14,8 +14,11 @@ import Darwin
 /// 0001.png   0001.txt ("grinning face")
 /// 0002.png   0002.txt
 /// …
-/// metadata.jsonl   {"file_name": "0001.png", "text": "grinning face", "codepoints": "1F600", "group": "Smileys & Emotion", "subgroup": "face-smiling"}
+/// metadata.jsonl   {"file_name": "0001.png", "text": "grinning face", "codepoints": "1F600", "group": "Smileys & Emotion", "subgroup": "face-smiling",
+///                   "keywords": ["face", "grin"]}
 /// ```
+/// `keywords` (CLDR's emoji keywords other than the name, `EmojiKeywords`) is written when
+/// keyword files are given and know the emoji; `diffuse train --keyword-captions` can train on them.
 /// Images are RGB PNGs (`EmojiThumbnail`); captions are UTF-8 without a trailing newline; numbers
 /// have at least four digits and follow `EmojiCatalog` order (emoji-test.txt's CLDR order).
 /// Every file is written atomically (temporary file, `fsync`, rename; the folder is `fsync`ed once
@@ -31,12 +34,13 @@ public enum EmojiDataset {
     ///     `/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf`.
     ///   - namesURL: Unicode's `emoji-test.txt`, e.g. `/usr/share/unicode/emoji/emoji-test.txt`.
     ///   - size: the image side in pixels (default 64).
+    ///   - keywords: CLDR keywords to add to the metadata (none by default).
     ///   - outputDirectory: created if missing.
     ///   - threads: worker threads for decoding, resampling and writing (default: `DIFFUSE_THREADS`,
     ///     else every active processor). The output does not depend on it.
     /// - Throws: `OpenTypeError`, `EmojiTestFileError`, `EmojiDatasetError`.
     public static func build(fontURL: URL, namesURL: URL, size: Int = 64, outputDirectory: URL,
-                             threads: Int? = nil) throws -> EmojiDatasetReport {
+                             keywords: EmojiKeywords = EmojiKeywords(), threads: Int? = nil) throws -> EmojiDatasetReport {
         guard (1...4096).contains(size) else { throw EmojiDatasetError.invalidSize(size) }
         let font = try OpenTypeFont(contentsOf: fontURL)
         let entries = try EmojiTestFile.read(namesURL)
@@ -77,19 +81,24 @@ public enum EmojiDataset {
         AtomicFile.syncDirectory(outputDirectory.path)  // the images' names, before metadata.jsonl
 
         var metadata = ""
+        var withKeywords = 0
         for (item, stem) in zip(items, stems) {
-            metadata += DatasetMetadata.jsonLine(fileName: stem + ".png", item: item)
+            let words = keywords.keywords(for: item.scalars, excluding: item.name)
+            if !words.isEmpty { withKeywords += 1 }
+            metadata += DatasetMetadata.jsonLine(fileName: stem + ".png", item: item, keywords: words)
         }
         try AtomicFile.write(Array(metadata.utf8), to: metadataURL)
         let removed = try removeStaleFiles(in: outputDirectory, keeping: Set(stems.flatMap { [$0 + ".png", $0 + ".txt"] }))
 
         let fromNames = items.filter { $0.source == .unicodeScalarName }.count
-        return EmojiDatasetReport(
+        var report = EmojiDatasetReport(
             outputDirectory: outputDirectory, size: size, glyphsInFont: catalog.glyphCount,
             glyphsWithImages: catalog.glyphsWithImages, ppem: font.strikes[strikeIndex].ppemY,
             imagesWritten: items.count, namedFromEmojiTest: items.count - fromNames, namedFromUnicodeNames: fromNames,
             skipped: catalog.skipped, duplicates: catalog.duplicates, entriesNotInFont: catalog.entriesNotInFont.count,
             staleFilesRemoved: removed)
+        report.imagesWithKeywords = withKeywords
+        return report
     }
 
     /// The largest embedded PNG accepted, per side (`CBDT` metrics are single bytes, ≤ 255).

@@ -26,6 +26,8 @@ public struct EmojiDatasetReport: Sendable {
     public var entriesNotInFont: Int
     /// Numbered `.png`/`.txt` files from an earlier, larger build that were removed.
     public var staleFilesRemoved: Int
+    /// Images whose metadata lists CLDR keywords.
+    public var imagesWithKeywords = 0
 
     /// The number of glyphs left out.
     public var skippedCount: Int { skipped.count }
@@ -43,6 +45,7 @@ public struct EmojiDatasetReport: Sendable {
             "duplicates dropped: \(duplicates.count) (\(duplicates.count - distinct.count) other qualifications of a kept emoji, \(distinct.count) other names for a kept glyph)",
         ]
         if entriesNotInFont > 0 { lines.append("emoji-test.txt lines not in the font: \(entriesNotInFont)") }
+        if imagesWithKeywords > 0 { lines.append("keywords (CLDR): \(imagesWithKeywords) of \(imagesWritten) images") }
         if staleFilesRemoved > 0 { lines.append("stale files removed: \(staleFilesRemoved)") }
         return lines.joined(separator: "\n")
     }

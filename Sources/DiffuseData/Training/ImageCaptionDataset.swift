@@ -10,6 +10,15 @@ public struct ImageCaptionDataset: Sendable {
     public struct Entry: Sendable, Equatable {
         public var image: URL
         public var caption: String
+        /// Other words for the image (metadata.jsonl `keywords`, e.g. CLDR's "fruit" for a red
+        /// apple); empty when not given.
+        public var keywords: [String] = []
+
+        public init(image: URL, caption: String, keywords: [String] = []) {
+            self.image = image
+            self.caption = caption
+            self.keywords = keywords
+        }
     }
 
     /// One training example: RGB pixels `[3, size, size]` (channel-major) in [-1, 1], and its caption.
@@ -46,7 +55,14 @@ public struct ImageCaptionDataset: Sendable {
                       let file = object["file_name"] as? String, let caption = object["text"] as? String else {
                     throw DatasetError("\(metadata.path):\(number + 1): not a JSON object with string \"file_name\" and \"text\"")
                 }
-                entries.append(Entry(image: directory.appendingPathComponent(file), caption: caption))
+                var keywords: [String] = []
+                if let value = object["keywords"], !(value is NSNull) {
+                    guard let list = value as? [String] else {
+                        throw DatasetError("\(metadata.path):\(number + 1): \"keywords\" must be an array of strings")
+                    }
+                    keywords = list.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                }
+                entries.append(Entry(image: directory.appendingPathComponent(file), caption: caption, keywords: keywords))
             }
         } else {
             let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()

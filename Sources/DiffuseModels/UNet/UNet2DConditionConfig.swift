@@ -24,6 +24,10 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
     public var upcastAttention = false
     public var sampleSize: Int? = nil
     public var hasMidBlock = true
+    /// The width of the vector added to the time embedding through a `TimestepEmbedding`
+    /// (diffusers' `class_embed_type` "projection" with `projection_class_embeddings_input_dim`);
+    /// nil when the model has no class embedding.
+    public var classEmbeddingInputDim: Int? = nil
 
     public init() {}
 
@@ -72,9 +76,26 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
         try c.require("resnet_out_scale_factor", equals: 1.0, feature: "resnet output scaling")
         try c.require("conv_in_kernel", equals: 3.0, feature: "other conv_in kernels")
         try c.require("conv_out_kernel", equals: 3.0, feature: "other conv_out kernels")
-        for key in ["class_embed_type", "addition_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
+        switch try c.optionalString("class_embed_type") {
+        case nil: break
+        case "projection":
+            guard c.has("projection_class_embeddings_input_dim") else {
+                throw ModelConfigError(source: c.source, key: "projection_class_embeddings_input_dim",
+                                       problem: "is required when class_embed_type is \"projection\"")
+            }
+            let width = try c.int("projection_class_embeddings_input_dim", default: 0)
+            guard width > 0 else {
+                throw ModelConfigError(source: c.source, key: "projection_class_embeddings_input_dim", problem: "must be positive (got \(width))")
+            }
+            classEmbeddingInputDim = width
+            try c.require("class_embeddings_concat", equals: false, feature: "concatenated class embeddings")
+        case let other?:
+            throw ModelConfigError(source: c.source, key: "class_embed_type",
+                                   problem: "is \(other); Diffuse implements only \"projection\" class embeddings")
+        }
+        for key in ["addition_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
                     "time_cond_proj_dim", "time_embedding_act_fn", "timestep_post_act", "time_embedding_dim",
-                    "projection_class_embeddings_input_dim", "cross_attention_norm"] {
+                    "cross_attention_norm"] {
             try c.requireUnset(key, feature: "the \(key) option")
         }
     }

@@ -8,6 +8,9 @@ public final class UNet2DConditionModel: Module {
     public let config: UNet2DConditionConfig
     public let convIn: Conv2d
     public let timeEmbedding: TimestepEmbedding
+    /// Projects `classLabels` `[B, classEmbeddingInputDim]` into the time embedding (diffusers'
+    /// `class_embed_type` "projection"); nil when the config has no class embedding.
+    public let classEmbedding: TimestepEmbedding?
     public let downBlocks: [UNetDownBlock]
     public let midBlock: UNetMidBlock
     public let upBlocks: [UNetUpBlock]
@@ -21,6 +24,7 @@ public final class UNet2DConditionModel: Module {
         let tembDim = ch[0] * 4
         convIn = Conv2d(config.inChannels, ch[0], kernel: 3, padding: 1)
         timeEmbedding = TimestepEmbedding(inChannels: ch[0], dim: tembDim)
+        classEmbedding = config.classEmbeddingInputDim.map { TimestepEmbedding(inChannels: $0, dim: tembDim) }
 
         func transformer(_ channels: Int, block: Int, heads: Int) -> Transformer2DModel {
             Transformer2DModel(channels: channels, heads: heads, headDim: channels / heads, contextDim: config.crossAttentionDim[block],
@@ -90,25 +94,36 @@ public final class UNet2DConditionModel: Module {
     ///   - sample: noisy latents `[B, inChannels, h, w]`.
     ///   - timesteps: one timestep per batch entry (or one for all), in the scheduler's units (0…999).
     ///   - encoderHiddenStates: text embeddings `[B, 77, crossAttentionDim]`.
+    ///   - classLabels: `[B, classEmbeddingInputDim]` vectors added to the time embedding through
+    ///     `classEmbedding`; required exactly when the config has a class embedding.
     /// - Returns: the model output `[B, outChannels, h, w]`.
-    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) -> Tensor {
-        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates)
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, classLabels: Tensor? = nil) -> Tensor {
+        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels)
     }
 
     /// The same model on `Variable`s (training: gradients reach the parameters' leaves, see
     /// `Module.beginTraining()`) or any other `TensorValue`. The timestep embedding is a constant.
-    public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T) -> T {
-        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates)
+    public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T? = nil) -> T {
+        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels)
     }
 
     /// The forward pass, written once for both value types.
-    private func forward<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T) -> T {
+    private func forward<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T?) -> T {
         let batch = sample.shape[0]
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
         precondition(ts.count == batch, "UNet: \(timesteps.count) timesteps for a batch of \(batch)")
         let tProj = Tensor.timestepEmbedding(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
                                              downscaleFreqShift: Float(config.freqShift))
-        let temb = timeEmbedding(T.constant(tProj))
+        var temb = timeEmbedding(T.constant(tProj))
+        switch (classEmbedding, classLabels) {
+        case (let embedding?, let labels?):
+            precondition(labels.shape == [batch, config.classEmbeddingInputDim!],
+                         "UNet: class labels are \(labels.shape), expected [\(batch), \(config.classEmbeddingInputDim!)]")
+            temb = temb + embedding(labels)
+        case (nil, nil): break
+        case (_?, nil): preconditionFailure("UNet: this model has a class embedding and needs class labels")
+        case (nil, _?): preconditionFailure("UNet: class labels given to a model without a class embedding")
+        }
         let checkpointing = gradientCheckpointing
         var h = config.centerInputSample ? sample * 2 - 1 : sample
         h = convIn(h)

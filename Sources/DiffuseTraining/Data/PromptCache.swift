@@ -1,11 +1,11 @@
 import DiffusePipelines
 import DiffuseTensor
 
-/// Token states of captions, computed once per distinct caption with the frozen text encoder
-/// (the encoder is not trained, so its output for a caption never changes).
+/// Token states (and pooled embeddings) of captions, computed once per distinct caption with the
+/// frozen text encoder (the encoder is not trained, so its output for a caption never changes).
 public final class PromptCache {
     public let encoder: any PromptEncoder
-    private var states: [String: Tensor] = [:]
+    private var states: [String: PromptEmbedding] = [:]
     /// The most captions kept (older ones are recomputed when needed again).
     public let limit: Int
 
@@ -31,17 +31,15 @@ public final class PromptCache {
         }
     }
 
-    /// `[B, N, D]` token states of `captions`.
-    public func states(for captions: [String]) -> Tensor {
+    /// The encoder's output for `captions`: token states `[B, N, D]` (and pooled `[B, P]`).
+    public func states(for captions: [String]) -> PromptEmbedding {
         let missing = Array(Set(captions.filter { states[$0] == nil }))
         if !missing.isEmpty { store(missing, encoder.encode(missing)) }
-        return Tensor.concatenate(captions.map { caption in states[caption] ?? encoder.encode([caption]) }, axis: 0)
+        return .concatenate(captions.map { caption in states[caption] ?? encoder.encode([caption]) })
     }
 
-    private func store(_ captions: [String], _ encoded: Tensor) {
+    private func store(_ captions: [String], _ encoded: PromptEmbedding) {
         if states.count + captions.count > limit { states.removeAll(keepingCapacity: true) }
-        for (i, caption) in captions.enumerated() {
-            states[caption] = encoded.narrowed(axis: 0, start: i, length: 1).contiguous()
-        }
+        for (i, caption) in captions.enumerated() { states[caption] = encoded.row(i) }
     }
 }

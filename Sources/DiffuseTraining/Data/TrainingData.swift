@@ -13,6 +13,9 @@ public final class TrainingData {
     /// Probability of replacing a caption by "" (trains the unconditional branch that
     /// classifier-free guidance needs).
     public let captionDropout: Double
+    /// Probability of replacing a caption by one of the image's keywords (for images that have
+    /// some), so that the model links more than one wording to each image.
+    public let keywordCaptions: Double
     private var cache: [Int: [Float]] = [:]
     private let caching: Bool
     /// Leave out images that cannot be read (listed in `warnings`) instead of stopping.
@@ -21,12 +24,13 @@ public final class TrainingData {
     public var warnings: [String] = []
     private var unreadable = Set<Int>()
 
-    public init(dataset: ImageCaptionDataset, seed: UInt64, flip: Bool, captionDropout: Double,
+    public init(dataset: ImageCaptionDataset, seed: UInt64, flip: Bool, captionDropout: Double, keywordCaptions: Double = 0,
                 cacheLimitBytes: Int = 2 << 30) {
         self.dataset = dataset
         self.order = EpochOrder(count: dataset.count, seed: seed)
         self.flip = flip
         self.captionDropout = captionDropout
+        self.keywordCaptions = keywordCaptions
         caching = dataset.count * 3 * dataset.size * dataset.size * 4 <= cacheLimitBytes
     }
 
@@ -62,10 +66,25 @@ public final class TrainingData {
             } else {
                 pixels.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: plane) }
             }
-            captions.append(dropped ? "" : dataset.entries[index].caption)
+            captions.append(dropped ? "" : caption(for: dataset.entries[index], random: &random))
             n += 1
         }
         return (out, captions)
+    }
+
+    /// The entry's caption, or with probability `keywordCaptions` one of its keywords. Draws from
+    /// `random` only when the entry has keywords and the probability is positive, so runs without
+    /// keywords consume the stream as before.
+    private func caption(for entry: ImageCaptionDataset.Entry, random: inout TrainingRandom) -> String {
+        guard keywordCaptions > 0, !entry.keywords.isEmpty, random.uniform() < keywordCaptions else { return entry.caption }
+        return entry.keywords[random.int(below: entry.keywords.count)]
+    }
+
+    /// Every caption `nextBatch` can return: captions, keywords (when used) and "".
+    public var possibleCaptions: [String] {
+        var all = dataset.entries.map(\.caption) + [""]
+        if keywordCaptions > 0 { all += dataset.entries.flatMap(\.keywords) }
+        return all
     }
 
     private func image(_ index: Int) throws -> [Float] {

@@ -64,11 +64,9 @@ public final class DiffusionTrainer {
                 export: ModelExport, dataset: ImageCaptionDataset, configuration: TrainingConfiguration, output: URL) throws {
         try configuration.validate()
         let model = unet.module
-        if let dimension = model.contextDimension {
+        if model.contextDimension != nil {
             guard let textEncoder else { throw TrainingError("a text-conditioned UNet needs a text encoder (--text-encoder or --model)") }
-            guard textEncoder.dimension == dimension else {
-                throw TrainingError("the UNet's cross_attention_dim is \(dimension) but the text encoder gives \(textEncoder.dimension)-wide states")
-            }
+            if let mismatch = StableDiffusion.conditioningMismatch(textEncoder: textEncoder, unet: model) { throw TrainingError(mismatch) }
         }
         if vae != nil && configuration.patchSize != 1 { throw TrainingError("--patch-size is for pixel models (this one has a VAE)") }
         let channels = vae?.config.latentChannels ?? 3 * configuration.patchSize * configuration.patchSize
@@ -85,7 +83,8 @@ public final class DiffusionTrainer {
         self.schedulerConfig = schedulerConfig
         self.export = export
         self.data = TrainingData(dataset: dataset, seed: configuration.seed, flip: configuration.randomFlip,
-                                 captionDropout: model.contextDimension == nil ? 0 : configuration.captionDropout)
+                                 captionDropout: model.contextDimension == nil ? 0 : configuration.captionDropout,
+                                 keywordCaptions: model.contextDimension == nil ? 0 : configuration.keywordCaptions ?? 0)
         self.configuration = configuration
         self.output = output
         objective = try DiffusionObjective(schedulerConfig: schedulerConfig, minSNRGamma: configuration.minSNRGamma,
@@ -139,8 +138,9 @@ public final class DiffusionTrainer {
         }
 
         if let prompts {
-            _ = events(.message("encoding \(Set(data.dataset.entries.map(\.caption)).count) captions with the \(prompts.encoder.kind)"))
-            prompts.warm(data.dataset.entries.map(\.caption) + [""])
+            let captions = data.possibleCaptions
+            _ = events(.message("encoding \(Set(captions).count) captions with the \(prompts.encoder.kind)"))
+            prompts.warm(captions)
         }
 
         let schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
@@ -215,8 +215,8 @@ public final class DiffusionTrainer {
             clean = distribution.sample(noise: random.normal(distribution.mean.shape)) * vae.config.scalingFactor
         }
         let batch = objective.batch(clean: clean, random: &random)
-        let context = prompts?.states(for: captions)
-        let prediction = unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, context: context)
+        let conditioning = prompts?.states(for: captions)
+        let prediction = unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning)
         return Variable.meanSquaredError(prediction, batch.target, sampleWeights: batch.weights)
     }
 

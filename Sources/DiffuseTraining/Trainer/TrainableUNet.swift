@@ -53,14 +53,17 @@ public enum TrainableUNet {
         }
     }
 
-    /// The training forward pass: `sample` `[B, C, H, W]`, integer timesteps, token states
-    /// `[B, N, D]` for a conditional model (nil for an unconditional one).
-    public func forward(_ sample: Variable, timesteps: [Int], context: Tensor?) -> Variable {
+    /// The training forward pass: `sample` `[B, C, H, W]`, integer timesteps, the captions'
+    /// encoding for a conditional model (token states `[B, N, D]`, and pooled embeddings when the
+    /// UNet has a class embedding; nil for an unconditional model).
+    public func forward(_ sample: Variable, timesteps: [Int], conditioning: PromptEmbedding?) -> Variable {
         let t = timesteps.map(Float.init)
         switch self {
         case .conditional(let m):
-            guard let context else { preconditionFailure("TrainableUNet: a conditional UNet needs token states") }
-            return m(sample, timesteps: t, encoderHiddenStates: Variable(context))
+            guard let conditioning else { preconditionFailure("TrainableUNet: a conditional UNet needs token states") }
+            let labels = m.classEmbedding == nil ? nil : conditioning.pooled.map { Variable($0) }
+            precondition(m.classEmbedding == nil || labels != nil, "TrainableUNet: this UNet needs pooled prompt embeddings")
+            return m(sample, timesteps: t, encoderHiddenStates: Variable(conditioning.tokens), classLabels: labels)
         case .unconditional(let m):
             return m(sample, timesteps: t)
         }
@@ -69,7 +72,9 @@ public enum TrainableUNet {
     /// Initializes every parameter for training from scratch, as PyTorch's layer defaults do
     /// (weights and biases uniform in ±1/√fan_in; normalization scales 1, shifts 0) — except the
     /// last convolution, which starts at zero so the untrained model predicts 0 (a common choice
-    /// for diffusion UNets that speeds up the start of training).
+    /// for diffusion UNets that speeds up the start of training), and the output layer of a class
+    /// embedding, which starts at zero so that the new conditioning begins as a no-op (and a
+    /// model that gains one keeps its behaviour at first, see `Train --init-from`).
     public func initializeWeights(seed: UInt64) {
         var random = TrainingRandom(seed: seed ^ 0x5EED)
         let params = module.namedParameters()
@@ -80,7 +85,7 @@ public enum TrainableUNet {
         for (key, parameter) in params {
             let shape = parameter.shape
             let layer = key.hasSuffix(".weight") ? String(key.dropLast(7)) : key.hasSuffix(".bias") ? String(key.dropLast(5)) : key
-            if layer == "conv_out" {
+            if layer == "conv_out" || layer == "class_embedding.linear_2" {
                 parameter.value = Tensor.zeros(shape)
             } else if let fanIn = fanIns[layer] {
                 let bound = 1 / Float(fanIn).squareRoot()

@@ -35,6 +35,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var randomFlip = false
     /// Probability of training on the empty caption instead of the real one.
     public var captionDropout = 0.1
+    /// Probability of training on one of an image's keywords (metadata.jsonl `keywords`, chosen
+    /// uniformly) instead of its caption; nil or 0 = always the caption. Optional so that the
+    /// `training.json` of runs from before it existed still reads.
+    public var keywordCaptions: Double? = nil
+    /// The model whose UNet weights the run started from (`--init-from`); nil = initialized from scratch.
+    public var initializedFrom: String? = nil
     /// min-SNR-γ loss weighting; nil = off.
     public var minSNRGamma: Double? = nil
     public var offsetNoise: Float = 0
@@ -77,6 +83,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if resolution < 8 || resolution % 8 != 0 { try fail("--resolution must be a positive multiple of 8 (got \(resolution))") }
         if patchSize < 1 || resolution % patchSize != 0 { try fail("--patch-size must divide --resolution (got \(patchSize))") }
         if !(0 ... 1).contains(captionDropout) { try fail("--caption-dropout must be in [0, 1] (got \(captionDropout))") }
+        if let p = keywordCaptions, !(0 ... 1).contains(p) { try fail("--keyword-captions must be in [0, 1] (got \(p))") }
         if let g = minSNRGamma, !(g > 0) { try fail("--min-snr-gamma must be positive (got \(g))") }
         if checkpointEvery < 1 { try fail("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
         if keepCheckpoints < 1 { try fail("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
@@ -96,6 +103,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             ("--patch-size", "\(patchSize)", "\(saved.patchSize)"),
             ("--random-flip", "\(randomFlip)", "\(saved.randomFlip)"),
             ("--caption-dropout", "\(captionDropout)", "\(saved.captionDropout)"),
+            ("--keyword-captions", "\(keywordCaptions ?? 0)", "\(saved.keywordCaptions ?? 0)"),
             ("EMA", "\(useEMA)", "\(saved.useEMA)"),
         ]
         for (name, now, before) in pairs where now != before {

@@ -108,11 +108,11 @@ struct Bench: ParsableCommand {
         guard let encoder = sd.textEncoder else { throw CLIError("\(url.path) is an unconditional model; the SD benchmark needs a text encoder") }
         let prompts = ["a photograph of an astronaut riding a horse", ""]
         time("text encoder, batch 2", work: "text_encoder") { _ = encoder.encode(prompts) }
-        let context = encoder.encode(prompts.reversed())
+        let conditioning = encoder.encode(prompts.reversed())
         for size in sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
             let f = sd.vaeScaleFactor
             let latents = random.tensor([2, sd.unet.inputChannels, size / f, size / f])
-            time("UNet step, batch 2, \(size)²", work: "unet_step_\(size)") { _ = sd.unet.predict(latents, timesteps: [500], context: context) }
+            time("UNet step, batch 2, \(size)²", work: "unet_step_\(size)") { _ = sd.unet.predict(latents, timesteps: [500], conditioning: conditioning) }
             let z = random.tensor([1, sd.latentChannels, size / f, size / f])
             time("VAE decode, \(size)²", work: "vae_decode_\(size)") { _ = sd.decode(z) }
         }
@@ -159,7 +159,7 @@ struct Bench: ParsableCommand {
         time("train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)²") {
             let start = Date()
             let batch = objective.batch(clean: clean, random: &noise)
-            let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, context: nil), batch.target)
+            let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: nil), batch.target)
             loss.backward()
             var gradients: [String: Tensor] = [:]
             for (key, g) in model.gradients() { gradients[key] = g }

@@ -27,7 +27,19 @@ struct Train: ParsableCommand {
         the VAE's latent channels). Pixel-space models have in_channels 3.
 
         Fine-tuning: --model DIR without --model-config continues training that model's UNet, with \
-        its text encoder, VAE and noise schedule.
+        its text encoder, VAE and noise schedule. --init-from DIR with --model-config starts the \
+        config's UNet from another trained model's UNet weights instead of from scratch; \
+        parameters that model lacks (layers the config adds, such as a class embedding) start \
+        fresh, a class embedding's output layer at zero so that the model first behaves as before.
+
+        Pooled text conditioning: a UNet config with "class_embed_type": "projection" and \
+        "projection_class_embeddings_input_dim": 384 also takes the sentence encoder's pooled \
+        (mean, unit-length) embedding, added to the time embedding — a global summary of the \
+        prompt that carries paraphrases better than the token states alone.
+
+        Keywords: with --keyword-captions P, an image whose metadata.jsonl line lists "keywords" \
+        is trained with one of them instead of its caption with probability P (diffuse dataset \
+        emoji writes CLDR's keywords: "fruit" for the red apple).
 
         --steps is the total number of optimizer steps. Every --checkpoint-every steps the output \
         folder gets a checkpoint (weights, EMA weights, optimizer state, data order and random \
@@ -57,6 +69,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Stable Diffusion diffusers folder: fine-tune its UNet, or lend its text encoder and VAE.")
     var model: String?
+
+    @Option(help: "With --model-config: start from this trained model's UNet weights (new layers start fresh).")
+    var initFrom: String?
 
     @Option(help: "Sentence-transformers BERT folder used as the text encoder (e.g. .deps/all-MiniLM-L6-v2).")
     var textEncoder: String?
@@ -109,6 +124,9 @@ struct Train: ParsableCommand {
     @Option(help: "Probability of training with the empty caption (for classifier-free guidance).")
     var captionDropout = 0.1
 
+    @Option(help: "Probability of training an image on one of its metadata keywords instead of its caption.")
+    var keywordCaptions = 0.0
+
     @Option(help: "min-SNR-γ loss weighting (e.g. 5); off by default.")
     var minSnrGamma: Double?
 
@@ -159,6 +177,7 @@ struct Train: ParsableCommand {
         if textEncoder != nil && model != nil && modelConfig == nil {
             throw ValidationError("--text-encoder cannot replace the text encoder of a model being fine-tuned")
         }
+        if initFrom != nil && modelConfig == nil { throw ValidationError("--init-from needs --model-config (the UNet to build)") }
         if !["linear", "scaled_linear", "squaredcos_cap_v2"].contains(noiseSchedule) {
             throw ValidationError("--noise-schedule must be linear, scaled_linear or squaredcos_cap_v2 (got \(noiseSchedule))")
         }
@@ -189,6 +208,13 @@ struct Train: ParsableCommand {
                 "beta_end": noiseSchedule == "scaled_linear" ? 0.012 : 0.02,
                 "prediction_type": predictionType,
             ]
+            if let initFrom {
+                // The weights come with their noise schedule and prediction type.
+                let start = try DiffusersFolder(URL(fileURLWithPath: initFrom).standardizedFileURL)
+                let fresh = try unet.module.load(from: SafeTensorsWeights(start.weightFiles("unet")), allowingMissing: true)
+                schedulerJSON = try Self.jsonObject(start.configURL("scheduler"))
+                print("starting from \(initFrom)'s UNet weights and noise schedule" + (fresh.isEmpty ? "" : "; new: \(fresh.joined(separator: ", "))"))
+            }
         }
         let schedulerConfig = try SchedulerConfig(dictionary: schedulerJSON)
 
@@ -235,6 +261,8 @@ struct Train: ParsableCommand {
         config.seed = seed
         config.randomFlip = randomFlip
         config.captionDropout = captionDropout
+        config.keywordCaptions = keywordCaptions > 0 ? keywordCaptions : nil
+        config.initializedFrom = initFrom
         config.minSNRGamma = minSnrGamma
         config.offsetNoise = offsetNoise
         config.gradientCheckpointing = gradientCheckpointing
