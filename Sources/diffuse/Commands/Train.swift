@@ -207,6 +207,10 @@ struct Train: ParsableCommand {
                 "beta_start": noiseSchedule == "scaled_linear" ? 0.00085 : 0.0001,
                 "beta_end": noiseSchedule == "scaled_linear" ? 0.012 : 0.02,
                 "prediction_type": predictionType,
+                // DDIM and DDPM clip their x₀ estimate to [-1, 1] by default; with v-prediction and
+                // guidance that clip (x₀ clipped, the noise estimate not) wrecks pixel samples
+                // at high noise (checked in diffusers too). The model's own sampler ignores it.
+                "clip_sample": false,
             ]
             if let initFrom {
                 // The weights come with their noise schedule and prediction type.
