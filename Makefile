@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build test test-browser demo bench clean train-default
+.PHONY: deps build test test-browser demo bench clean train-default train-classifier eval-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -13,6 +13,13 @@ deps:
 build: deps
 	$(SWIFT) build $(CONFIG) --product diffuse
 
+# The binary, rebuilt only when a source file is newer (make demo skips swift build's own
+# up-to-date check, which takes seconds).
+SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
+$(BIN): $(SOURCES)
+	$(SWIFT) build $(CONFIG) --product diffuse
+	@touch $(BIN)
+
 ## test: every test, built optimized, in one process
 test: deps
 	$(SWIFT) build $(CONFIG) --build-tests
@@ -20,7 +27,7 @@ test: deps
 	$(SWIFT) test $(CONFIG) --skip-build
 
 ## demo: the main job on the built-in default: a picture from a prompt with the bundled emoji model
-demo: build
+demo: deps $(BIN)
 	@mkdir -p out
 	@start=$$(date +%s.%N); \
 	$(BIN) generate --prompt "a red apple" --seed 7 --upscale 8 --output out/demo.png && \
@@ -60,13 +67,23 @@ EMOJI_TRAIN = DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --text-enco
 	    --patch-size 2 --batch-size 64 --warmup-steps 100 --ema-decay 0.999 --caption-dropout 0.1 \
 	    --checkpoint-every 100 --sample-every 250 --sample-prompt "red apple" --sample-prompt "cat face" \
 	    --sample-prompt "thumbs up" --sample-prompt "flag: Japan" --sample-prompt "a yellow face laughing with tears" --resume
-train-default: build
+train-default: deps $(BIN)
 	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
 	$(EMOJI_TRAIN) --output runs/emoji --model-config configs/emoji-unet.json --steps $(EMOJI_STEPS) --lr 4e-4 \
 	    --prediction-type v_prediction --seed 1
 	$(EMOJI_TRAIN) --output runs/emoji-pooled --model-config configs/emoji-unet-pooled.json --init-from runs/emoji \
 	    --steps $(EMOJI_POOLED_STEPS) --lr 2e-4 --keyword-captions 0.3 --seed 2
 	bash tools/publish_default_model.sh runs/emoji-pooled models/emoji
+
+## train-classifier: the CNN that diffuse eval judges the bundled model with (models/emoji-classifier)
+train-classifier: deps $(BIN)
+	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
+	$(BIN) train-classifier --data data/emoji-32 --output models/emoji-classifier --steps 3000
+
+## eval-default: the bundled model's quality figures (README, BENCHMARKS.md)
+eval-default: deps $(BIN)
+	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
+	$(BIN) eval --data data/emoji-32 --captions 200 --paraphrases configs/emoji-paraphrases.tsv
 
 clean:
 	rm -rf .build

@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "DiffuseModels",
-            dependencies: ["DiffuseTensor", "DiffuseNN", "DiffuseAutograd"],
+            dependencies: ["DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseAutograd"],
             swiftSettings: kernelFlags
         ),
         .target(

@@ -1,5 +1,6 @@
 import DiffuseAutograd
 import DiffuseTensor
+import Foundation
 import Testing
 
 @Suite struct ReductionLossGradientTests {
@@ -51,5 +52,24 @@ import Testing
         let loss = Variable.meanSquaredError(Variable(p), t).item
         let direct = (p - t).squared().mean().item
         #expect(abs(loss - direct) <= 1e-6 * abs(direct))
+    }
+
+    @Test func crossEntropyOfStridedLogits() {
+        var rng = TestRandom(seed: 133)
+        let logits = rng.strided([4, 7], scale: 3)
+        let labels = [2, 0, 6, 2]
+        GradientCheck.run("crossEntropy", inputs: [logits], f32: { v in [Variable.crossEntropy(v[0], labels: labels)] }, f64: { v in
+            var loss = 0.0
+            for r in 0 ..< 4 {
+                let row = Array(v[0][r * 7 ..< r * 7 + 7])
+                let m = row.max()!
+                loss += Foundation.log(row.map { Foundation.exp($0 - m) }.reduce(0, +)) + m - row[labels[r]]
+            }
+            return [[loss / 4]]
+        })
+        // Huge logits do not overflow: the loss of a confident right answer is ~0, of a wrong one ~the margin.
+        let confident = Tensor(shape: [2, 3], [1000, 0, 0, 0, 1000, 0])
+        #expect(Variable.crossEntropy(Variable(confident), labels: [0, 1]).item < 1e-6)
+        #expect(abs(Variable.crossEntropy(Variable(confident), labels: [1, 1]).item - 500) < 1e-3)
     }
 }

@@ -62,6 +62,11 @@ public protocol TensorValue {
     /// softmax(q·kᵀ · scale + mask) · v over `[B, H, N, D]` queries and `[B, H, M, D]` keys/values.
     static func scaledDotProductAttention(query: Self, key: Self, value: Self, scale: Float?, causal: Bool, mask: Tensor?) -> Self
 
+    // MARK: Reductions
+
+    /// The mean over `axes` (all when empty).
+    func mean(axes: [Int], keepDims: Bool) -> Self
+
     // MARK: Shapes
 
     func reshaped(_ newShape: [Int]) -> Self

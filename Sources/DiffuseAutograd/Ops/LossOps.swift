@@ -1,3 +1,4 @@
+import Foundation
 import DiffuseTensor
 
 /// Mean-squared-error loss with optional per-sample weights (e.g. min-SNR weighting of diffusion losses).
@@ -85,5 +86,59 @@ enum SquaredError {
             }
         }
         return out
+    }
+}
+
+/// Softmax cross-entropy for classifiers.
+extension Variable {
+    /// `−(1/N) Σₙ log softmax(logitsₙ)[labelₙ]`: the mean negative log-likelihood of the labels
+    /// under the softmax of each row; a one-element variable. Computed with the row maximum
+    /// subtracted, so large logits do not overflow.
+    ///
+    /// - Parameters:
+    ///   - logits: `[N, C]` unnormalized class scores.
+    ///   - labels: N class indices in `0 ..< C`.
+    /// - Returns: shape `[]`.
+    public static func crossEntropy(_ logits: Variable, labels: [Int]) -> Variable {
+        require(logits.rank == 2, "crossEntropy: logits \(logits.shape) are not [N, C]")
+        let (n, c) = (logits.shape[0], logits.shape[1])
+        require(labels.count == n && n > 0, "crossEntropy: \(labels.count) labels for \(n) rows")
+        require(labels.allSatisfy { (0 ..< c).contains($0) }, "crossEntropy: a label is outside 0..<\(c)")
+        let x = logits.value.contiguous()
+        let probabilities = Tensor(uninitializedShape: [n, c])
+        var losses = [Double](repeating: 0, count: n)
+        let xp = x.pointer
+        losses.withUnsafeMutableBufferPointer { out in
+            let pp = probabilities.pointer
+            let o = out.baseAddress!
+            Parallel.forRange(n, minPerThread: Swift.max(1, (1 << 14) / c)) { rows in
+                for r in rows {
+                    let row = xp + r * c, p = pp + r * c
+                    var maximum = -Float.infinity
+                    for j in 0 ..< c { maximum = Swift.max(maximum, row[j]) }
+                    var total = 0.0
+                    for j in 0 ..< c {
+                        let e = Foundation.exp(Double(row[j] - maximum))
+                        p[j] = Float(e)
+                        total += e
+                    }
+                    let inverse = Float(1 / total)
+                    for j in 0 ..< c { p[j] *= inverse }
+                    o[r] = Foundation.log(total) + Double(maximum) - Double(row[labels[r]])
+                }
+            }
+        }
+        let loss = losses.reduce(0, +) / Double(n)
+        return recordOperation("crossEntropy", inputs: [logits], output: Tensor(scalar: Float(loss))) { g, _ in
+            // d/dlogits = (softmax − onehot) / N
+            let scale = g.item / Float(n)
+            let grad = Tensor(uninitializedShape: [n, c])
+            let gp = grad.pointer, pp = probabilities.pointer  // the closure keeps `probabilities` alive
+            for r in 0 ..< n {
+                for j in 0 ..< c { gp[r * c + j] = pp[r * c + j] * scale }
+                gp[r * c + labels[r]] -= scale
+            }
+            return [grad]
+        }
     }
 }

@@ -1,23 +1,26 @@
+import DiffuseAutograd
 import DiffuseData
+import DiffuseModels
+import DiffuseTensor
 import DiffuseFormats
 import DiffusePipelines
 import Foundation
 
-/// Measures a text-to-image model against the captioned images it was trained on:
+/// Measures a text-to-image model against the captioned images it was trained on, with an
+/// `ImageClassifier` trained on those images (`ClassifierTraining`):
 ///
-/// - **Retrieval accuracy** (a 1-nearest-neighbour classifier over the real images): for each
-///   prompt, one image is generated and every real image is ranked by its distance to it
-///   (L2 between 16×16 area-averaged RGB); top-1 / top-5 = how often the image the prompt names
-///   ranks first / in the first five. Run on the training captions and on paraphrases of them
-///   (texts the model never saw).
-/// - **Fréchet distance** between generated and real images, on 4×4 area-averaged RGB (48
-///   features) — the FID formula on a small, model-free feature, for comparing samplers and runs.
+/// - **Prompt adherence**: for each prompt one image is generated and classified; top-1 / top-5 =
+///   how often the class of the image the prompt names scores first / in the first five. Run on
+///   training captions and on paraphrases of them (texts the model never saw).
+/// - **Fréchet distance** between generated and real images in the classifier's feature space
+///   (its `featureWidth`-wide penultimate layer) — FID's formula with this classifier in place of
+///   Inception, for comparing samplers, step counts and runs.
 public final class ModelEvaluation {
     public let pipeline: StableDiffusion
     public let dataset: ImageCaptionDataset
-    /// Retrieval features of every real image.
-    private var realRetrieval: [[Float]] = []
-    private var realFrechet: [[Double]] = []
+    public let classifier: ImageClassifier
+    /// Classifier features of every real image.
+    private var realFeatures: [[Double]] = []
 
     public struct Settings: Sendable {
         public var sampler: String? = nil
@@ -32,19 +35,24 @@ public final class ModelEvaluation {
         public var top5: Double
         /// Seconds per generated image.
         public var secondsPerImage: Double
-        /// (prompt, target caption, rank of the target (1 = best)) per prompt.
-        public var ranks: [(prompt: String, target: String, rank: Int)]
+        /// (prompt, target caption, rank of the target (1 = best), the class the image got) per prompt.
+        public var ranks: [(prompt: String, target: String, rank: Int, predicted: String)]
     }
 
-    /// - Throws: `DatasetError` for an unreadable image.
-    public init(pipeline: StableDiffusion, dataset: ImageCaptionDataset) throws {
+    /// - Throws: `DatasetError` for an unreadable image, `TrainingError` when the classifier was
+    ///   trained on other images (other labels or size).
+    public init(pipeline: StableDiffusion, dataset: ImageCaptionDataset, classifier: ImageClassifier) throws {
+        guard classifier.config.labels == dataset.entries.map(\.caption) else {
+            throw TrainingError("the classifier's \(classifier.config.classes) labels are not the captions of \(dataset.directory.path) (\(dataset.count) images): train it on this dataset")
+        }
+        guard classifier.config.imageSize == dataset.size else {
+            throw TrainingError("the classifier takes \(classifier.config.imageSize)² images but the model makes \(dataset.size)²")
+        }
         self.pipeline = pipeline
         self.dataset = dataset
-        for i in 0 ..< dataset.count {
-            let item = try dataset.item(at: i)
-            realRetrieval.append(Self.pooled(item.pixels, size: dataset.size, to: 16))
-            realFrechet.append(Self.pooled(item.pixels, size: dataset.size, to: 4).map(Double.init))
-        }
+        self.classifier = classifier
+        let images = try (0 ..< dataset.count).map { try dataset.item(at: $0).pixels }
+        realFeatures = features(images)
     }
 
     /// Indices of `count` training captions spread evenly over the dataset.
@@ -59,30 +67,43 @@ public final class ModelEvaluation {
     /// Generates one image per (prompt, target index) with seed = its position, and ranks the target.
     public func retrieval(_ prompts: [(prompt: String, target: Int)], settings: Settings,
                           progress: ((Int, Int) -> Void)? = nil) throws -> (Retrieval, [PNGImage]) {
-        var ranks: [(String, String, Int)] = []
+        var ranks: [(String, String, Int, String)] = []
         var images: [PNGImage] = []
         let start = Date()
         for (i, item) in prompts.enumerated() {
             let image = try generate(item.prompt, seed: UInt64(i), settings: settings)
             images.append(image)
-            let features = Self.pooled(try Self.floats(image), size: dataset.size, to: 16)
-            let distances = realRetrieval.map { Self.squaredDistance($0, features) }
-            let target = distances[item.target]
-            let rank = 1 + distances.enumerated().filter { $0.offset != item.target && $0.element < target }.count
-            ranks.append((item.prompt, dataset.entries[item.target].caption, rank))
+            let pixels = Tensor(shape: [1, 3, dataset.size, dataset.size], try Self.floats(image))
+            let scores = Autograd.withoutRecording { classifier(pixels) }.scalars
+            let rank = ImageClassifier.rank(of: item.target, in: scores[...])
+            let best = scores.indices.max { scores[$0] < scores[$1] } ?? 0
+            ranks.append((item.prompt, dataset.entries[item.target].caption, rank, dataset.entries[best].caption))
             progress?(i + 1, prompts.count)
         }
         let n = Double(Swift.max(prompts.count, 1))
         return (Retrieval(prompts: prompts.count, top1: Double(ranks.filter { $0.2 == 1 }.count) / n,
                           top5: Double(ranks.filter { $0.2 <= 5 }.count) / n,
                           secondsPerImage: Date().timeIntervalSince(start) / n,
-                          ranks: ranks.map { (prompt: $0.0, target: $0.1, rank: $0.2) }), images)
+                          ranks: ranks.map { (prompt: $0.0, target: $0.1, rank: $0.2, predicted: $0.3) }), images)
     }
 
-    /// Fréchet distance between `images` and all real images.
+    /// Fréchet distance between `images` and all real images, in the classifier's feature space.
     public func frechetDistance(_ images: [PNGImage]) throws -> Double {
-        let generated = try images.map { Self.pooled(try Self.floats($0), size: dataset.size, to: 4).map(Double.init) }
-        return FrechetDistance.between(generated, realFrechet)
+        FrechetDistance.between(features(try images.map(Self.floats)), realFeatures)
+    }
+
+    /// Classifier features of channel-major images in [-1, 1].
+    private func features(_ images: [[Float]]) -> [[Double]] {
+        let size = dataset.size, width = classifier.config.featureWidth
+        var out: [[Double]] = []
+        Autograd.withoutRecording {
+            for start in stride(from: 0, to: images.count, by: 256) {
+                let end = Swift.min(start + 256, images.count)
+                let f = classifier.features(Tensor(shape: [end - start, 3, size, size], Array(images[start ..< end].joined()))).scalars
+                for r in 0 ..< end - start { out.append(f[r * width ..< (r + 1) * width].map(Double.init)) }
+            }
+        }
+        return out
     }
 
     public func generate(_ prompt: String, seed: UInt64, settings: Settings) throws -> PNGImage {
@@ -103,24 +124,5 @@ public final class ModelEvaluation {
         var out = [Float](repeating: 0, count: 3 * plane)
         for p in 0 ..< plane { for c in 0 ..< 3 { out[c * plane + p] = Float(rgb.pixels[p * 3 + c]) / 127.5 - 1 } }
         return out
-    }
-
-    /// Channel-major `[3, size, size]` → `[3, side, side]` by area averaging (size divisible by side).
-    static func pooled(_ pixels: [Float], size: Int, to side: Int) -> [Float] {
-        let f = size / side
-        var out = [Float](repeating: 0, count: 3 * side * side)
-        for c in 0 ..< 3 {
-            for y in 0 ..< size {
-                for x in 0 ..< size { out[(c * side + y / f) * side + x / f] += pixels[(c * size + y) * size + x] }
-            }
-        }
-        let scale = 1 / Float(f * f)
-        return out.map { $0 * scale }
-    }
-
-    static func squaredDistance(_ a: [Float], _ b: [Float]) -> Float {
-        var s: Float = 0
-        for i in 0 ..< a.count { let d = a[i] - b[i]; s += d * d }
-        return s
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DiffuseData
 import DiffuseFormats
+import DiffuseModels
 import DiffusePipelines
 import DiffuseTraining
 import Foundation
@@ -10,11 +11,12 @@ struct Eval: ParsableCommand {
         abstract: "Measure a text-to-image model against the captioned images it was trained on.",
         discussion: """
         Generates one image per caption (an even spread of --captions training captions) and per \
-        paraphrase (--paraphrases: TEXT<TAB>CAPTION lines), and ranks every training image by its \
-        distance to it (a 1-nearest-neighbour classifier on 16×16 area-averaged RGB): top-1 / top-5 \
-        = how often the named image ranks first / in the first five. Also the Fréchet distance \
-        between the generated and the real images (4×4 area-averaged RGB features), and with \
-        --compare-sampler the same for another sampler on the same prompts and seeds.
+        paraphrase (--paraphrases: TEXT<TAB>CAPTION lines) and classifies it with --classifier, a \
+        CNN trained on the training images (diffuse train-classifier): top-1 / top-5 = how often \
+        the named image's class scores first / in the first five. Also the Fréchet distance \
+        between the generated and the real images in the classifier's feature space (FID's formula \
+        with this classifier for Inception), and with --compare-sampler the same for another \
+        sampler on the same prompts and seeds.
 
         Example (the bundled model on its own data):
           diffuse dataset emoji --output data/emoji-32 --size 32
@@ -27,6 +29,9 @@ struct Eval: ParsableCommand {
 
     @Option(help: "The captioned images the model was trained on.")
     var data: String
+
+    @Option(help: "The classifier trained on those images (diffuse train-classifier).")
+    var classifier = "models/emoji-classifier"
 
     @Option(help: "Training captions to generate from.")
     var captions = 200
@@ -65,7 +70,11 @@ struct Eval: ParsableCommand {
         try requireSupportedCPU()
         let pipeline = try ModelLocation.load(model, tokenizer: nil)
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: pipeline.defaultImageSize)
-        let evaluation = try ModelEvaluation(pipeline: pipeline, dataset: dataset)
+        guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: classifier).appendingPathComponent("config.json").path) else {
+            throw CLIError("no classifier in \(classifier); train one with: diffuse train-classifier --data \(data) --output \(classifier)")
+        }
+        let evaluation = try ModelEvaluation(pipeline: pipeline, dataset: dataset,
+                                             classifier: try ImageClassifier.load(directory: URL(fileURLWithPath: classifier)))
         var settings = ModelEvaluation.Settings()
         settings.sampler = sampler
         settings.steps = steps
@@ -99,7 +108,7 @@ struct Eval: ParsableCommand {
             }
             let (result, _) = try evaluation.retrieval(items, settings: settings)
             print(String(format: "paraphrases (%d): top-1 %.1f%%  top-5 %.1f%%", result.prompts, 100 * result.top1, 100 * result.top5))
-            for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank)") }
+            for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))") }
             results["paraphrases"] = ["count": result.prompts, "top1": result.top1, "top5": result.top5]
         }
 
