@@ -2,6 +2,7 @@ import DiffuseAutograd
 import DiffuseData
 import DiffuseFormats
 import DiffuseModels
+import DiffuseNN
 import DiffusePipelines
 import DiffuseSchedulers
 import DiffuseTensor
@@ -56,6 +57,26 @@ import Testing
         } catch let error as ModelConfigError {
             #expect(error.description.contains("config.json"))
         }
+    }
+
+    /// Input pooling averages f × f blocks before the convolutions; configs written without the
+    /// key read as 1.
+    @Test func inputPoolingAndOlderConfigs() throws {
+        let pooled = ImageClassifier(config: ImageClassifierConfig(imageSize: 8, channels: [4, 8], featureWidth: 5, labels: ["a", "b", "c"], inputPool: 2))
+        ClassifierTraining.initialize(pooled, seed: 1)
+        // A 2×2-block-constant image and its block averages give the same features as the
+        // averaged image through an unpooled copy of the weights.
+        var values: [Float] = []
+        for c in 0 ..< 3 { for y in 0 ..< 8 { for x in 0 ..< 8 { values.append(Float((c * 16 + (y / 2) * 4 + x / 2) % 7) / 4 - 0.75) } } }
+        let image = Tensor(shape: [1, 3, 8, 8], values)
+        let plain = ImageClassifier(config: ImageClassifierConfig(imageSize: 4, channels: [4, 8], featureWidth: 5, labels: ["a", "b", "c"]))
+        try plain.load(from: TensorDictionary(Dictionary(uniqueKeysWithValues: pooled.namedParameters().map { ($0.key, $0.parameter.value) })))
+        var small: [Float] = []
+        for c in 0 ..< 3 { for y in 0 ..< 4 { for x in 0 ..< 4 { small.append(values[c * 64 + (2 * y) * 8 + 2 * x]) } } }
+        let a = pooled.features(image).scalars, b = plain.features(Tensor(shape: [1, 3, 4, 4], small)).scalars
+        #expect(a.count == 5 && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 })
+        let old = try JSONDecoder().decode(ImageClassifierConfig.self, from: Data(#"{"imageSize": 8, "channels": [4], "featureWidth": 2, "labels": ["x"]}"#.utf8))
+        #expect(old.inputPool == 1)
     }
 
     @Test func rankCountsHigherScores() {

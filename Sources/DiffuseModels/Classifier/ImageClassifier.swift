@@ -14,12 +14,27 @@ public struct ImageClassifierConfig: Codable, Sendable, Equatable {
     public var featureWidth: Int
     /// One name per class (e.g. the emoji captions), in class order.
     public var labels: [String]
+    /// The images are first averaged over f × f pixel blocks (1 = not): the classifier then sees
+    /// shapes and colours, not pixel-level detail such as a generator's speckle.
+    public var inputPool: Int
 
-    public init(imageSize: Int, channels: [Int] = [32, 64, 128, 256], featureWidth: Int = 128, labels: [String]) {
+    public init(imageSize: Int, channels: [Int] = [32, 64, 128, 256], featureWidth: Int = 128, labels: [String], inputPool: Int = 1) {
         self.imageSize = imageSize
         self.channels = channels
         self.featureWidth = featureWidth
         self.labels = labels
+        self.inputPool = inputPool
+    }
+
+    enum CodingKeys: String, CodingKey { case imageSize, channels, featureWidth, labels, inputPool }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        imageSize = try c.decode(Int.self, forKey: .imageSize)
+        channels = try c.decode([Int].self, forKey: .channels)
+        featureWidth = try c.decode(Int.self, forKey: .featureWidth)
+        labels = try c.decode([String].self, forKey: .labels)
+        inputPool = try c.decodeIfPresent(Int.self, forKey: .inputPool) ?? 1
     }
 
     /// The number of classes.
@@ -54,7 +69,13 @@ public final class ImageClassifier: Module {
 
     /// Features `[B, featureWidth]` of images `[B, 3, imageSize, imageSize]` in [-1, 1].
     public func features<T: TensorValue>(_ images: T) -> T {
-        var h = normIn(convIn(images), silu: true)
+        var x = images
+        let f = config.inputPool
+        if f > 1 {
+            let (b, c, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            x = x.reshaped([b, c, height / f, f, width / f, f]).mean(axes: [3, 5], keepDims: false)
+        }
+        var h = normIn(convIn(x), silu: true)
         for stage in stages { h = stage(h) }
         return project(h.mean(axes: [2, 3], keepDims: false)).silu()
     }
@@ -73,7 +94,7 @@ public final class ImageClassifier: Module {
         do { config = try JSONDecoder().decode(ImageClassifierConfig.self, from: data) } catch {
             throw ModelConfigError(source: configURL.path, key: nil, problem: "is not an image classifier config: \(error)")
         }
-        guard config.imageSize >= 8, !config.channels.isEmpty, config.channels.allSatisfy({ $0 > 0 }), config.featureWidth > 0,
+        guard config.imageSize >= 8, config.inputPool >= 1, config.imageSize % config.inputPool == 0, !config.channels.isEmpty, config.channels.allSatisfy({ $0 > 0 }), config.featureWidth > 0,
               config.classes > 0 else {
             throw ModelConfigError(source: configURL.path, key: nil, problem: "has an empty or non-positive size, channel list or label list")
         }

@@ -42,12 +42,13 @@ public enum ClassifierTraining {
     /// - Parameter progress: called after each step with (step, total, loss); return false to stop early.
     /// - Throws: `DatasetError` for an unreadable image.
     public static func train(dataset: ImageCaptionDataset, channels: [Int] = [32, 64, 128, 256], featureWidth: Int = 128,
-                             settings: Settings, progress: ((Int, Int, Float) -> Bool)? = nil) throws -> (ImageClassifier, Report) {
+                             inputPool: Int = 1, settings: Settings,
+                             progress: ((Int, Int, Float) -> Bool)? = nil) throws -> (ImageClassifier, Report) {
         let start = Date()
         let size = dataset.size
         let images = try (0 ..< dataset.count).map { try dataset.item(at: $0).pixels }
         let config = ImageClassifierConfig(imageSize: size, channels: channels, featureWidth: featureWidth,
-                                           labels: dataset.entries.map(\.caption))
+                                           labels: dataset.entries.map(\.caption), inputPool: inputPool)
         let model = ImageClassifier(config: config)
         initialize(model, seed: settings.seed)
         var random = TrainingRandom(seed: settings.seed ^ 0xC1A5_5E5)
@@ -100,7 +101,7 @@ public enum ClassifierTraining {
     }
 
     /// PyTorch's defaults (uniform ±1/√fan_in for weights and biases; norms 1 and 0), seeded.
-    static func initialize(_ model: ImageClassifier, seed: UInt64) {
+    public static func initialize(_ model: ImageClassifier, seed: UInt64) {
         var random = TrainingRandom(seed: seed ^ 0x5EED)
         for (key, parameter) in model.namedParameters() {
             let shape = parameter.shape
