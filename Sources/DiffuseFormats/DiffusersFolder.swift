@@ -34,7 +34,13 @@ public struct DiffusersFolder: Sendable {
         promptLength = object["_diffuse_prompt_length"] as? Int
         textEncoderPath = object["_diffuse_text_encoder"] as? String
         patchSize = object["_diffuse_patch_size"] as? Int ?? 1
+        pooledOnly = object["_diffuse_pooled_only"] as? Bool ?? false
     }
+
+    /// Diffuse's own key `_diffuse_pooled_only`: a sentence-encoder model conditioned only through
+    /// the pooled sentence embedding — the UNet attends to the empty prompt's token states whatever
+    /// the prompt, as in training.
+    public let pooledOnly: Bool
 
     /// Diffuse's own key `_diffuse_patch_size`: a pixel model whose UNet works on f × f pixel
     /// blocks folded into channels (`pixel_unshuffle`), e.g. 2 for a 32×32 model run at 16×16 × 12.

@@ -94,18 +94,25 @@ public final class CLIPPromptEncoder: PromptEncoder {
 public final class SentencePromptEncoder: PromptEncoder {
     public let encoder: SentenceEncoder
     public let length: Int
+    /// The prompt reaches the UNet only through the pooled embedding: the token states are the
+    /// empty prompt's for every prompt (a model whose image is a function of the sentence
+    /// embedding, so that paraphrases land near their captions).
+    public let pooledOnly: Bool
+    private lazy var emptyTokens: Tensor = encoder.encode([""], length: length).tokens
 
-    public init(encoder: SentenceEncoder, length: Int) {
+    public init(encoder: SentenceEncoder, length: Int, pooledOnly: Bool = false) {
         precondition(length >= 2, "SentencePromptEncoder: length \(length) < 2")
         self.encoder = encoder
         self.length = length
+        self.pooledOnly = pooledOnly
     }
 
     /// `[B, length, 384]` token states and the `[B, 384]` sentence embeddings (mean of the text's
     /// token states, unit length: what sentence-transformers' `encode` returns).
     public func encode(_ prompts: [String]) -> PromptEmbedding {
         let out = encoder.encode(prompts, length: length)
-        return PromptEmbedding(tokens: out.tokens, pooled: out.pooled)
+        let tokens = pooledOnly ? emptyTokens.repeatingRows(prompts.count) : out.tokens
+        return PromptEmbedding(tokens: tokens, pooled: out.pooled)
     }
 
     public var dimension: Int { encoder.dimension }

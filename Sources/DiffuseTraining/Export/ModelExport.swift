@@ -30,6 +30,8 @@ public struct ModelExport {
     public var vaeSource: URL?
     /// Pixel models: the patch size (`_diffuse_patch_size`), 1 = none.
     public var patchSize = 1
+    /// The model takes prompts only through the pooled embedding (`_diffuse_pooled_only`).
+    public var pooledOnly = false
 
     public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
                 textEncoder: TextEncoderSource?, vaeSource: URL?) {
@@ -78,6 +80,7 @@ public struct ModelExport {
             index["vae"] = ["diffusers", "AutoencoderKL"]
         }
         if patchSize != 1 { index["_diffuse_patch_size"] = patchSize }
+        if pooledOnly { index["_diffuse_pooled_only"] = true }
         try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
         try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
     }

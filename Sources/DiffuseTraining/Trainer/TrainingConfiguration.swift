@@ -39,6 +39,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// uniformly) instead of its caption; nil or 0 = always the caption. Optional so that the
     /// `training.json` of runs from before it existed still reads.
     public var keywordCaptions: Double? = nil
+    /// The prompt reaches the UNet only through the pooled embedding (`--pooled-only`); nil = false.
+    public var pooledOnly: Bool? = nil
     /// The model whose UNet weights the run started from (`--init-from`); nil = initialized from scratch.
     public var initializedFrom: String? = nil
     /// min-SNR-γ loss weighting; nil = off.
@@ -104,6 +106,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             ("--random-flip", "\(randomFlip)", "\(saved.randomFlip)"),
             ("--caption-dropout", "\(captionDropout)", "\(saved.captionDropout)"),
             ("--keyword-captions", "\(keywordCaptions ?? 0)", "\(saved.keywordCaptions ?? 0)"),
+            ("--pooled-only", "\(pooledOnly ?? false)", "\(saved.pooledOnly ?? false)"),
             ("EMA", "\(useEMA)", "\(saved.useEMA)"),
         ]
         for (name, now, before) in pairs where now != before {

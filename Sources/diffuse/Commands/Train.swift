@@ -124,6 +124,9 @@ struct Train: ParsableCommand {
     @Option(help: "Probability of training with the empty caption (for classifier-free guidance).")
     var captionDropout = 0.1
 
+    @Flag(help: "With --text-encoder and a UNet with a projection class embedding: condition only through the pooled sentence embedding (the UNet attends to the empty prompt's token states).")
+    var pooledOnly = false
+
     @Option(help: "Probability of training an image on one of its metadata keywords instead of its caption.")
     var keywordCaptions = 0.0
 
@@ -178,6 +181,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--text-encoder cannot replace the text encoder of a model being fine-tuned")
         }
         if initFrom != nil && modelConfig == nil { throw ValidationError("--init-from needs --model-config (the UNet to build)") }
+        if pooledOnly && textEncoder == nil { throw ValidationError("--pooled-only needs --text-encoder (a sentence encoder)") }
         if !["linear", "scaled_linear", "squaredcos_cap_v2"].contains(noiseSchedule) {
             throw ValidationError("--noise-schedule must be linear, scaled_linear or squaredcos_cap_v2 (got \(noiseSchedule))")
         }
@@ -232,7 +236,10 @@ struct Train: ParsableCommand {
         if unet.module.contextDimension != nil {
             if let textEncoder {
                 let folder = URL(fileURLWithPath: textEncoder).standardizedFileURL
-                encoder = SentencePromptEncoder(encoder: try SentenceEncoder(directory: folder), length: promptLength)
+                if pooledOnly && unet.module.pooledDimension == nil {
+                    throw CLIError("--pooled-only needs a UNet config with \"class_embed_type\": \"projection\"")
+                }
+                encoder = SentencePromptEncoder(encoder: try SentenceEncoder(directory: folder), length: promptLength, pooledOnly: pooledOnly)
                 encoderSource = .sentenceEncoder(folder: folder, length: promptLength)
             } else if let source {
                 encoder = try StableDiffusion.loadTextEncoder(source)
@@ -267,6 +274,7 @@ struct Train: ParsableCommand {
         config.captionDropout = captionDropout
         config.keywordCaptions = keywordCaptions > 0 ? keywordCaptions : nil
         config.initializedFrom = initFrom
+        config.pooledOnly = pooledOnly ? true : nil
         config.minSNRGamma = minSnrGamma
         config.offsetNoise = offsetNoise
         config.gradientCheckpointing = gradientCheckpointing
@@ -289,6 +297,7 @@ struct Train: ParsableCommand {
         var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
                                  textEncoder: encoderSource, vaeSource: vae == nil ? nil : source?.root)
         export.patchSize = patch
+        export.pooledOnly = pooledOnly
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
