@@ -59,19 +59,9 @@ def main():
     from diffusers.loaders.single_file_utils import convert_open_clip_checkpoint
     from transformers import CLIPTextModel
 
-    unet_cfg = json.load(open(os.path.join(FOLDER, "unet", "config.json")))
-    vae_cfg = json.load(open(os.path.join(FOLDER, "vae", "config.json")))
     te_cfg = json.load(open(os.path.join(FOLDER, "text_encoder", "config.json")))
-    unet_sd = load_file(os.path.join(FOLDER, "unet", "diffusion_pytorch_model.safetensors"))
-    vae_sd = load_file(os.path.join(FOLDER, "vae", "diffusion_pytorch_model.safetensors"))
     te_sd = load_file(os.path.join(FOLDER, "text_encoder", "model.safetensors"))
-    ckpt = {}
-    ckpt.update(fx.map_by_table(unet_sd, fx.unet_ldm_table(unet_cfg), "model.diffusion_model."))
-    vae_ldm = fx.map_by_table(vae_sd, fx.vae_ldm_table(vae_cfg), "first_stage_model.")
-    for k, v in vae_ldm.items():
-        if k.split(".")[-2] in fx.VAE_CONV_1X1 and k.endswith(".weight") and v.ndim == 2:
-            vae_ldm[k] = v[:, :, None, None]
-    ckpt.update(vae_ldm)
+    ckpt = fx.unet_vae_to_ldm(FOLDER)
     text, extra = open_clip_text_tower(te_sd, te_cfg, torch.Generator().manual_seed(2))
     ckpt.update(text)
     ckpt.update(extra)

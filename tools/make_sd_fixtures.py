@@ -889,13 +889,12 @@ def ldm_schedule_buffers(cfg):
     return {k: torch.tensor(v, dtype=torch.float32) for k, v in bufs.items()}
 
 
-def diffusers_to_ldm(folder):
-    """The single-file checkpoint of a diffusers SD 1.x folder, tensors in their stored dtypes."""
+def unet_vae_to_ldm(folder):
+    """The UNet and VAE of a diffusers folder under the LDM single-file names, in their stored dtypes."""
     unet_cfg = json.load(open(os.path.join(folder, "unet", "config.json")))
     vae_cfg = json.load(open(os.path.join(folder, "vae", "config.json")))
     unet_sd = load_file(os.path.join(folder, "unet", "diffusion_pytorch_model.safetensors"))
     vae_sd = load_file(os.path.join(folder, "vae", "diffusion_pytorch_model.safetensors"))
-    te_sd = load_file(os.path.join(folder, "text_encoder", "model.safetensors"))
     ckpt = {}
     ckpt.update(map_by_table(unet_sd, unet_ldm_table(unet_cfg), "model.diffusion_model."))
     vae_ldm = map_by_table(vae_sd, vae_ldm_table(vae_cfg), "first_stage_model.")
@@ -903,6 +902,13 @@ def diffusers_to_ldm(folder):
         if k.split(".")[-2] in VAE_CONV_1X1 and k.endswith(".weight") and v.ndim == 2:
             vae_ldm[k] = v[:, :, None, None]  # Linear [C, C] -> 1x1 conv [C, C, 1, 1]
     ckpt.update(vae_ldm)
+    return ckpt
+
+
+def diffusers_to_ldm(folder):
+    """The single-file checkpoint of a diffusers SD 1.x folder, tensors in their stored dtypes."""
+    te_sd = load_file(os.path.join(folder, "text_encoder", "model.safetensors"))
+    ckpt = unet_vae_to_ldm(folder)
     for k, v in te_sd.items():
         ckpt["cond_stage_model.transformer.text_model." + k.removeprefix("text_model.")] = v
     n = json.load(open(os.path.join(folder, "text_encoder", "config.json")))["max_position_embeddings"]
