@@ -98,20 +98,22 @@ public final class SentencePromptEncoder: PromptEncoder {
     /// empty prompt's for every prompt (a model whose image is a function of the sentence
     /// embedding, so that paraphrases land near their captions).
     public let pooledOnly: Bool
-    private lazy var emptyTokens: Tensor = encoder.encode([""], length: length).tokens
+    /// The empty prompt's token states `[1, length, D]` (computed once, when `pooledOnly`).
+    private let emptyTokens: Tensor?
 
     public init(encoder: SentenceEncoder, length: Int, pooledOnly: Bool = false) {
         precondition(length >= 2, "SentencePromptEncoder: length \(length) < 2")
         self.encoder = encoder
         self.length = length
         self.pooledOnly = pooledOnly
+        emptyTokens = pooledOnly ? encoder.encode([""], length: length).tokens : nil
     }
 
     /// `[B, length, 384]` token states and the `[B, 384]` sentence embeddings (mean of the text's
     /// token states, unit length: what sentence-transformers' `encode` returns).
     public func encode(_ prompts: [String]) -> PromptEmbedding {
         let out = encoder.encode(prompts, length: length)
-        let tokens = pooledOnly ? emptyTokens.repeatingRows(prompts.count) : out.tokens
+        let tokens = emptyTokens?.repeatingRows(prompts.count) ?? out.tokens
         return PromptEmbedding(tokens: tokens, pooled: out.pooled)
     }
 
