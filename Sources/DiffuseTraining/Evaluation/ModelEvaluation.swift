@@ -73,7 +73,7 @@ public final class ModelEvaluation {
         for (i, item) in prompts.enumerated() {
             let image = try generate(item.prompt, seed: UInt64(i), settings: settings)
             images.append(image)
-            let pixels = Tensor(shape: [1, 3, dataset.size, dataset.size], try Self.floats(image))
+            let pixels = try ImageTensors.tensor(from: image)
             let scores = Autograd.withoutRecording { classifier(pixels) }.scalars
             let rank = ImageClassifier.rank(of: item.target, in: scores[...])
             let best = scores.indices.max { scores[$0] < scores[$1] } ?? 0
@@ -89,7 +89,7 @@ public final class ModelEvaluation {
 
     /// Fréchet distance between `images` and all real images, in the classifier's feature space.
     public func frechetDistance(_ images: [PNGImage]) throws -> Double {
-        FrechetDistance.between(features(try images.map(Self.floats)), realFeatures)
+        FrechetDistance.between(features(try images.map { try ImageTensors.tensor(from: $0).scalars }), realFeatures)
     }
 
     /// Classifier features of channel-major images in [-1, 1].
@@ -115,14 +115,5 @@ public final class ModelEvaluation {
         request.width = dataset.size
         request.height = dataset.size
         return try pipeline.generate(request)[0]
-    }
-
-    /// RGB image → channel-major floats in [-1, 1].
-    static func floats(_ image: PNGImage) throws -> [Float] {
-        let rgb = try image.converted(toChannels: 3, background: 255)
-        let plane = rgb.width * rgb.height
-        var out = [Float](repeating: 0, count: 3 * plane)
-        for p in 0 ..< plane { for c in 0 ..< 3 { out[c * plane + p] = Float(rgb.pixels[p * 3 + c]) / 127.5 - 1 } }
-        return out
     }
 }
