@@ -9,13 +9,44 @@
 
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
+/// Every primitive takes its scratchpad from the caller (`dnnl_scratchpad_mode_user`). In the
+/// default library mode oneDNN 2.x keeps one scratchpad per *thread*, sized when a primitive is
+/// created and looked up again on the thread that executes it: a primitive built on one thread and
+/// run on another wrote into that thread's smaller (or absent) buffer — heap corruption, or a
+/// memset through NULL, whenever Swift's tasks moved between threads.
+static dnnl_primitive_attr_t user_scratchpad;
 static int engine_ok;
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 
 static void engine_init(void) {
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return;
     if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return;
+    if (dnnl_primitive_attr_create(&user_scratchpad) != dnnl_success) return;
+    if (dnnl_primitive_attr_set_scratchpad_mode(user_scratchpad, dnnl_scratchpad_mode_user) != dnnl_success) return;
     engine_ok = 1;
+}
+
+/// A region of the caller's scratch buffer: `offset` floats in, described by `md` (zero size: none).
+typedef struct {
+    dnnl_memory_desc_t md;
+    size_t offset;
+    int used;
+} dd_region;
+
+/// Reserves `md` at the end of the scratch buffer (64-byte aligned offsets).
+static void region_reserve(dd_region *r, const dnnl_memory_desc_t *md, size_t *scratch) {
+    size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+    r->used = bytes > 0;
+    if (!r->used) return;
+    r->md = *md;
+    r->offset = *scratch;
+    size_t floats = (bytes + sizeof(float) - 1) / sizeof(float);
+    *scratch += (floats + 15) & ~(size_t)15;
+}
+
+/// The primitive's own scratchpad, as it asks for it.
+static void scratchpad_reserve(dd_region *r, const_dnnl_primitive_desc_t pd, size_t *scratch) {
+    region_reserve(r, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), scratch);
 }
 
 static void (*omp_set_threads)(int);
@@ -34,6 +65,7 @@ typedef struct {
     int needs_reorder;
     dnnl_primitive_t reorder;  // user -> internal for inputs, internal -> user for outputs
     size_t offset;             // in floats, into scratch
+    dd_region reorder_scratchpad;
 } dd_arg;
 
 struct dd_conv {
@@ -43,6 +75,7 @@ struct dd_conv {
                      // backward weights: src, diff_dst, diff_weights
     dnnl_memory_desc_t bias;
     int has_bias;
+    dd_region scratchpad;
     size_t scratch_floats;
     char implementation[64];
 };
@@ -54,16 +87,18 @@ static int arg_init(dd_arg *a, const dnnl_memory_desc_t *user, const dnnl_memory
     a->needs_reorder = !dnnl_memory_desc_equal(user, internal);
     a->reorder = NULL;
     a->offset = 0;
+    a->reorder_scratchpad.used = 0;
     if (!a->needs_reorder) return 1;
     dnnl_primitive_desc_t pd;
     const dnnl_memory_desc_t *from = is_output ? internal : user, *to = is_output ? user : internal;
-    if (dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL) != dnnl_success) return 0;
+    if (dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, user_scratchpad) != dnnl_success) return 0;
+    scratchpad_reserve(&a->reorder_scratchpad, pd, scratch);
     dnnl_status_t s = dnnl_primitive_create(&a->reorder, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s != dnnl_success) return 0;
-    a->offset = *scratch;
-    size_t floats = (dnnl_memory_desc_get_size(internal) + sizeof(float) - 1) / sizeof(float);
-    *scratch += (floats + 15) & ~(size_t)15;  // 64-byte aligned offsets
+    dd_region copy;
+    region_reserve(&copy, internal, scratch);
+    a->offset = copy.offset;
     return 1;
 }
 
@@ -107,14 +142,14 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
                                                    strides, dilates, pad_l, pad_r) != dnnl_success)
         return NULL;
     dnnl_primitive_desc_t forward_pd;
-    if (dnnl_primitive_desc_create(&forward_pd, &forward_desc, NULL, engine, NULL) != dnnl_success) return NULL;
+    if (dnnl_primitive_desc_create(&forward_pd, &forward_desc, user_scratchpad, engine, NULL) != dnnl_success) return NULL;
 
     dnnl_primitive_desc_t pd = forward_pd;
     if (kind == DD_CONV_BACKWARD_DATA) {
         dnnl_convolution_desc_t d;
         if (dnnl_dilated_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src_any, &w_any, &dst_any,
                                                              strides, dilates, pad_l, pad_r) != dnnl_success ||
-            dnnl_primitive_desc_create(&pd, &d, NULL, engine, forward_pd) != dnnl_success) {
+            dnnl_primitive_desc_create(&pd, &d, user_scratchpad, engine, forward_pd) != dnnl_success) {
             dnnl_primitive_desc_destroy(forward_pd);
             return NULL;
         }
@@ -123,7 +158,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
         if (dnnl_dilated_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_any, &w_any,
                                                                 s->has_bias ? &bias_md : NULL, &dst_any, strides,
                                                                 dilates, pad_l, pad_r) != dnnl_success ||
-            dnnl_primitive_desc_create(&pd, &d, NULL, engine, forward_pd) != dnnl_success) {
+            dnnl_primitive_desc_create(&pd, &d, user_scratchpad, engine, forward_pd) != dnnl_success) {
             dnnl_primitive_desc_destroy(forward_pd);
             return NULL;
         }
@@ -139,6 +174,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
     strncpy(conv->implementation, impl ? impl : "?", sizeof(conv->implementation) - 1);
 
     size_t scratch = 0;
+    scratchpad_reserve(&conv->scratchpad, pd, &scratch);
     int ok = 1;
     switch (kind) {
     case DD_CONV_FORWARD:
@@ -192,11 +228,29 @@ static void mem_close(dd_mem *m) {
     if (m->user) dnnl_memory_destroy(m->user);
 }
 
-static dnnl_status_t reorder(const dd_arg *a, const dd_mem *m, int is_output) {
+/// Memory for a scratch region (NULL when the region is unused or the memory cannot be made).
+static dnnl_memory_t region_memory(const dd_region *r, float *scratch) {
+    dnnl_memory_t m = NULL;
+    if (r->used && dnnl_memory_create(&m, &r->md, engine, scratch + r->offset) != dnnl_success) return NULL;
+    return m;
+}
+
+/// Executes `primitive` with `args` plus its scratchpad region, when it has one.
+static dnnl_status_t execute(dnnl_primitive_t primitive, int count, dnnl_exec_arg_t *args, const dd_region *scratchpad,
+                             float *scratch) {
+    dnnl_memory_t pad = region_memory(scratchpad, scratch);
+    if (scratchpad->used && !pad) return dnnl_out_of_memory;
+    if (pad) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
+    dnnl_status_t status = dnnl_primitive_execute(primitive, stream, count, args);
+    if (pad) dnnl_memory_destroy(pad);
+    return status;
+}
+
+static dnnl_status_t reorder(const dd_arg *a, const dd_mem *m, int is_output, float *scratch) {
     if (!a->needs_reorder) return dnnl_success;
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, is_output ? m->internal : m->user},
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, is_output ? m->internal : m->user},
                                {DNNL_ARG_TO, is_output ? m->user : m->internal}};
-    return dnnl_primitive_execute(a->reorder, stream, 2, args);
+    return execute(a->reorder, 2, args, &a->reorder_scratchpad, scratch);
 }
 
 /// Runs the primitive with `inputs` 0 and 1 and output 2 bound to `arg_ids`, plus an optional bias.
@@ -210,16 +264,16 @@ static int run(const dd_conv *conv, const int arg_ids[3], void *data[3], int bia
     if (opened && bias && conv->has_bias && dnnl_memory_create(&bias_mem, &conv->bias, engine, bias) != dnnl_success)
         opened = 0;
     if (opened) {
-        status = reorder(&conv->args[0], &mems[0], 0);
-        if (status == dnnl_success) status = reorder(&conv->args[1], &mems[1], 0);
+        status = reorder(&conv->args[0], &mems[0], 0, scratch);
+        if (status == dnnl_success) status = reorder(&conv->args[1], &mems[1], 0, scratch);
         if (status == dnnl_success) {
-            dnnl_exec_arg_t args[4] = {{arg_ids[0], mems[0].internal},
+            dnnl_exec_arg_t args[5] = {{arg_ids[0], mems[0].internal},
                                        {arg_ids[1], mems[1].internal},
                                        {arg_ids[2], mems[2].internal},
                                        {bias_id, bias_mem}};
-            status = dnnl_primitive_execute(conv->primitive, stream, bias_mem ? 4 : 3, args);
+            status = execute(conv->primitive, bias_mem ? 4 : 3, args, &conv->scratchpad, scratch);
         }
-        if (status == dnnl_success) status = reorder(&conv->args[2], &mems[2], 1);
+        if (status == dnnl_success) status = reorder(&conv->args[2], &mems[2], 1, scratch);
         if (status == dnnl_success) status = dnnl_stream_wait(stream);
     }
     if (bias_mem) dnnl_memory_destroy(bias_mem);

@@ -1,4 +1,5 @@
 import DiffuseTensor
+import Foundation
 import Testing
 
 @Suite struct ConvolutionTests {
@@ -39,6 +40,22 @@ import Testing
         }
     }
 
+    /// A primitive built on one thread and run on another (a server's generations, Swift tasks
+    /// that resume elsewhere) computes the same convolution. oneDNN's default scratchpad is per
+    /// thread: before the shim gave every primitive its scratchpad, the second thread's run wrote
+    /// through a NULL pointer (this grouped shape's implementation needs a scratchpad).
+    @Test func primitiveBuiltOnOneThreadRunsOnAnother() throws {
+        let c = Case(input: [2, 6, 7, 10], cout: 4, kernel: (3, 3), stride: (1, 1), padding: Padding2D(1), groups: 2)
+        var rng = TestRandom(seed: 2024)
+        let x = rng.tensor(c.input), w = rng.tensor([c.cout, c.input[1] / c.groups, 3, 3], scale: 0.3)
+        let (ref, shape) = Naive.conv2d(doubles(x), c.input, doubles(w), w.shape, bias: nil, stride: c.stride,
+                                        pad: (1, 1, 1, 1), dilation: c.dilation, groups: c.groups)
+        for _ in 0 ..< 2 {
+            let y = OnFreshThread.run { x.conv2d(weight: w, padding: c.padding, groups: c.groups) }
+            expectClose(y, ref, shape: shape, "oneDNN on a fresh thread " + c.testDescription)
+        }
+    }
+
     func check(_ c: Case, backend: String) {
         var rng = TestRandom(seed: UInt64(c.input.reduce(0, +) * 31 + c.cout))
         let x = rng.tensor(c.input)
@@ -56,5 +73,21 @@ import Testing
                                      dilation: c.dilation, groups: c.groups)
         expectClose(xs.conv2d(weight: w, stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups), ref2,
                     backend + " strided input " + c.testDescription)
+    }
+}
+
+/// Runs `body` on a new thread (which has never run a oneDNN primitive) and waits for it.
+enum OnFreshThread {
+    private final class Box<T>: @unchecked Sendable { var value: T?; let done = DispatchSemaphore(value: 0) }
+
+    static func run<T>(_ body: @escaping () -> T) -> T {
+        let box = Box<T>()
+        let thread = Thread {
+            box.value = body()
+            box.done.signal()
+        }
+        thread.start()
+        box.done.wait()
+        return box.value!
     }
 }
