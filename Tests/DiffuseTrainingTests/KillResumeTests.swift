@@ -63,13 +63,20 @@ import Testing
         #expect(!partials().isEmpty, "the kill landed during the write: its .partial folder is left")
         #expect(TrainingCheckpoint.newest(in: checkpoints) == nil, "no complete checkpoint yet")
 
-        // Then kills after varying delays until a run finishes on its own.
-        let delays = [0.9, 0.35, 1.2, 0.5, 0.7, 0.25, 1.0, 0.45, 0.8, 0.6]
+        // Then kills at varying moments until a run finishes on its own. Each launch is killed
+        // only after it has saved a checkpoint of its own (plus a varying delay, so kills land
+        // between steps and inside writes): on a slow, busy machine a fixed delay could end every
+        // launch before its first checkpoint, and the test would never finish.
+        let delays = [0.09, 0.0, 0.15, 0.03, 0.07, 0.0, 0.12, 0.05, 0.01, 0.1]
+        func newestStep() -> Int { TrainingCheckpoint.newest(in: checkpoints).map { Int($0.lastPathComponent.dropFirst(11)) ?? 0 } ?? 0 }
         var kills = 0, attempt = 0
         while true {
+            let startStep = newestStep()
             let process = try launch(arguments("killed"))
+            let progressLimit = Date().addingTimeInterval(120)
+            while process.isRunning && newestStep() == startStep && Date() < progressLimit { usleep(2_000) }
             let deadline = Date().addingTimeInterval(delays[attempt % delays.count])
-            while process.isRunning && Date() < deadline { usleep(5_000) }
+            while process.isRunning && Date() < deadline { usleep(2_000) }
             attempt += 1
             if !process.isRunning {
                 #expect(process.terminationStatus == 0)
@@ -78,7 +85,8 @@ import Testing
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             kills += 1
-            try #require(attempt < 60, "the killed run never finished")
+            try #require(newestStep() > startStep, "launch \(attempt) saved no checkpoint in 120 s")
+            try #require(attempt < 30, "the killed run never finished")
         }
         print("[train] SIGKILL test: \(kills) kills, finished on launch \(attempt)")
         #expect(kills >= 3)
