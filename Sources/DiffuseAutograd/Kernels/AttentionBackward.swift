@@ -4,7 +4,8 @@ import DiffuseTensor
 /// Gradient of scaled dot-product attention, recomputing the scores block by block (as
 /// FlashAttention's backward pass does) instead of keeping the `heads × N × M` probabilities.
 ///
-/// For a block of query rows the log-sum-exp L of each row is recomputed over all keys; then, for
+/// For a block of query rows the log-sum-exp L of each row comes from the forward pass (or, when
+/// not given, is recomputed over all keys); then, for
 /// each block of keys, `S = α·Q·Kᵀ (+ mask)`, `P = exp(S − L)`, `dV += Pᵀ·dO`, `dP = dO·Vᵀ`,
 /// `dS = P ∘ (dP − rowsum(dO ∘ O))`, `dQ += α·dS·K`, `dK += α·dSᵀ·Q`. Memory is
 /// O(queryBlock × keyBlock) per thread. Heads are spread over the cores; when there are fewer heads
@@ -15,10 +16,12 @@ enum AttentionBackward {
     /// - Parameters:
     ///   - query `[B, H, N, D]`, key `[B, H, M, D]`, value `[B, H, M, Dv]`, output and
     ///     outputGradient `[B, H, N, Dv]`: any strides with a contiguous last axis.
+    ///   - logSumExp: the forward pass's log-sum-exp of each row, `[B, H, N]` contiguous (nil: recompute it).
     ///   - mask: additive, broadcastable to `[B, H, N, M]` (a constant: it gets no gradient).
     ///   - needs: which of (query, key, value) gradients to compute.
     /// - Returns: gradients laid out like their inputs (see `TensorLayout.zerosLike`).
-    static func gradients(query q: Tensor, key k: Tensor, value v: Tensor, output o: Tensor, outputGradient dO: Tensor,
+    static func gradients(query q: Tensor, key k: Tensor, value v: Tensor, output o: Tensor, logSumExp: Tensor? = nil,
+                          outputGradient dO: Tensor,
                           scale alpha: Float, causal: Bool, mask: Tensor?, queryBlock: Int, keyBlock: Int,
                           needs: (query: Bool, key: Bool, value: Bool)) -> Gradients {
         let (b, h, n, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
@@ -84,35 +87,40 @@ enum AttentionBackward {
                     let keyEnd = causal ? Swift.min(m, i0 + rows) : m
 
                     // 1. Log-sum-exp of each query row over the visible keys (+∞ for a fully masked
-                    //    row, whose output the forward pass set to 0: its probabilities become 0).
-                    let rowMax = rowL, rowSum = rowD
-                    rowMax.update(repeating: -.infinity, count: rows)
-                    rowSum.update(repeating: 0, count: rows)
-                    var j0 = 0
-                    while j0 < keyEnd {
-                        let cols = Swift.min(kb, keyEnd - j0)
-                        computeScores(i0, rows, j0, cols)
-                        for r in 0 ..< rows {
-                            let visible = visibleColumns(i0, r, j0, cols)
-                            guard visible > 0 else { continue }
-                            let s = scores + r * cols
-                            let newMax = Swift.max(rowMax[r], AttentionRows.max(s, visible))
-                            if newMax == -.infinity { continue }
-                            let carried = rowMax[r] == -.infinity ? 0 : rowSum[r] * Foundation.exp(rowMax[r] - newMax)
-                            rowSum[r] = carried + AttentionRows.expSum(s, visible, shift: newMax)
-                            rowMax[r] = newMax
+                    //    row, whose output the forward pass set to 0: its probabilities become 0):
+                    //    the forward pass's, or recomputed.
+                    if let saved = logSumExp?.pointer {
+                        rowL.update(from: saved + head * n + i0, count: rows)
+                    } else {
+                        let rowMax = rowL, rowSum = rowD
+                        rowMax.update(repeating: -.infinity, count: rows)
+                        rowSum.update(repeating: 0, count: rows)
+                        var j0 = 0
+                        while j0 < keyEnd {
+                            let cols = Swift.min(kb, keyEnd - j0)
+                            computeScores(i0, rows, j0, cols)
+                            for r in 0 ..< rows {
+                                let visible = visibleColumns(i0, r, j0, cols)
+                                guard visible > 0 else { continue }
+                                let s = scores + r * cols
+                                let newMax = Swift.max(rowMax[r], AttentionRows.max(s, visible))
+                                if newMax == -.infinity { continue }
+                                let carried = rowMax[r] == -.infinity ? 0 : rowSum[r] * Foundation.exp(rowMax[r] - newMax)
+                                rowSum[r] = carried + AttentionRows.expSum(s, visible, shift: newMax)
+                                rowMax[r] = newMax
+                            }
+                            j0 += cols
                         }
-                        j0 += cols
-                    }
-                    for r in 0 ..< rows {
-                        rowL[r] = rowSum[r] > 0 ? rowMax[r] + Foundation.log(rowSum[r]) : .infinity
+                        for r in 0 ..< rows {
+                            rowL[r] = rowSum[r] > 0 ? rowMax[r] + Foundation.log(rowSum[r]) : .infinity
+                        }
                     }
                     // 2. D = rowsum(dO ∘ O).
                     for r in 0 ..< rows { rowD[r] = VectorLoops.dot(doBase + (i0 + r) * dos, oBase + (i0 + r) * os, dv) }
 
                     // 3. Gradients, block of keys by block of keys.
                     if needs.query { dQAcc.update(repeating: 0, count: rows * d) }
-                    j0 = 0
+                    var j0 = 0
                     while j0 < keyEnd {
                         let cols = Swift.min(kb, keyEnd - j0)
                         computeScores(i0, rows, j0, cols)

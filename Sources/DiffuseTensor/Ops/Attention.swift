@@ -1,3 +1,5 @@
+import Foundation
+
 /// Scaled dot-product attention, computed block by block with an online softmax (as FlashAttention
 /// does), so memory is O(queryBlock × keyBlock) per thread instead of O(heads × n × m).
 public enum Attention {
@@ -15,6 +17,24 @@ public enum Attention {
     public static func scaledDotProduct(query: Tensor, key: Tensor, value: Tensor, scale: Float? = nil,
                                         causal: Bool = false, mask: Tensor? = nil,
                                         queryBlock: Int = 128, keyBlock: Int = 1024) -> Tensor {
+        compute(query: query, key: key, value: value, scale: scale, causal: causal, mask: mask, queryBlock: queryBlock,
+                keyBlock: keyBlock, logSumExp: nil)
+    }
+
+    /// The same attention, and the log-sum-exp of each row's scaled scores, `[B, H, N]`
+    /// (log Σⱼ exp(sᵢⱼ); +∞ for a row whose keys are all masked): what the backward pass needs to
+    /// recompute the probabilities without another pass over the keys.
+    public static func scaledDotProductWithLogSumExp(query: Tensor, key: Tensor, value: Tensor, scale: Float? = nil,
+                                                     causal: Bool = false, mask: Tensor? = nil, queryBlock: Int = 128,
+                                                     keyBlock: Int = 1024) -> (output: Tensor, logSumExp: Tensor) {
+        let lse = Tensor(uninitializedShape: [query.shape[0], query.shape[1], query.shape[2]])
+        let out = compute(query: query, key: key, value: value, scale: scale, causal: causal, mask: mask,
+                          queryBlock: queryBlock, keyBlock: keyBlock, logSumExp: lse)
+        return (out, lse)
+    }
+
+    private static func compute(query: Tensor, key: Tensor, value: Tensor, scale: Float?, causal: Bool, mask: Tensor?,
+                                queryBlock: Int, keyBlock: Int, logSumExp: Tensor?) -> Tensor {
         OpProfile.measure("attention") {
             precondition(query.rank == 4 && key.rank == 4 && value.rank == 4, "attention: q \(query.shape), k \(key.shape), v \(value.shape) must be 4-D")
             let (b, h, n, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
@@ -89,6 +109,10 @@ public enum Attention {
                         let dst = op + ((batch * n + i0 + r) * h + head) * dv
                         let inv = rowSum[r] > 0 ? 1 / rowSum[r] : 0
                         for c in 0 ..< dv { dst[c] = acc[r * dv + c] * inv }
+                    }
+                    if let lse = logSumExp?.pointer {
+                        let row = lse + (batch * h + head) * n + i0
+                        for r in 0 ..< rows { row[r] = rowSum[r] > 0 ? rowMax[r] + Foundation.log(rowSum[r]) : .infinity }
                     }
                 }
             }
