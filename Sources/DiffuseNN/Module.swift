@@ -51,7 +51,8 @@ extension Module {
                     if precision == .float16 { parameter.storeAsFloat16() }
                     continue
                 }
-                mismatched.append("\(key) is \(shape) in \(source.name), expected \(parameter.shape)")
+                let origin = source.origin(of: key).map { " (\($0))" } ?? ""
+                mismatched.append("\(key) is \(shape) in \(source.name)\(origin), expected \(parameter.shape)")
                 continue
             }
             parameter.value = try source.tensor(named: key)

@@ -10,6 +10,13 @@ public protocol WeightSource {
     func shape(of name: String) -> [Int]?
     /// The tensor `name`, decoded to float32.
     func tensor(named name: String) throws -> Tensor
+    /// Where `name` comes from, for messages, when it is not simply `name` in `self.name`
+    /// (e.g. "rows 0..<1024 of in_proj_weight [3072, 1024]"); nil otherwise.
+    func origin(of name: String) -> String?
+}
+
+extension WeightSource {
+    public func origin(of name: String) -> String? { nil }
 }
 
 /// Tensors held in memory (tests, conversions, key-mapped checkpoints).
@@ -47,13 +54,21 @@ public struct RenamedWeights: WeightSource {
     }
 
     public var tensorNames: [String] { names.keys.sorted() }
+    /// A row block that the original tensor is too small for has the rows it does have (possibly
+    /// none), so that loading reports it as mis-shaped rather than missing.
     public func shape(of name: String) -> [Int]? {
         guard var shape = names[name].flatMap({ base.shape(of: $0) }) else { return nil }
         if let range = rows[name] {
-            guard !shape.isEmpty, range.upperBound <= shape[0] else { return nil }
-            shape[0] = range.count
+            guard !shape.isEmpty else { return [0] }
+            shape[0] = Swift.max(0, Swift.min(range.upperBound, shape[0]) - range.lowerBound)
         }
         return shape
+    }
+    public func origin(of name: String) -> String? {
+        guard let original = names[name] else { return nil }
+        let shape = base.shape(of: original).map { " \($0)" } ?? ""
+        if let range = rows[name] { return "rows \(range) of \(original)\(shape)" }
+        return original == name ? base.origin(of: original) : original
     }
     public func tensor(named name: String) throws -> Tensor {
         guard let original = names[name] else {

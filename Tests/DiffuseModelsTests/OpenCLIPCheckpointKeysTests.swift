@@ -33,7 +33,20 @@ import Testing
         #expect(source.shape(of: "k") == [2, 2] && source.shape(of: "all") == [6, 2])
         #expect(try source.tensor(named: "k").scalars == [4, 5, 6, 7])
         let short = RenamedWeights(TensorDictionary(["fused": fused]), names: ["v": "fused"], rows: ["v": 4 ..< 8])
-        #expect(short.shape(of: "v") == nil)
+        #expect(short.shape(of: "v") == [2, 2])
+        #expect(short.origin(of: "v") == "rows 4..<8 of fused [6, 2]")
+        #expect(source.origin(of: "all") == "fused")
         #expect(throws: WeightLoadingError.self) { try short.tensor(named: "v") }
+    }
+
+    /// A fused tensor too small for a row block is reported as mis-shaped, naming where the rows come from.
+    @Test func tooSmallRowBlockIsMisshapedNotMissing() throws {
+        let fused = Tensor(shape: [6, 2], (0 ..< 12).map(Float.init))
+        let source = RenamedWeights(TensorDictionary(name: "tiny.safetensors", ["in_proj": fused]),
+                                    names: ["weight": "in_proj", "bias": "bias"], rows: ["weight": 4 ..< 8])
+        let layer = Linear(2, 4, bias: false)
+        let error = try #require(throws: WeightLoadingError.self) { try layer.load(from: source, strict: false) }
+        #expect(error.missing.isEmpty)
+        #expect(error.mismatched == ["weight is [2, 2] in tiny.safetensors (rows 4..<8 of in_proj [6, 2]), expected [4, 2]"])
     }
 }
