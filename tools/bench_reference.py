@@ -54,7 +54,8 @@ def parse_args():
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("sd_dir", metavar="SD_DIR", help="diffusers folder with unet/, vae/, text_encoder/")
     p.add_argument("out", metavar="OUT.jsonl", help="results file (lines are appended)")
-    p.add_argument("--sizes", default="256,512", help="image sizes in pixels, comma-separated (default 256,512)")
+    p.add_argument("--sizes", default="256,512",
+                   help="image sizes in pixels, comma-separated (default 256,512; empty: the text encoder only)")
     p.add_argument("--repetitions", type=int, default=3, help="timed runs per work after one warm-up (default 3)")
     p.add_argument("--engines", default="torch,openvino", help="comma-separated subset of torch,openvino")
     # internal: the per-engine child process writes (torch) or reads (openvino) reference outputs here
@@ -70,7 +71,7 @@ def parse_args():
         a.sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     except ValueError:
         fail(f"--sizes must be comma-separated integers, got {a.sizes!r}")
-    if not a.sizes or any(s <= 0 or s % 8 for s in a.sizes):
+    if any(s <= 0 or s % 8 for s in a.sizes):
         fail(f"--sizes must be positive multiples of 8, got {a.sizes}")
     if a.repetitions < 1:
         fail("--repetitions must be at least 1")
@@ -222,6 +223,8 @@ def run_engine(a, engine):
     for kind, works in (("text_encoder", [("text_encoder", 0)]),
                         ("unet", [(f"unet_step_{s}", s) for s in a.sizes]),
                         ("vae", [(f"vae_decode_{s}", s) for s in a.sizes])):
+        if not works:
+            continue
         module = load(kind)
         for work, size in works:
             measure(module, work, size)

@@ -1,62 +1,9 @@
-#define _GNU_SOURCE
 #include "CDiffuseDNNL.h"
+#include "dnnl_common.h"
 
-#include <dlfcn.h>
-#include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-static dnnl_engine_t engine;
-static dnnl_stream_t stream;
-/// Every primitive takes its scratchpad from the caller (`dnnl_scratchpad_mode_user`). In the
-/// default library mode oneDNN 2.x keeps one scratchpad per *thread*, sized when a primitive is
-/// created and looked up again on the thread that executes it: a primitive built on one thread and
-/// run on another wrote into that thread's smaller (or absent) buffer — heap corruption, or a
-/// memset through NULL, whenever Swift's tasks moved between threads.
-static dnnl_primitive_attr_t user_scratchpad;
-static int engine_ok;
-static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
-
-static void engine_init(void) {
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return;
-    if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return;
-    if (dnnl_primitive_attr_create(&user_scratchpad) != dnnl_success) return;
-    if (dnnl_primitive_attr_set_scratchpad_mode(user_scratchpad, dnnl_scratchpad_mode_user) != dnnl_success) return;
-    engine_ok = 1;
-}
-
-/// A region of the caller's scratch buffer: `offset` floats in, described by `md` (zero size: none).
-typedef struct {
-    dnnl_memory_desc_t md;
-    size_t offset;
-    int used;
-} dd_region;
-
-/// Reserves `md` at the end of the scratch buffer (64-byte aligned offsets).
-static void region_reserve(dd_region *r, const dnnl_memory_desc_t *md, size_t *scratch) {
-    size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
-    r->used = bytes > 0;
-    if (!r->used) return;
-    r->md = *md;
-    r->offset = *scratch;
-    size_t floats = (bytes + sizeof(float) - 1) / sizeof(float);
-    *scratch += (floats + 15) & ~(size_t)15;
-}
-
-/// The primitive's own scratchpad, as it asks for it.
-static void scratchpad_reserve(dd_region *r, const_dnnl_primitive_desc_t pd, size_t *scratch) {
-    region_reserve(r, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), scratch);
-}
-
-static void (*omp_set_threads)(int);
-static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
-static void omp_init(void) { omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); }
-
-void dd_set_num_threads(int threads) {
-    pthread_once(&omp_once, omp_init);
-    if (omp_set_threads && threads > 0) omp_set_threads(threads);
-}
 
 /// A tensor argument: the caller's plain layout, the layout the primitive wants, and (when they
 /// differ) a reorder between them through `offset` floats into the scratch buffer.
@@ -91,13 +38,13 @@ static int arg_init(dd_arg *a, const dnnl_memory_desc_t *user, const dnnl_memory
     if (!a->needs_reorder) return 1;
     dnnl_primitive_desc_t pd;
     const dnnl_memory_desc_t *from = is_output ? internal : user, *to = is_output ? user : internal;
-    if (dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, user_scratchpad) != dnnl_success) return 0;
-    scratchpad_reserve(&a->reorder_scratchpad, pd, scratch);
+    if (dnnl_reorder_primitive_desc_create(&pd, from, dd_engine(), to, dd_engine(), dd_user_scratchpad()) != dnnl_success) return 0;
+    dd_scratchpad_reserve(&a->reorder_scratchpad, pd, scratch);
     dnnl_status_t s = dnnl_primitive_create(&a->reorder, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s != dnnl_success) return 0;
     dd_region copy;
-    region_reserve(&copy, internal, scratch);
+    dd_region_reserve(&copy, internal, scratch);
     a->offset = copy.offset;
     return 1;
 }
@@ -111,8 +58,7 @@ void dd_conv_destroy(dd_conv *conv) {
 }
 
 dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
-    pthread_once(&engine_once, engine_init);
-    if (!engine_ok) return NULL;
+    if (!dd_engine_ready()) return NULL;
     int grouped = s->groups > 1;
     dnnl_dims_t src_dims = {s->n, s->cin, s->h, s->w};
     dnnl_dims_t dst_dims = {s->n, s->cout, s->oh, s->ow};
@@ -142,14 +88,14 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
                                                    strides, dilates, pad_l, pad_r) != dnnl_success)
         return NULL;
     dnnl_primitive_desc_t forward_pd;
-    if (dnnl_primitive_desc_create(&forward_pd, &forward_desc, user_scratchpad, engine, NULL) != dnnl_success) return NULL;
+    if (dnnl_primitive_desc_create(&forward_pd, &forward_desc, dd_user_scratchpad(), dd_engine(), NULL) != dnnl_success) return NULL;
 
     dnnl_primitive_desc_t pd = forward_pd;
     if (kind == DD_CONV_BACKWARD_DATA) {
         dnnl_convolution_desc_t d;
         if (dnnl_dilated_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src_any, &w_any, &dst_any,
                                                              strides, dilates, pad_l, pad_r) != dnnl_success ||
-            dnnl_primitive_desc_create(&pd, &d, user_scratchpad, engine, forward_pd) != dnnl_success) {
+            dnnl_primitive_desc_create(&pd, &d, dd_user_scratchpad(), dd_engine(), forward_pd) != dnnl_success) {
             dnnl_primitive_desc_destroy(forward_pd);
             return NULL;
         }
@@ -158,7 +104,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
         if (dnnl_dilated_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_any, &w_any,
                                                                 s->has_bias ? &bias_md : NULL, &dst_any, strides,
                                                                 dilates, pad_l, pad_r) != dnnl_success ||
-            dnnl_primitive_desc_create(&pd, &d, user_scratchpad, engine, forward_pd) != dnnl_success) {
+            dnnl_primitive_desc_create(&pd, &d, dd_user_scratchpad(), dd_engine(), forward_pd) != dnnl_success) {
             dnnl_primitive_desc_destroy(forward_pd);
             return NULL;
         }
@@ -174,7 +120,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
     strncpy(conv->implementation, impl ? impl : "?", sizeof(conv->implementation) - 1);
 
     size_t scratch = 0;
-    scratchpad_reserve(&conv->scratchpad, pd, &scratch);
+    dd_scratchpad_reserve(&conv->scratchpad, pd, &scratch);
     int ok = 1;
     switch (kind) {
     case DD_CONV_FORWARD:
@@ -215,12 +161,12 @@ typedef struct {
 
 static int mem_open(dd_mem *m, const dd_arg *a, void *data, float *scratch) {
     m->user = m->internal = NULL;
-    if (dnnl_memory_create(&m->user, &a->user, engine, data) != dnnl_success) return 0;
+    if (dnnl_memory_create(&m->user, &a->user, dd_engine(), data) != dnnl_success) return 0;
     if (!a->needs_reorder) {
         m->internal = m->user;
         return 1;
     }
-    return dnnl_memory_create(&m->internal, &a->internal, engine, scratch + a->offset) == dnnl_success;
+    return dnnl_memory_create(&m->internal, &a->internal, dd_engine(), scratch + a->offset) == dnnl_success;
 }
 
 static void mem_close(dd_mem *m) {
@@ -228,29 +174,11 @@ static void mem_close(dd_mem *m) {
     if (m->user) dnnl_memory_destroy(m->user);
 }
 
-/// Memory for a scratch region (NULL when the region is unused or the memory cannot be made).
-static dnnl_memory_t region_memory(const dd_region *r, float *scratch) {
-    dnnl_memory_t m = NULL;
-    if (r->used && dnnl_memory_create(&m, &r->md, engine, scratch + r->offset) != dnnl_success) return NULL;
-    return m;
-}
-
-/// Executes `primitive` with `args` plus its scratchpad region, when it has one.
-static dnnl_status_t execute(dnnl_primitive_t primitive, int count, dnnl_exec_arg_t *args, const dd_region *scratchpad,
-                             float *scratch) {
-    dnnl_memory_t pad = region_memory(scratchpad, scratch);
-    if (scratchpad->used && !pad) return dnnl_out_of_memory;
-    if (pad) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
-    dnnl_status_t status = dnnl_primitive_execute(primitive, stream, count, args);
-    if (pad) dnnl_memory_destroy(pad);
-    return status;
-}
-
 static dnnl_status_t reorder(const dd_arg *a, const dd_mem *m, int is_output, float *scratch) {
     if (!a->needs_reorder) return dnnl_success;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, is_output ? m->internal : m->user},
                                {DNNL_ARG_TO, is_output ? m->user : m->internal}};
-    return execute(a->reorder, 2, args, &a->reorder_scratchpad, scratch);
+    return dd_execute(a->reorder, 2, args, &a->reorder_scratchpad, scratch);
 }
 
 /// Runs the primitive with `inputs` 0 and 1 and output 2 bound to `arg_ids`, plus an optional bias.
@@ -261,7 +189,7 @@ static int run(const dd_conv *conv, const int arg_ids[3], void *data[3], int bia
     int opened = mem_open(&mems[0], &conv->args[0], data[0], scratch) &&
                  mem_open(&mems[1], &conv->args[1], data[1], scratch) &&
                  mem_open(&mems[2], &conv->args[2], data[2], scratch);
-    if (opened && bias && conv->has_bias && dnnl_memory_create(&bias_mem, &conv->bias, engine, bias) != dnnl_success)
+    if (opened && bias && conv->has_bias && dnnl_memory_create(&bias_mem, &conv->bias, dd_engine(), bias) != dnnl_success)
         opened = 0;
     if (opened) {
         status = reorder(&conv->args[0], &mems[0], 0, scratch);
@@ -271,10 +199,10 @@ static int run(const dd_conv *conv, const int arg_ids[3], void *data[3], int bia
                                        {arg_ids[1], mems[1].internal},
                                        {arg_ids[2], mems[2].internal},
                                        {bias_id, bias_mem}};
-            status = execute(conv->primitive, bias_mem ? 4 : 3, args, &conv->scratchpad, scratch);
+            status = dd_execute(conv->primitive, bias_mem ? 4 : 3, args, &conv->scratchpad, scratch);
         }
         if (status == dnnl_success) status = reorder(&conv->args[2], &mems[2], 1, scratch);
-        if (status == dnnl_success) status = dnnl_stream_wait(stream);
+        if (status == dnnl_success) status = dnnl_stream_wait(dd_stream());
     }
     if (bias_mem) dnnl_memory_destroy(bias_mem);
     for (int i = 0; i < 3; i++) mem_close(&mems[i]);

@@ -22,6 +22,13 @@ extension Module {
         return result.map { (key: $0.0, parameter: $0.1) }
     }
 
+    /// Every module of the tree, this one first, depth-first in declaration order.
+    public func modules() -> [Module] {
+        var result: [Module] = []
+        ModuleReflection.collectModules(self, into: &result)
+        return result
+    }
+
     /// Number of scalar parameters.
     public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.parameter.shape.reduce(1, *) } }
 
@@ -111,6 +118,32 @@ enum ModuleReflection {
             for child in m.children {
                 guard let label = child.label, !label.hasPrefix("_") else { continue }
                 visit(child.value, key: prefix + (overrides[label] ?? snakeCase(label)), into: &result)
+            }
+        }
+    }
+
+    static func collectModules(_ module: Module, into result: inout [Module]) {
+        result.append(module)
+        var mirror: Mirror? = Mirror(reflecting: module)
+        while let m = mirror {
+            for child in m.children {
+                guard let label = child.label, !label.hasPrefix("_") else { continue }
+                visitModules(child.value, into: &result)
+            }
+            mirror = m.superclassMirror
+        }
+    }
+
+    static func visitModules(_ value: Any, into result: inout [Module]) {
+        switch value {
+        case is Parameter:
+            return
+        case let module as Module:
+            collectModules(module, into: &result)
+        default:
+            let mirror = Mirror(reflecting: value)
+            if mirror.displayStyle == .optional || mirror.displayStyle == .collection {
+                for element in mirror.children { visitModules(element.value, into: &result) }
             }
         }
     }

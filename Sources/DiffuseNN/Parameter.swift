@@ -17,6 +17,7 @@ public final class Parameter: @unchecked Sendable {
     /// `requiresGrad: true`), or nil: a model on `Variable`s then reads the value as a constant.
     public var leaf: Variable? {
         didSet {
+            version &+= 1
             if let leaf {
                 stored = leaf.value
                 half = nil
@@ -36,8 +37,15 @@ public final class Parameter: @unchecked Sendable {
             stored = newValue
             half = nil
             leaf?.value = newValue
+            version &+= 1
         }
     }
+
+    /// Changes whenever `value` is assigned, a leaf is set or removed, or the storage becomes
+    /// float16: what caches derived from the value (`Linear`'s packed weights) compare. (An
+    /// optimizer that writes into a leaf's storage does not change it: caches ignore parameters
+    /// with a leaf.)
+    public private(set) var version = 0
 
     /// A parameter holding `value`.
     public init(_ value: Tensor) { stored = value }
@@ -58,6 +66,7 @@ public final class Parameter: @unchecked Sendable {
         guard leaf == nil, half == nil else { return }
         half = HalfValues(stored.contiguous())
         stored = Tensor(uninitializedShape: [0])
+        version &+= 1
     }
 }
 

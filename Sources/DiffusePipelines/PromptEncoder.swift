@@ -71,9 +71,12 @@ public final class CLIPPromptEncoder: PromptEncoder {
     public let tokenizer: CLIPTokenizer
     public let model: CLIPTextModel
 
+    /// The text model's linear layers run on packed weights (`Linear.packsWeights`): its
+    /// weights stay fixed while it encodes prompts.
     public init(tokenizer: CLIPTokenizer, model: CLIPTextModel) {
         self.tokenizer = tokenizer
         self.model = model
+        model.packLinearWeights()
     }
 
     /// `[B, 77, hidden]`: the last hidden state after the final layer norm (no pooled embedding:

@@ -52,6 +52,10 @@ import Testing
         let ids = try f.reference.floats("text_encoder.input_ids").map { Int($0) }
         let out = model([Array(ids[0 ..< 77]), Array(ids[77 ..< 154])])
         Self.expectMatch(out, try f.tensor("text_encoder.last_hidden_state"), "\(name) text encoder")
+        // As the pipeline runs it: linear layers on packed weights (oneDNN's inner product).
+        model.packLinearWeights()
+        let packed = model([Array(ids[0 ..< 77]), Array(ids[77 ..< 154])])
+        Self.expectMatch(packed, try f.tensor("text_encoder.last_hidden_state"), "\(name) text encoder, packed weights")
     }
 
     @Test(arguments: ["sd1", "sd2", "inpaint"])

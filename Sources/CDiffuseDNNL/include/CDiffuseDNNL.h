@@ -1,4 +1,4 @@
-// A narrow C interface to oneDNN's convolutions (Debian libdnnl-dev, oneDNN 2.x): Diffuse keeps
+// A narrow C interface to oneDNN's convolutions and inner products (Debian libdnnl-dev, oneDNN 2.x): Diffuse keeps
 // tensors in plain NCHW float32; this shim builds oneDNN primitives that pick their own (blocked)
 // layouts, and reorders into and out of them around each call.
 #ifndef CDIFFUSE_DNNL_H
@@ -42,6 +42,26 @@ int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const floa
 /// diff_weights (overwritten) and, when diff_bias is not NULL and the primitive has a bias, diff_bias.
 int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float *diff_dst, float *diff_weights,
                              float *diff_bias, float *scratch);
+
+/// A linear layer for inference, y[m, n] = x[m, k] · wᵀ + bias (w: [n, k], PyTorch's layout), on
+/// oneDNN's inner product with the weights packed once into the layout it picks (its brgemm
+/// kernels then run 1.4–1.9× faster than sgemm on plain weights at a text encoder's 154 rows).
+/// NULL when oneDNN declines the shape.
+typedef struct dd_linear dd_linear;
+
+dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias);
+void dd_linear_destroy(dd_linear *linear);
+size_t dd_linear_scratch_floats(const dd_linear *linear);
+/// Floats of a packed copy of the weights.
+size_t dd_linear_packed_floats(const dd_linear *linear);
+/// Which packed layout the primitive wants: primitives with the same id take the same packed copy.
+int dd_linear_layout(const dd_linear *linear);
+const char *dd_linear_implementation(const dd_linear *linear);
+/// Packs plain [n, k] weights into `packed` (dd_linear_packed_floats floats). 0 on success.
+int dd_linear_pack(const dd_linear *linear, const float *weights, float *packed, float *scratch);
+/// dst = src · wᵀ + bias with packed weights (bias required when created with one). 0 on success.
+int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias, float *dst,
+                      float *scratch);
 
 /// Sets the number of OpenMP threads oneDNN uses from the calling thread (OpenMP keeps the setting
 /// per thread; no-op when the OpenMP runtime is not found).

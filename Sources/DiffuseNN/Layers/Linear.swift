@@ -1,11 +1,21 @@
 import DiffuseAutograd
 import DiffuseTensor
+import Foundation
 
 /// y = x·Wᵀ + b over the last axis: `[…, inFeatures] → […, outFeatures]`.
 /// Checkpoint keys: `weight` `[out, in]`, `bias` `[out]`.
 public final class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
+
+    /// Whether inference (`Tensor` inputs) runs on oneDNN's inner product with the weight packed
+    /// once into the layout its kernels want (`OneDNNLinear`): 1.4–1.9× faster than sgemm at a
+    /// text encoder's shapes, for a second copy of the weight in memory. Off by default; the
+    /// packed copy is remade when the weight is assigned, and never used while the weight trains
+    /// (has a leaf) or is stored as float16.
+    public var packsWeights = false
+    private let _packLock = NSLock()
+    private var _packed: (version: Int, layout: Int, tensor: Tensor)?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         weight = Parameter(shape: [outFeatures, inFeatures])
@@ -18,6 +28,47 @@ public final class Linear: Module {
     /// On `Tensor`s (inference) or `Variable`s (training).
     @inlinable
     public func callAsFunction<T: TensorValue>(_ x: T) -> T {
-        x.linear(weight: T.lift(weight), bias: bias.map { T.lift($0) })
+        if packsWeights, let tensor = x as? Tensor, let y = packedForward(tensor) as? T { return y }
+        return x.linear(weight: T.lift(weight), bias: bias.map { T.lift($0) })
+    }
+
+    /// The packed path, or nil to take the plain one.
+    @usableFromInline
+    func packedForward(_ x: Tensor) -> Tensor? {
+        OpProfile.measure("linear (packed)") { packedForwardUnprofiled(x) }
+    }
+
+    private func packedForwardUnprofiled(_ x: Tensor) -> Tensor? {
+        let k = inFeatures
+        guard weight.leaf == nil, !weight.isFloat16, bias?.isFloat16 != true, x.rank >= 1, x.shape[x.rank - 1] == k,
+              x.count > 0 else { return nil }
+        let rows = x.count / k
+        guard let plan = OneDNNLinear.plan(rows: rows, inFeatures: k, outFeatures: outFeatures, hasBias: bias != nil) else {
+            return nil
+        }
+        _packLock.lock()
+        let packed: Tensor
+        if let cached = _packed, cached.version == weight.version, cached.layout == plan.layout {
+            packed = cached.tensor
+        } else if let fresh = plan.pack(weight.value.contiguous()) {
+            _packed = (weight.version, plan.layout, fresh)
+            packed = fresh
+        } else {
+            _packLock.unlock()
+            return nil
+        }
+        _packLock.unlock()
+        guard let y = plan.run(x.contiguous().reshaped([rows, k]), packed: packed, bias: bias?.value.contiguous()) else {
+            return nil
+        }
+        return y.reshaped(Array(x.shape.dropLast()) + [outFeatures])
+    }
+}
+
+extension Module {
+    /// Sets `packsWeights` on every `Linear` of the tree (for a model whose weights stay fixed,
+    /// such as a text encoder at inference).
+    public func packLinearWeights(_ on: Bool = true) {
+        for case let linear as Linear in modules() { linear.packsWeights = on }
     }
 }

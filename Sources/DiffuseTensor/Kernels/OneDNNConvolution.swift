@@ -112,21 +112,13 @@ public enum OneDNNConvolution {
             scratchFloats = dd_conv_scratch_floats(pointer)
         }
 
-        /// Runs `body` with a scratch buffer of `scratchFloats` floats, one call at a time.
+        /// Runs `body` with a scratch buffer of `scratchFloats` floats, one oneDNN call at a time.
         func run(_ body: (UnsafeMutablePointer<Float>?) -> Int32) -> Int32 {
-            let scratch = scratchFloats > 0 ? Tensor(uninitializedShape: [scratchFloats]) : nil
-            OneDNNConvolution.executionLock.lock()
-            defer { OneDNNConvolution.executionLock.unlock() }
-            // OpenMP's thread count is per calling thread (a server runs generations on several).
-            dd_set_num_threads(Int32(Parallel.threadCount))
-            let status = body(scratch?.pointer)
-            withExtendedLifetime(scratch) {}
-            return status
+            OneDNNRuntime.run(scratchFloats: scratchFloats, body)
         }
     }
 
     private static let cacheLock = NSLock()
-    private static let executionLock = NSLock()
     private nonisolated(unsafe) static var cache: [Key: Primitive?] = [:]
 
     static func primitive(for key: Key) -> Primitive? {

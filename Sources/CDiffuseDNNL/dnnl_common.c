@@ -1,0 +1,72 @@
+#define _GNU_SOURCE
+#include "CDiffuseDNNL.h"
+#include "dnnl_common.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+/// Every primitive takes its scratchpad from the caller (`dnnl_scratchpad_mode_user`). In the
+/// default library mode oneDNN 2.x keeps one scratchpad per *thread*, sized when a primitive is
+/// created and looked up again on the thread that executes it: a primitive built on one thread and
+/// run on another wrote into that thread's smaller (or absent) buffer — heap corruption, or a
+/// memset through NULL, whenever Swift's tasks moved between threads.
+static dnnl_primitive_attr_t user_scratchpad;
+static int engine_ok;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) {
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) return;
+    if (dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) return;
+    if (dnnl_primitive_attr_create(&user_scratchpad) != dnnl_success) return;
+    if (dnnl_primitive_attr_set_scratchpad_mode(user_scratchpad, dnnl_scratchpad_mode_user) != dnnl_success) return;
+    engine_ok = 1;
+}
+
+int dd_engine_ready(void) {
+    pthread_once(&engine_once, engine_init);
+    return engine_ok;
+}
+dnnl_engine_t dd_engine(void) { return engine; }
+dnnl_stream_t dd_stream(void) { return stream; }
+const_dnnl_primitive_attr_t dd_user_scratchpad(void) { return user_scratchpad; }
+
+void dd_region_reserve(dd_region *r, const dnnl_memory_desc_t *md, size_t *scratch) {
+    size_t bytes = md ? dnnl_memory_desc_get_size(md) : 0;
+    r->used = bytes > 0;
+    if (!r->used) return;
+    r->md = *md;
+    r->offset = *scratch;
+    size_t floats = (bytes + sizeof(float) - 1) / sizeof(float);
+    *scratch += (floats + 15) & ~(size_t)15;
+}
+
+void dd_scratchpad_reserve(dd_region *r, const_dnnl_primitive_desc_t pd, size_t *scratch) {
+    dd_region_reserve(r, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), scratch);
+}
+
+dnnl_memory_t dd_region_memory(const dd_region *r, float *scratch) {
+    dnnl_memory_t m = NULL;
+    if (r->used && dnnl_memory_create(&m, &r->md, engine, scratch + r->offset) != dnnl_success) return NULL;
+    return m;
+}
+
+dnnl_status_t dd_execute(dnnl_primitive_t primitive, int count, dnnl_exec_arg_t *args, const dd_region *scratchpad,
+                         float *scratch) {
+    dnnl_memory_t pad = dd_region_memory(scratchpad, scratch);
+    if (scratchpad->used && !pad) return dnnl_out_of_memory;
+    if (pad) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
+    dnnl_status_t status = dnnl_primitive_execute(primitive, stream, count, args);
+    if (pad) dnnl_memory_destroy(pad);
+    return status;
+}
+
+static void (*omp_set_threads)(int);
+static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
+static void omp_init(void) { omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); }
+
+void dd_set_num_threads(int threads) {
+    pthread_once(&omp_once, omp_init);
+    if (omp_set_threads && threads > 0) omp_set_threads(threads);
+}

@@ -1,0 +1,73 @@
+import DiffuseAutograd
+import DiffuseNN
+import DiffuseTensor
+import Foundation
+import Testing
+
+/// `Linear` on packed weights (oneDNN's inner product) computes what it computes on plain ones,
+/// and follows its weight when the weight changes.
+@Suite struct PackedLinearTests {
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed
+        let values = (0 ..< shape.reduce(1, *)).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(state >> 40) % 2001 - 1000) / 1000
+        }
+        return Tensor(shape: shape, values)
+    }
+
+    func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test(arguments: [([2, 77, 64], 96, true), ([5, 48], 200, false), ([1, 3, 7, 40], 8, true)])
+    func packedMatchesPlain(_ input: [Int], _ outFeatures: Int, _ bias: Bool) throws {
+        let layer = Linear(input.last!, outFeatures, bias: bias)
+        layer.weight.value = random([outFeatures, input.last!], seed: 1)
+        layer.bias?.value = random([outFeatures], seed: 2)
+        let x = random(input, seed: 3)
+        let plain = layer(x)
+        layer.packsWeights = true
+        let packed = layer(x)
+        #expect(packed.shape == input.dropLast() + [outFeatures])
+        let difference = maxDifference(plain, packed)
+        print("[parity] packed Linear \(input) → \(outFeatures): max abs difference \(difference)")
+        #expect(difference < 1e-4)
+        let plan = try #require(OneDNNLinear.plan(rows: x.count / input.last!, inFeatures: input.last!, outFeatures: outFeatures,
+                                                  hasBias: bias))
+        #expect(!plan.implementation.isEmpty)
+
+        // A new weight is packed again (the old packed copy is not reused).
+        layer.weight.value = random([outFeatures, input.last!], seed: 4)
+        let repacked = layer(x)
+        layer.packsWeights = false
+        #expect(maxDifference(repacked, layer(x)) < 1e-4)
+    }
+
+    /// While the weight trains (has a leaf, updated in place by the optimizer) the plain path is
+    /// taken, so no stale packed copy can be used.
+    @Test func trainingWeightsAreNotPacked() {
+        let layer = Linear(16, 8)
+        layer.weight.value = random([8, 16], seed: 5)
+        layer.bias?.value = random([8], seed: 6)
+        layer.packsWeights = true
+        let x = random([4, 16], seed: 7)
+        _ = layer(x)
+        layer.beginTraining()
+        let p = layer.weight.value.pointer
+        for i in 0 ..< 8 * 16 { p[i] += 0.5 }  // an optimizer step, in place
+        let y = layer(x)
+        layer.packsWeights = false
+        #expect(maxDifference(y, layer(x)) == 0)
+        layer.endTraining()
+    }
+
+    @Test func packLinearWeightsReachesEveryLinear() {
+        final class Pair: Module { let first = Linear(4, 4); let rest = [Linear(4, 2), Linear(2, 2)]; let none: Linear? = nil }
+        let pair = Pair()
+        pair.packLinearWeights()
+        #expect(pair.modules().count == 4)
+        let linears = pair.modules().compactMap { $0 as? Linear }
+        #expect(linears.count == 3 && linears.allSatisfy { $0.packsWeights })
+    }
+}
