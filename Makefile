@@ -62,7 +62,7 @@ bench: build
 ## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled
 ## sentence embedding (a projection class embedding) and trains on CLDR keywords too.
 EMOJI_STEPS ?= 3000
-EMOJI_POOLED_STEPS ?= 2500
+EMOJI_POOLED_STEPS ?= 5000
 EMOJI_TRAIN = DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 \
 	    --patch-size 2 --batch-size 64 --warmup-steps 100 --ema-decay 0.999 --caption-dropout 0.1 \
 	    --checkpoint-every 100 --sample-every 250 --sample-prompt "red apple" --sample-prompt "cat face" \

@@ -100,28 +100,10 @@ public enum ClassifierTraining {
         return (Double(top1) / n, Double(top5) / n)
     }
 
-    /// PyTorch's defaults (uniform ±1/√fan_in for weights and biases; norms 1 and 0), seeded.
+    /// PyTorch's defaults (uniform ±1/√fan_in for weights and biases; norms 1 and 0), seeded
+    /// (`DefaultInitialization`).
     public static func initialize(_ model: ImageClassifier, seed: UInt64) {
-        var random = TrainingRandom(seed: seed ^ 0x5EED)
-        for (key, parameter) in model.namedParameters() {
-            let shape = parameter.shape
-            if key.contains("norm") {
-                parameter.value = key.hasSuffix(".weight") ? Tensor.ones(shape) : Tensor.zeros(shape)
-                continue
-            }
-            let weightShape = key.hasSuffix(".bias") ? nil : shape
-            let fanIn = weightShape.map { $0.dropFirst().reduce(1, *) } ?? fanIns(model)[String(key.dropLast(".bias".count))] ?? 1
-            let bound = 1 / Float(fanIn).squareRoot()
-            parameter.value = Tensor(shape: shape, (0 ..< Tensor.elementCount(shape)).map { _ in Float(random.uniform() * 2 - 1) * bound })
-        }
-    }
-
-    private static func fanIns(_ model: ImageClassifier) -> [String: Int] {
-        var out: [String: Int] = [:]
-        for (key, parameter) in model.namedParameters() where key.hasSuffix(".weight") && parameter.shape.count >= 2 {
-            out[String(key.dropLast(".weight".count))] = parameter.shape.dropFirst().reduce(1, *)
-        }
-        return out
+        DefaultInitialization.apply(to: model.namedParameters(), seed: seed)
     }
 
     /// One augmented copy of a channel-major `[3, size, size]` image in [-1, 1].

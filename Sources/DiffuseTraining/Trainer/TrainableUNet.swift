@@ -76,24 +76,6 @@ public enum TrainableUNet {
     /// embedding, which starts at zero so that the new conditioning begins as a no-op (and a
     /// model that gains one keeps its behaviour at first, see `Train --init-from`).
     public func initializeWeights(seed: UInt64) {
-        var random = TrainingRandom(seed: seed ^ 0x5EED)
-        let params = module.namedParameters()
-        var fanIns: [String: Int] = [:]
-        for (key, parameter) in params where key.hasSuffix(".weight") && parameter.shape.count >= 2 {
-            fanIns[String(key.dropLast(".weight".count))] = parameter.shape.dropFirst().reduce(1, *)
-        }
-        for (key, parameter) in params {
-            let shape = parameter.shape
-            let layer = key.hasSuffix(".weight") ? String(key.dropLast(7)) : key.hasSuffix(".bias") ? String(key.dropLast(5)) : key
-            if layer == "conv_out" || layer == "class_embedding.linear_2" {
-                parameter.value = Tensor.zeros(shape)
-            } else if let fanIn = fanIns[layer] {
-                let bound = 1 / Float(fanIn).squareRoot()
-                let values = (0 ..< Tensor.elementCount(shape)).map { _ in Float(random.uniform() * 2 - 1) * bound }
-                parameter.value = Tensor(shape: shape, values)
-            } else {
-                parameter.value = key.hasSuffix(".weight") ? Tensor.ones(shape) : Tensor.zeros(shape)
-            }
-        }
+        DefaultInitialization.apply(to: module.namedParameters(), seed: seed, zeroLayers: ["conv_out", "class_embedding.linear_2"])
     }
 }
