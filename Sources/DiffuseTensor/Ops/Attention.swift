@@ -27,6 +27,7 @@ public enum Attention {
     public static func scaledDotProductWithLogSumExp(query: Tensor, key: Tensor, value: Tensor, scale: Float? = nil,
                                                      causal: Bool = false, mask: Tensor? = nil, queryBlock: Int = 128,
                                                      keyBlock: Int = 1024) -> (output: Tensor, logSumExp: Tensor) {
+        precondition(query.rank == 4, "attention: q \(query.shape) must be 4-D")
         let lse = Tensor(uninitializedShape: [query.shape[0], query.shape[1], query.shape[2]])
         let out = compute(query: query, key: key, value: value, scale: scale, causal: causal, mask: mask,
                           queryBlock: queryBlock, keyBlock: keyBlock, logSumExp: lse)
