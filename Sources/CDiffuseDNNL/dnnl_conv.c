@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /// A tensor argument: the caller's plain layout, the layout the primitive wants, and (when they
 /// differ) a reorder between them through `offset` floats into the scratch buffer.
 typedef struct {
