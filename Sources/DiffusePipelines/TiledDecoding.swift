@@ -14,7 +14,9 @@ public struct TiledDecoding: Sendable {
     /// Overlap between neighbouring tiles in latent pixels (0 ≤ overlap < tile).
     public var overlap: Int
 
-    public init(tile: Int = 64, overlap: Int = 16) throws {
+    /// `overlap` defaults to a quarter of the tile (16 for the default 64).
+    public init(tile: Int = 64, overlap: Int? = nil) throws {
+        let overlap = overlap ?? tile / 4
         guard tile >= 8 else { throw PipelineError("VAE tile of \(tile) latent pixels is too small (at least 8)") }
         guard (0 ..< tile).contains(overlap) else { throw PipelineError("VAE tile overlap \(overlap) must be in 0..<\(tile)") }
         self.tile = tile

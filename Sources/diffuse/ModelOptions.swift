@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
     /// Loads the model (`ModelLocation.load`) and sets its tiled VAE decoding.
     func load() throws -> StableDiffusion {
         let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights, predictionType: predictionType)
-        if let vaeTile { pipeline.vaeTiling = try TiledDecoding(tile: vaeTile, overlap: vaeTile / 4) }
+        if let vaeTile { pipeline.vaeTiling = try TiledDecoding(tile: vaeTile) }
         return pipeline
     }
 }

@@ -103,7 +103,7 @@ struct Bench: ParsableCommand {
     func benchStableDiffusion(_ url: URL, _ random: inout BenchRandom) throws {
         let start = Date()
         let sd = try StableDiffusion.load(folder: url, weights: weights)
-        if let vaeTile { sd.vaeTiling = try TiledDecoding(tile: vaeTile, overlap: vaeTile / 4) }
+        if let vaeTile { sd.vaeTiling = try TiledDecoding(tile: vaeTile) }
         print(String(format: "%-44@ %9.2f s", "load \(url.lastPathComponent)" as NSString, Date().timeIntervalSince(start)))
         guard let encoder = sd.textEncoder else { throw CLIError("\(url.path) is an unconditional model; the SD benchmark needs a text encoder") }
         let prompts = ["a photograph of an astronaut riding a horse", ""]
