@@ -16,6 +16,9 @@ public final class TrainingData {
     /// Probability of replacing a caption by one of the image's keywords (for images that have
     /// some), so that the model links more than one wording to each image.
     public let keywordCaptions: Double
+    /// Probability of wrapping the chosen caption or keyword in one of `CaptionTemplates.all`
+    /// ("a red apple", "red apple emoji"), chosen uniformly.
+    public let captionTemplates: Double
     private var cache: [Int: [Float]] = [:]
     private let caching: Bool
     /// Leave out images that cannot be read (listed in `warnings`) instead of stopping.
@@ -25,12 +28,13 @@ public final class TrainingData {
     private var unreadable = Set<Int>()
 
     public init(dataset: ImageCaptionDataset, seed: UInt64, flip: Bool, captionDropout: Double, keywordCaptions: Double = 0,
-                cacheLimitBytes: Int = 2 << 30) {
+                captionTemplates: Double = 0, cacheLimitBytes: Int = 2 << 30) {
         self.dataset = dataset
         self.order = EpochOrder(count: dataset.count, seed: seed)
         self.flip = flip
         self.captionDropout = captionDropout
         self.keywordCaptions = keywordCaptions
+        self.captionTemplates = captionTemplates
         caching = dataset.count * 3 * dataset.size * dataset.size * 4 <= cacheLimitBytes
     }
 
@@ -72,19 +76,28 @@ public final class TrainingData {
         return (out, captions)
     }
 
-    /// The entry's caption, or with probability `keywordCaptions` one of its keywords. Draws from
-    /// `random` only when the entry has keywords and the probability is positive, so runs without
-    /// keywords consume the stream as before.
+    /// The entry's caption, or with probability `keywordCaptions` one of its keywords; then, with
+    /// probability `captionTemplates`, that text in a template sentence. Draws from `random` only
+    /// for the options in use (keywords: only when the entry has some), so runs without them
+    /// consume the stream as before.
     private func caption(for entry: ImageCaptionDataset.Entry, random: inout TrainingRandom) -> String {
-        guard keywordCaptions > 0, !entry.keywords.isEmpty, random.uniform() < keywordCaptions else { return entry.caption }
-        return entry.keywords[random.int(below: entry.keywords.count)]
+        var text = entry.caption
+        if keywordCaptions > 0, !entry.keywords.isEmpty, random.uniform() < keywordCaptions {
+            text = entry.keywords[random.int(below: entry.keywords.count)]
+        }
+        if captionTemplates > 0, random.uniform() < captionTemplates {
+            text = CaptionTemplates.apply(random.int(below: CaptionTemplates.all.count), to: text)
+        }
+        return text
     }
 
-    /// Every caption `nextBatch` can return: captions, keywords (when used) and "".
+    /// Every caption `nextBatch` can return: captions, keywords (when used), their template
+    /// sentences (when used) and "".
     public var possibleCaptions: [String] {
-        var all = dataset.entries.map(\.caption) + [""]
-        if keywordCaptions > 0 { all += dataset.entries.flatMap(\.keywords) }
-        return all
+        var texts = dataset.entries.map(\.caption)
+        if keywordCaptions > 0 { texts += dataset.entries.flatMap(\.keywords) }
+        if captionTemplates > 0 { texts += texts.flatMap(CaptionTemplates.sentences(for:)) }
+        return texts + [""]
     }
 
     private func image(_ index: Int) throws -> [Float] {

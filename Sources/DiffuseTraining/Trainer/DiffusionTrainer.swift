@@ -84,7 +84,8 @@ public final class DiffusionTrainer {
         self.export = export
         self.data = TrainingData(dataset: dataset, seed: configuration.seed, flip: configuration.randomFlip,
                                  captionDropout: model.contextDimension == nil ? 0 : configuration.captionDropout,
-                                 keywordCaptions: model.contextDimension == nil ? 0 : configuration.keywordCaptions ?? 0)
+                                 keywordCaptions: model.contextDimension == nil ? 0 : configuration.keywordCaptions ?? 0,
+                                 captionTemplates: model.contextDimension == nil ? 0 : configuration.captionTemplates ?? 0)
         self.configuration = configuration
         self.output = output
         objective = try DiffusionObjective(schedulerConfig: schedulerConfig, minSNRGamma: configuration.minSNRGamma,

@@ -39,6 +39,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// uniformly) instead of its caption; nil or 0 = always the caption. Optional so that the
     /// `training.json` of runs from before it existed still reads.
     public var keywordCaptions: Double? = nil
+    /// Probability of wrapping the training caption in one of `CaptionTemplates.all` ("a red
+    /// apple", "red apple emoji"); nil or 0 = never. Optional for older `training.json` files.
+    public var captionTemplates: Double? = nil
     /// The prompt reaches the UNet only through the pooled embedding (`--pooled-only`); nil = false.
     public var pooledOnly: Bool? = nil
     /// The model whose UNet weights the run started from (`--init-from`); nil = initialized from scratch.
@@ -86,6 +89,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if patchSize < 1 || resolution % patchSize != 0 { try fail("--patch-size must divide --resolution (got \(patchSize))") }
         if !(0 ... 1).contains(captionDropout) { try fail("--caption-dropout must be in [0, 1] (got \(captionDropout))") }
         if let p = keywordCaptions, !(0 ... 1).contains(p) { try fail("--keyword-captions must be in [0, 1] (got \(p))") }
+        if let p = captionTemplates, !(0 ... 1).contains(p) { try fail("--caption-templates must be in [0, 1] (got \(p))") }
         if let g = minSNRGamma, !(g > 0) { try fail("--min-snr-gamma must be positive (got \(g))") }
         if checkpointEvery < 1 { try fail("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
         if keepCheckpoints < 1 { try fail("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
@@ -106,6 +110,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             ("--random-flip", "\(randomFlip)", "\(saved.randomFlip)"),
             ("--caption-dropout", "\(captionDropout)", "\(saved.captionDropout)"),
             ("--keyword-captions", "\(keywordCaptions ?? 0)", "\(saved.keywordCaptions ?? 0)"),
+            ("--caption-templates", "\(captionTemplates ?? 0)", "\(saved.captionTemplates ?? 0)"),
             ("--pooled-only", "\(pooledOnly ?? false)", "\(saved.pooledOnly ?? false)"),
             ("EMA", "\(useEMA)", "\(saved.useEMA)"),
         ]

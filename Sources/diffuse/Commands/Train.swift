@@ -39,7 +39,10 @@ struct Train: ParsableCommand {
 
         Keywords: with --keyword-captions P, an image whose metadata.jsonl line lists "keywords" \
         is trained with one of them instead of its caption with probability P (diffuse dataset \
-        emoji writes CLDR's keywords: "fruit" for the red apple).
+        emoji writes CLDR's keywords: "fruit" for the red apple). With --caption-templates P the \
+        caption (or keyword) is, with probability P, wrapped in one of the sentences "a …", \
+        "the …", "… emoji", "an emoji of a …", "a picture of a …", so that prompts typed with an \
+        article or as a request still find what the model learned from bare names.
 
         --steps is the total number of optimizer steps. Every --checkpoint-every steps the output \
         folder gets a checkpoint (weights, EMA weights, optimizer state, data order and random \
@@ -129,6 +132,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Probability of training an image on one of its metadata keywords instead of its caption.")
     var keywordCaptions = 0.0
+
+    @Option(help: "Probability of wrapping the caption in a template sentence (\"a red apple\", \"red apple emoji\").")
+    var captionTemplates = 0.0
 
     @Option(help: "min-SNR-γ loss weighting (e.g. 5); off by default.")
     var minSnrGamma: Double?
@@ -273,6 +279,7 @@ struct Train: ParsableCommand {
         config.randomFlip = randomFlip
         config.captionDropout = captionDropout
         config.keywordCaptions = keywordCaptions > 0 ? keywordCaptions : nil
+        config.captionTemplates = captionTemplates > 0 ? captionTemplates : nil
         config.initializedFrom = initFrom
         config.pooledOnly = pooledOnly ? true : nil
         config.minSNRGamma = minSnrGamma
