@@ -9,7 +9,8 @@ struct dd_linear {
     dnnl_primitive_t primitive;
     dnnl_primitive_t pack;  // plain [n, k] weights -> the primitive's layout
     dnnl_memory_desc_t src, weights_plain, weights_packed, bias, dst;
-    int has_bias;
+    int has_bias, adds_residual;
+    dd_activation activation;
     dd_region scratchpad, pack_scratchpad;
     size_t scratch_floats;
     int layout;
@@ -43,7 +44,31 @@ void dd_linear_destroy(dd_linear *linear) {
     free(linear);
 }
 
-dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias) {
+// The scratchpad attribute plus the post-ops for `activation` and `adds_residual` (NULL on failure).
+static dnnl_primitive_attr_t epilogue_attr(dd_activation activation, int adds_residual, const dnnl_memory_desc_t *dst) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    if (dnnl_primitive_attr_clone(&attr, dd_user_scratchpad()) || dnnl_post_ops_create(&ops)) goto fail;
+    dnnl_status_t status = dnnl_success;
+    switch (activation) {
+    case DD_ACTIVATION_NONE: break;
+    case DD_ACTIVATION_QUICK_GELU: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_swish, 1.702f, 0.f); break;
+    case DD_ACTIVATION_GELU: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f); break;
+    case DD_ACTIVATION_GELU_TANH: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_gelu_tanh, 0.f, 0.f); break;
+    default: goto fail;
+    }
+    if (status || (adds_residual && dnnl_post_ops_append_binary(ops, dnnl_binary_add, dst)) ||
+        dnnl_primitive_attr_set_post_ops(attr, ops))
+        goto fail;
+    dnnl_post_ops_destroy(ops);
+    return attr;
+fail:
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return NULL;
+}
+
+dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias, dd_activation activation, int adds_residual) {
     if (!dd_engine_ready() || m <= 0 || k <= 0 || n <= 0) return NULL;
     dd_linear *linear = calloc(1, sizeof(dd_linear));
     if (!linear) return NULL;
@@ -51,6 +76,7 @@ dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias) {
     dnnl_memory_desc_t w_any;
     dnnl_inner_product_desc_t desc;
     dnnl_primitive_desc_t pd = NULL, pack_pd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
     if (dnnl_memory_desc_init_by_tag(&linear->src, 2, src_dims, dnnl_f32, dnnl_ab) ||
         dnnl_memory_desc_init_by_tag(&linear->weights_plain, 2, w_dims, dnnl_f32, dnnl_ab) ||
         dnnl_memory_desc_init_by_tag(&w_any, 2, w_dims, dnnl_f32, dnnl_format_tag_any) ||
@@ -58,9 +84,12 @@ dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias) {
         dnnl_memory_desc_init_by_tag(&linear->dst, 2, dst_dims, dnnl_f32, dnnl_ab) ||
         dnnl_inner_product_forward_desc_init(&desc, dnnl_forward_inference, &linear->src, &w_any,
                                              has_bias ? &linear->bias : NULL, &linear->dst) ||
-        dnnl_primitive_desc_create(&pd, &desc, dd_user_scratchpad(), dd_engine(), NULL))
+        !(attr = epilogue_attr(activation, adds_residual, &linear->dst)) ||
+        dnnl_primitive_desc_create(&pd, &desc, attr, dd_engine(), NULL))
         goto fail;
     linear->has_bias = has_bias;
+    linear->adds_residual = adds_residual;
+    linear->activation = activation;
     linear->weights_packed = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
@@ -78,8 +107,10 @@ dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias) {
     if (linear->layout < 0) goto fail;
     dnnl_primitive_desc_destroy(pack_pd);
     dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
     return linear;
 fail:
+    if (attr) dnnl_primitive_attr_destroy(attr);
     if (pack_pd) dnnl_primitive_desc_destroy(pack_pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
     dd_linear_destroy(linear);
@@ -107,22 +138,24 @@ int dd_linear_pack(const dd_linear *linear, const float *weights, float *packed,
     return status == dnnl_success ? 0 : (int)status;
 }
 
-int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias, float *dst,
-                      float *scratch) {
-    dnnl_memory_t mems[4] = {NULL, NULL, NULL, NULL};
+int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias,
+                      const float *residual, float *dst, float *scratch) {
+    dnnl_memory_t mems[5] = {NULL, NULL, NULL, NULL, NULL};
     dnnl_status_t status = dnnl_out_of_memory;
-    int with_bias = linear->has_bias && bias;
-    if (linear->has_bias && !bias) return -1;
+    if (!linear->has_bias != !bias || !linear->adds_residual != !residual) return -1;
     if (dnnl_memory_create(&mems[0], &linear->src, dd_engine(), (void *)src) == dnnl_success &&
         dnnl_memory_create(&mems[1], &linear->weights_packed, dd_engine(), (void *)packed) == dnnl_success &&
         dnnl_memory_create(&mems[2], &linear->dst, dd_engine(), dst) == dnnl_success &&
-        (!with_bias || dnnl_memory_create(&mems[3], &linear->bias, dd_engine(), (void *)bias) == dnnl_success)) {
-        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mems[0]}, {DNNL_ARG_WEIGHTS, mems[1]}, {DNNL_ARG_DST, mems[2]},
-                                   {DNNL_ARG_BIAS, mems[3]}};
-        status = dd_execute(linear->primitive, with_bias ? 4 : 3, args, &linear->scratchpad, scratch);
+        (!bias || dnnl_memory_create(&mems[3], &linear->bias, dd_engine(), (void *)bias) == dnnl_success) &&
+        (!residual || dnnl_memory_create(&mems[4], &linear->dst, dd_engine(), (void *)residual) == dnnl_success)) {
+        dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, mems[0]}, {DNNL_ARG_WEIGHTS, mems[1]}, {DNNL_ARG_DST, mems[2]}};
+        int count = 3;
+        if (bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mems[3]};
+        if (residual) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(linear->activation ? 1 : 0) | DNNL_ARG_SRC_1, mems[4]};
+        status = dd_execute(linear->primitive, count, args, &linear->scratchpad, scratch);
         if (status == dnnl_success) status = dnnl_stream_wait(dd_stream());
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     return status == dnnl_success ? 0 : (int)status;
 }

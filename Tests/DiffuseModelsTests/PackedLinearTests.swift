@@ -44,6 +44,34 @@ import Testing
         #expect(maxDifference(repacked, layer(x)) < 1e-4)
     }
 
+    /// The activation and the residual applied by the product as it writes its output (oneDNN
+    /// post-ops) match the separate ops; a residual of the wrong shape takes the plain path.
+    @Test(arguments: [(FusedActivation?.some(.quickGELU), false), (.gelu, true), (.geluTanh, false), (nil, true),
+                      (.quickGELU, true)])
+    func fusedEpilogueMatchesSeparateOps(_ activation: FusedActivation?, _ addsResidual: Bool) throws {
+        let layer = Linear(64, 96)
+        layer.weight.value = random([96, 64], seed: 8)
+        layer.bias?.value = random([96], seed: 9)
+        let x = random([2, 77, 64], seed: 10)
+        let residual = addsResidual ? random([2, 77, 96], seed: 11) : nil
+        let separate = layer(x, activation: activation, adding: residual)
+        var expected: Tensor = layer(x)
+        if let activation { expected = activation.apply(expected) }
+        if let residual { expected = expected + residual }
+        #expect(maxDifference(separate, expected) == 0)
+        layer.packsWeights = true
+        let fused = layer(x, activation: activation, adding: residual)
+        let difference = maxDifference(fused, expected)
+        print("[parity] packed Linear with \(activation.map { "\($0)" } ?? "no activation")\(addsResidual ? " + residual" : ""): max abs difference \(difference)")
+        #expect(fused.shape == [2, 77, 96] && difference < 1e-4)
+        #expect(OneDNNLinear.plan(rows: 154, inFeatures: 64, outFeatures: 96, hasBias: true, activation: activation,
+                                  addsResidual: addsResidual) != nil)
+        if addsResidual {
+            let wrong = random([2, 77, 1], seed: 12)
+            #expect(maxDifference(layer(x, activation: activation, adding: wrong), expected - residual! + wrong) < 1e-4)
+        }
+    }
+
     /// While the weight trains (has a leaf, updated in place by the optimizer) the plain path is
     /// taken, so no stale packed copy can be used.
     @Test func trainingWeightsAreNotPacked() {

@@ -49,7 +49,17 @@ int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float 
 /// NULL when oneDNN declines the shape.
 typedef struct dd_linear dd_linear;
 
-dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias);
+/// What a linear layer applies to its output before writing it, in the same pass (oneDNN post-ops).
+typedef enum {
+    DD_ACTIVATION_NONE = 0,
+    DD_ACTIVATION_QUICK_GELU = 1,  ///< x·σ(1.702x) (CLIP's quick_gelu; oneDNN's swish with α = 1.702)
+    DD_ACTIVATION_GELU = 2,        ///< x·Φ(x), erf form
+    DD_ACTIVATION_GELU_TANH = 3,   ///< the tanh approximation of GELU
+} dd_activation;
+
+/// `activation` is applied after the bias; with `adds_residual` a [m, n] tensor (dd_linear_forward's
+/// `residual`) is then added: dst = act(src · wᵀ + bias) + residual.
+dd_linear *dd_linear_create(int64_t m, int64_t k, int64_t n, int has_bias, dd_activation activation, int adds_residual);
 void dd_linear_destroy(dd_linear *linear);
 size_t dd_linear_scratch_floats(const dd_linear *linear);
 /// Floats of a packed copy of the weights.
@@ -59,9 +69,10 @@ int dd_linear_layout(const dd_linear *linear);
 const char *dd_linear_implementation(const dd_linear *linear);
 /// Packs plain [n, k] weights into `packed` (dd_linear_packed_floats floats). 0 on success.
 int dd_linear_pack(const dd_linear *linear, const float *weights, float *packed, float *scratch);
-/// dst = src · wᵀ + bias with packed weights (bias required when created with one). 0 on success.
-int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias, float *dst,
-                      float *scratch);
+/// dst = act(src · wᵀ + bias) + residual with packed weights (bias required when created with one,
+/// residual [m, n] when created with adds_residual; both NULL otherwise). 0 on success.
+int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias,
+                      const float *residual, float *dst, float *scratch);
 
 /// Sets the number of OpenMP threads oneDNN uses from the calling thread (OpenMP keeps the setting
 /// per thread; no-op when the OpenMP runtime is not found).

@@ -50,8 +50,8 @@ public final class CLIPEncoderLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = selfAttention(layerNorm1(x)) + x
-        return mlp(layerNorm2(h)) + h
+        let h = selfAttention(layerNorm1(x), residual: x)
+        return mlp(layerNorm2(h), residual: h)
     }
 }
 
@@ -68,15 +68,16 @@ public final class CLIPAttention: Module {
         self.heads = heads
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    /// `out_proj(attention(x)) + residual`, `x` and `residual` `[B, n, hidden]`.
+    func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
         let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
         func split(_ t: Tensor) -> Tensor { t.reshaped(b, n, heads, d / heads).permuted(0, 2, 1, 3) }
         let out = Attention.scaledDotProduct(query: split(qProj(x)), key: split(kProj(x)), value: split(vProj(x)), causal: true)
-        return outProj(out.permuted(0, 2, 1, 3).reshaped(b, n, d))
+        return outProj(out.permuted(0, 2, 1, 3).reshaped(b, n, d), activation: nil, adding: residual)
     }
 }
 
-/// `fc2(act(fc1(x)))`.
+/// `fc2(act(fc1(x)))`, the activation applied by fc1 as it writes its output.
 public final class CLIPMLP: Module {
     public let fc1: Linear
     public let fc2: Linear
@@ -88,13 +89,14 @@ public final class CLIPMLP: Module {
         activation = c.activation
     }
 
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = fc1(x)
-        switch activation {
-        case .quickGELU: return fc2(h.quickGELU())
-        case .gelu: return fc2(h.gelu())
-        case .geluTanh: return fc2(h.gelu(approximate: true))
+    /// `fc2(act(fc1(x))) + residual`, `x` and `residual` `[B, n, hidden]`.
+    func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
+        let fused: FusedActivation = switch activation {
+        case .quickGELU: .quickGELU
+        case .gelu: .gelu
+        case .geluTanh: .geluTanh
         }
+        return fc2(fc1(x, activation: fused), activation: nil, adding: residual)
     }
 }
 

@@ -32,18 +32,32 @@ public final class Linear: Module {
         return x.linear(weight: T.lift(weight), bias: bias.map { T.lift($0) })
     }
 
-    /// The packed path, or nil to take the plain one.
-    @usableFromInline
-    func packedForward(_ x: Tensor) -> Tensor? {
-        OpProfile.measure("linear (packed)") { packedForwardUnprofiled(x) }
+    /// `activation(x·Wᵀ + b) + residual` at inference: `x` `[…, inFeatures]`, `residual` the
+    /// output's shape `[…, outFeatures]`. With packed weights the activation and the residual are
+    /// applied by the product itself as it writes its output (oneDNN post-ops: no extra passes
+    /// over memory); otherwise they run as separate ops, with the same result within rounding.
+    public func callAsFunction(_ x: Tensor, activation: FusedActivation?, adding residual: Tensor? = nil) -> Tensor {
+        if packsWeights, let y = packedForward(x, activation: activation, residual: residual) { return y }
+        var y: Tensor = self(x)
+        if let activation { y = activation.apply(y) }
+        if let residual { y = y + residual }
+        return y
     }
 
-    private func packedForwardUnprofiled(_ x: Tensor) -> Tensor? {
+    /// The packed path, or nil to take the plain one.
+    @usableFromInline
+    func packedForward(_ x: Tensor, activation: FusedActivation? = nil, residual: Tensor? = nil) -> Tensor? {
+        OpProfile.measure("linear (packed)") { packedForwardUnprofiled(x, activation: activation, residual: residual) }
+    }
+
+    private func packedForwardUnprofiled(_ x: Tensor, activation: FusedActivation?, residual: Tensor?) -> Tensor? {
         let k = inFeatures
         guard weight.leaf == nil, !weight.isFloat16, bias?.isFloat16 != true, x.rank >= 1, x.shape[x.rank - 1] == k,
               x.count > 0 else { return nil }
         let rows = x.count / k
-        guard let plan = OneDNNLinear.plan(rows: rows, inFeatures: k, outFeatures: outFeatures, hasBias: bias != nil) else {
+        if let residual, residual.shape != Array(x.shape.dropLast()) + [outFeatures] { return nil }
+        guard let plan = OneDNNLinear.plan(rows: rows, inFeatures: k, outFeatures: outFeatures, hasBias: bias != nil,
+                                           activation: activation, addsResidual: residual != nil) else {
             return nil
         }
         _packLock.lock()
@@ -58,7 +72,8 @@ public final class Linear: Module {
             return nil
         }
         _packLock.unlock()
-        guard let y = plan.run(x.contiguous().reshaped([rows, k]), packed: packed, bias: bias?.value.contiguous()) else {
+        guard let y = plan.run(x.contiguous().reshaped([rows, k]), packed: packed, bias: bias?.value.contiguous(),
+                               residual: residual.map { $0.contiguous().reshaped([rows, outFeatures]) }) else {
             return nil
         }
         return y.reshaped(Array(x.shape.dropLast()) + [outFeatures])

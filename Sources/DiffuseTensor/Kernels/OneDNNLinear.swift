@@ -6,22 +6,25 @@ import Foundation
 /// 1.4–1.9× faster than OpenBLAS's sgemm on the plain `[out, in]` weight, which has to repack it
 /// on every call. The caller keeps the packed copy (`Linear` does, per weight version).
 public enum OneDNNLinear {
-    /// One inner product shape: `[rows, inFeatures] · [outFeatures, inFeatures]ᵀ (+ bias)`.
+    /// One inner product shape: `activation([rows, inFeatures] · [outFeatures, inFeatures]ᵀ (+ bias))
+    /// (+ residual)`, the activation and the residual added in the same pass over the output.
     public final class Plan: @unchecked Sendable {
         let pointer: OpaquePointer
         let scratchFloats: Int
         let packedFloats: Int
         let outFeatures: Int
         let hasBias: Bool
+        let addsResidual: Bool
         /// Plans with the same layout take the same packed weight.
         public let layout: Int
         /// oneDNN's name for the implementation (e.g. `brgemm:avx512_core`).
         public var implementation: String { String(cString: dd_linear_implementation(pointer)) }
 
-        init(_ pointer: OpaquePointer, outFeatures: Int, hasBias: Bool) {
+        init(_ pointer: OpaquePointer, outFeatures: Int, hasBias: Bool, addsResidual: Bool) {
             self.pointer = pointer
             self.outFeatures = outFeatures
             self.hasBias = hasBias
+            self.addsResidual = addsResidual
             scratchFloats = dd_linear_scratch_floats(pointer)
             packedFloats = dd_linear_packed_floats(pointer)
             layout = Int(dd_linear_layout(pointer))
@@ -38,32 +41,50 @@ public enum OneDNNLinear {
             return OneDNNLinear.check(status, "packing a weight") ? packed : nil
         }
 
-        /// `x · wᵀ + bias` for `x` `[rows, inFeatures]` (contiguous) and a weight packed by `pack`
-        /// (of a plan with the same layout) → `[rows, outFeatures]`; nil on failure.
-        public func run(_ x: Tensor, packed: Tensor, bias: Tensor?) -> Tensor? {
+        /// `activation(x · wᵀ + bias) + residual` for `x` `[rows, inFeatures]` (contiguous), a
+        /// weight packed by `pack` (of a plan with the same layout) and, for a plan that adds one, a
+        /// contiguous `residual` `[rows, outFeatures]` → `[rows, outFeatures]`; nil on failure.
+        public func run(_ x: Tensor, packed: Tensor, bias: Tensor?, residual: Tensor? = nil) -> Tensor? {
             precondition(x.rank == 2 && x.isContiguous && packed.count == packedFloats && (bias != nil) == hasBias,
                          "OneDNNLinear.run: input \(x.shape), packed weight of \(packed.count) floats")
+            precondition((residual != nil) == addsResidual && residual.map {
+                $0.isContiguous && $0.shape == [x.shape[0], outFeatures] } != false,
+                         "OneDNNLinear.run: residual \(residual?.shape ?? []) for a [\(x.shape[0]), \(outFeatures)] output")
             let y = Tensor(uninitializedShape: [x.shape[0], outFeatures])
             let status = OneDNNRuntime.run(scratchFloats: scratchFloats) { scratch in
-                dd_linear_forward(pointer, x.pointer, packed.pointer, bias?.pointer, y.pointer, scratch)
+                dd_linear_forward(pointer, x.pointer, packed.pointer, bias?.pointer, residual?.pointer, y.pointer, scratch)
             }
-            withExtendedLifetime((x, packed, bias)) {}
+            withExtendedLifetime((x, packed, bias, residual)) {}
             return OneDNNLinear.check(status, "a [\(x.shape[0]), \(x.shape[1])] → \(outFeatures) inner product") ? y : nil
         }
     }
 
-    private struct Key: Hashable { let rows, inFeatures, outFeatures: Int; let hasBias: Bool }
+    private struct Key: Hashable {
+        let rows, inFeatures, outFeatures: Int
+        let hasBias: Bool
+        let activation: FusedActivation?
+        let addsResidual: Bool
+    }
     private static let cacheLock = NSLock()
     private nonisolated(unsafe) static var cache: [Key: Plan?] = [:]
 
-    /// The plan for a shape (built once, then cached), or nil when oneDNN declines it.
-    public static func plan(rows: Int, inFeatures: Int, outFeatures: Int, hasBias: Bool) -> Plan? {
-        let key = Key(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, hasBias: hasBias)
+    /// The plan for a shape and epilogue (built once, then cached), or nil when oneDNN declines it.
+    public static func plan(rows: Int, inFeatures: Int, outFeatures: Int, hasBias: Bool,
+                            activation: FusedActivation? = nil, addsResidual: Bool = false) -> Plan? {
+        let key = Key(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, hasBias: hasBias,
+                      activation: activation, addsResidual: addsResidual)
         cacheLock.lock()
         defer { cacheLock.unlock() }
         if let cached = cache[key] { return cached }
-        let plan = dd_linear_create(Int64(rows), Int64(inFeatures), Int64(outFeatures), hasBias ? 1 : 0)
-            .map { Plan($0, outFeatures: outFeatures, hasBias: hasBias) }
+        let code: dd_activation = switch activation {
+        case nil: DD_ACTIVATION_NONE
+        case .quickGELU: DD_ACTIVATION_QUICK_GELU
+        case .gelu: DD_ACTIVATION_GELU
+        case .geluTanh: DD_ACTIVATION_GELU_TANH
+        }
+        let plan = dd_linear_create(Int64(rows), Int64(inFeatures), Int64(outFeatures), hasBias ? 1 : 0, code,
+                                    addsResidual ? 1 : 0)
+            .map { Plan($0, outFeatures: outFeatures, hasBias: hasBias, addsResidual: addsResidual) }
         cache[key] = .some(plan)
         return plan
     }
