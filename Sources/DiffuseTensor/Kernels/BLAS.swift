@@ -1,10 +1,23 @@
 import CDiffuseBLAS
+import Glibc
 
 /// SGEMM through OpenBLAS. OpenBLAS is pinned to one thread except inside `parallelGemm`: the
 /// kernels that split work over the cores themselves (conv2d tiles, attention blocks, batched
 /// matmul) call `gemm` from each worker, and nested calls never oversubscribe the cores.
 public enum BLAS {
     private static let configured: Bool = {
+        // After a threaded product OpenBLAS's idle workers keep polling for work (calling
+        // sched_yield) for 2^28 cycles — about 0.1 s — before they sleep; on two cores that steals
+        // time from the oneDNN and Diffuse threads that run next, between every pair of threaded
+        // products. A timeout of 2^4 cycles (OpenBLAS's minimum) puts them to sleep at once. The
+        // timeout is read from the environment when the workers start, so they are restarted
+        // with it; a user's own OPENBLAS_THREAD_TIMEOUT is kept.
+        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
+            setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
+            openblas_read_env()
+            _ = blas_thread_shutdown_()
+            _ = blas_thread_init()
+        }
         openblas_set_num_threads(1)
         return true
     }()
