@@ -55,6 +55,7 @@ static dnnl_primitive_attr_t epilogue_attr(dd_activation activation, int adds_re
     case DD_ACTIVATION_QUICK_GELU: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_swish, 1.702f, 0.f); break;
     case DD_ACTIVATION_GELU: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f); break;
     case DD_ACTIVATION_GELU_TANH: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_gelu_tanh, 0.f, 0.f); break;
+    case DD_ACTIVATION_RELU: status = dnnl_post_ops_append_eltwise(ops, 1.f, dnnl_eltwise_relu, 0.f, 0.f); break;
     default: goto fail;
     }
     if (status || (adds_residual && dnnl_post_ops_append_binary(ops, dnnl_binary_add, dst)) ||

@@ -47,7 +47,7 @@ import Testing
     /// The activation and the residual applied by the product as it writes its output (oneDNN
     /// post-ops) match the separate ops; a residual of the wrong shape takes the plain path.
     @Test(arguments: [(FusedActivation?.some(.quickGELU), false), (.gelu, true), (.geluTanh, false), (nil, true),
-                      (.quickGELU, true)])
+                      (.quickGELU, true), (.relu, false)])
     func fusedEpilogueMatchesSeparateOps(_ activation: FusedActivation?, _ addsResidual: Bool) throws {
         let layer = Linear(64, 96)
         layer.weight.value = random([96, 64], seed: 8)

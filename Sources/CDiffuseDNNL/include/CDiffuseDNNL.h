@@ -55,6 +55,7 @@ typedef enum {
     DD_ACTIVATION_QUICK_GELU = 1,  ///< x·σ(1.702x) (CLIP's quick_gelu; oneDNN's swish with α = 1.702)
     DD_ACTIVATION_GELU = 2,        ///< x·Φ(x), erf form
     DD_ACTIVATION_GELU_TANH = 3,   ///< the tanh approximation of GELU
+    DD_ACTIVATION_RELU = 4,        ///< max(x, 0)
 } dd_activation;
 
 /// `activation` is applied after the bias; with `adds_residual` a [m, n] tensor (dd_linear_forward's

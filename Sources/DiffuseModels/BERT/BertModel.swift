@@ -66,9 +66,9 @@ public final class BertAttention: Module {
         output = BertSelfOutput(c)
     }
 
-    /// Post-norm: `LayerNorm(dense(attention(x)) + x)`.
+    /// Post-norm: `LayerNorm(dense(attention(x)) + x)` (the residual added by `dense` as it writes).
     func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
-        output.layerNorm(output.dense(selfAttention(x, mask: mask)) + x)
+        output.layerNorm(output.dense(selfAttention(x, mask: mask), activation: nil, adding: x))
     }
 }
 
@@ -82,13 +82,14 @@ public final class BertIntermediate: Module {
         activation = c.activation
     }
 
+    /// `act(dense(x))`, the activation applied by `dense` as it writes its output.
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = dense(x)
-        switch activation {
-        case .gelu: return h.gelu()
-        case .geluTanh: return h.gelu(approximate: true)
-        case .relu: return h.relu()
+        let fused: FusedActivation = switch activation {
+        case .gelu: .gelu
+        case .geluTanh: .geluTanh
+        case .relu: .relu
         }
+        return dense(x, activation: fused)
     }
 }
 
@@ -118,7 +119,7 @@ public final class BertLayer: Module {
 
     func callAsFunction(_ x: Tensor, mask: Tensor?) -> Tensor {
         let h = attention(x, mask: mask)
-        return output.layerNorm(output.dense(intermediate(h)) + h)
+        return output.layerNorm(output.dense(intermediate(h), activation: nil, adding: h))
     }
 }
 

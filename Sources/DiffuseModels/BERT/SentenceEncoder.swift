@@ -50,7 +50,9 @@ public final class SentenceEncoder {
     /// sentence-transformers' `max_seq_length` when the folder does not say (all-MiniLM-L6-v2's).
     public static let defaultMaxLength = 256
 
-    /// Combines a tokenizer and a loaded model.
+    /// Combines a tokenizer and a loaded model. The model's linear layers run on packed weights
+    /// (`Linear.packsWeights`, with their activations and residual adds fused): its weights stay
+    /// fixed while it encodes.
     ///
     /// - Throws: `ModelConfigError` when the tokenizer has no `[PAD]`, its vocabulary does not fit
     ///   the model's embedding table, or its `maxLength` exceeds the model's positions.
@@ -68,6 +70,7 @@ public final class SentenceEncoder {
         }
         self.tokenizer = tokenizer
         self.model = model
+        model.packLinearWeights()
         self.maxLength = tokenizer.maxLength
         self.padTokenID = pad
     }

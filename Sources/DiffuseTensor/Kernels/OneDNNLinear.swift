@@ -81,6 +81,7 @@ public enum OneDNNLinear {
         case .quickGELU: DD_ACTIVATION_QUICK_GELU
         case .gelu: DD_ACTIVATION_GELU
         case .geluTanh: DD_ACTIVATION_GELU_TANH
+        case .relu: DD_ACTIVATION_RELU
         }
         let plan = dd_linear_create(Int64(rows), Int64(inFeatures), Int64(outFeatures), hasBias ? 1 : 0, code,
                                     addsResidual ? 1 : 0)

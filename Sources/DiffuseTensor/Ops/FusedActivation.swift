@@ -7,6 +7,8 @@ public enum FusedActivation: Sendable, Equatable {
     case gelu
     /// The tanh approximation of GELU (`gelu_pytorch_tanh`).
     case geluTanh
+    /// max(x, 0).
+    case relu
 
     /// The activation as its own op.
     public func apply(_ x: Tensor) -> Tensor {
@@ -14,6 +16,7 @@ public enum FusedActivation: Sendable, Equatable {
         case .quickGELU: return x.quickGELU()
         case .gelu: return x.gelu()
         case .geluTanh: return x.gelu(approximate: true)
+        case .relu: return x.relu()
         }
     }
 }
