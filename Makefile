@@ -61,10 +61,12 @@ bench: build
 ## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue).
 ## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled
 ## sentence embedding (a projection class embedding) and trains on CLDR keywords too; stage 3
-## starts from stage 2 and also wraps captions in sentences ("a red apple", "red apple emoji").
+## starts from stage 2 and also wraps captions in sentences ("a red apple", "red apple emoji");
+## stage 4 anneals stage 3 (learning rate 1e-4 decayed to 0 on a cosine).
 EMOJI_STEPS ?= 3000
 EMOJI_POOLED_STEPS ?= 5000
 EMOJI_TEMPLATE_STEPS ?= 3000
+EMOJI_ANNEAL_STEPS ?= 1000
 EMOJI_TRAIN = DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 \
 	    --patch-size 2 --batch-size 64 --warmup-steps 100 --ema-decay 0.999 --caption-dropout 0.1 \
 	    --checkpoint-every 100 --sample-every 250 --sample-prompt "red apple" --sample-prompt "cat face" \
@@ -77,7 +79,9 @@ train-default: deps $(BIN)
 	    --steps $(EMOJI_POOLED_STEPS) --lr 2e-4 --keyword-captions 0.3 --seed 2
 	$(EMOJI_TRAIN) --output runs/emoji-templates --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-pooled \
 	    --steps $(EMOJI_TEMPLATE_STEPS) --lr 2e-4 --keyword-captions 0.3 --caption-templates 0.5 --seed 3
-	bash tools/publish_default_model.sh runs/emoji-templates models/emoji
+	$(EMOJI_TRAIN) --output runs/emoji-anneal --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-templates \
+	    --steps $(EMOJI_ANNEAL_STEPS) --lr 1e-4 --lr-schedule cosine --keyword-captions 0.3 --caption-templates 0.5 --seed 4
+	bash tools/publish_default_model.sh runs/emoji-anneal models/emoji
 
 ## train-classifier: the CNN that diffuse eval judges the bundled model with (models/emoji-classifier)
 train-classifier: deps $(BIN)
