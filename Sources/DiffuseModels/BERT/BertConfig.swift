@@ -1,3 +1,5 @@
+import DiffuseTensor
+
 /// transformers' `BertConfig` (the parts an encoder-only BERT uses), with its defaults.
 ///
 /// all-MiniLM-L6-v2's `config.json` gives vocabSize 30522, hiddenSize 384, 6 layers, 12 heads,
@@ -11,6 +13,15 @@ public struct BertConfig: Sendable, Equatable {
         case geluTanh = "gelu_new"
         /// max(x, 0).
         case relu
+
+        /// The same function as a linear layer's fused epilogue.
+        public var fused: FusedActivation {
+            switch self {
+            case .gelu: .gelu
+            case .geluTanh: .geluTanh
+            case .relu: .relu
+            }
+        }
     }
 
     /// Rows of the word embedding table.

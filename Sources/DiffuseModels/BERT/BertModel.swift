@@ -75,21 +75,16 @@ public final class BertAttention: Module {
 /// The feed-forward expansion (`dense`, hidden → intermediate) and its activation.
 public final class BertIntermediate: Module {
     public let dense: Linear
-    let activation: BertConfig.Activation
+    let activation: FusedActivation
 
     init(_ c: BertConfig) {
         dense = Linear(c.hiddenSize, c.intermediateSize)
-        activation = c.activation
+        activation = c.activation.fused
     }
 
     /// `act(dense(x))`, the activation applied by `dense` as it writes its output.
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let fused: FusedActivation = switch activation {
-        case .gelu: .gelu
-        case .geluTanh: .geluTanh
-        case .relu: .relu
-        }
-        return dense(x, activation: fused)
+        dense(x, activation: activation)
     }
 }
 

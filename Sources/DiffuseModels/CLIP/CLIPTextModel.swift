@@ -3,7 +3,18 @@ import DiffuseTensor
 
 /// transformers' `CLIPTextConfig`, with its defaults.
 public struct CLIPTextConfig: Sendable, Equatable {
-    public enum Activation: String, Sendable { case quickGELU = "quick_gelu", gelu, geluTanh = "gelu_pytorch_tanh" }
+    public enum Activation: String, Sendable {
+        case quickGELU = "quick_gelu", gelu, geluTanh = "gelu_pytorch_tanh"
+
+        /// The same function as a linear layer's fused epilogue.
+        public var fused: FusedActivation {
+            switch self {
+            case .quickGELU: .quickGELU
+            case .gelu: .gelu
+            case .geluTanh: .geluTanh
+            }
+        }
+    }
     public var vocabSize = 49408
     public var hiddenSize = 512
     public var intermediateSize = 2048
@@ -81,22 +92,17 @@ public final class CLIPAttention: Module {
 public final class CLIPMLP: Module {
     public let fc1: Linear
     public let fc2: Linear
-    let activation: CLIPTextConfig.Activation
+    let activation: FusedActivation
 
     init(_ c: CLIPTextConfig) {
         fc1 = Linear(c.hiddenSize, c.intermediateSize)
         fc2 = Linear(c.intermediateSize, c.hiddenSize)
-        activation = c.activation
+        activation = c.activation.fused
     }
 
     /// `fc2(act(fc1(x))) + residual`, `x` and `residual` `[B, n, hidden]`.
     func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
-        let fused: FusedActivation = switch activation {
-        case .quickGELU: .quickGELU
-        case .gelu: .gelu
-        case .geluTanh: .geluTanh
-        }
-        return fc2(fc1(x, activation: fused), activation: nil, adding: residual)
+        fc2(fc1(x, activation: activation), activation: nil, adding: residual)
     }
 }
 
