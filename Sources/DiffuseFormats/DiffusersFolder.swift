@@ -35,7 +35,12 @@ public struct DiffusersFolder: Sendable {
         textEncoderPath = object["_diffuse_text_encoder"] as? String
         patchSize = object["_diffuse_patch_size"] as? Int ?? 1
         pooledOnly = object["_diffuse_pooled_only"] as? Bool ?? false
+        pooledToken = object["_diffuse_pooled_token"] as? Bool ?? false
     }
+
+    /// Diffuse's own key `_diffuse_pooled_token`: the UNet also attends to the pooled sentence
+    /// embedding, appended to the prompt's token states as one more token.
+    public let pooledToken: Bool
 
     /// Diffuse's own key `_diffuse_pooled_only`: a sentence-encoder model conditioned only through
     /// the pooled sentence embedding — the UNet attends to the empty prompt's token states whatever

@@ -101,24 +101,36 @@ public final class SentencePromptEncoder: PromptEncoder {
     /// empty prompt's for every prompt (a model whose image is a function of the sentence
     /// embedding, so that paraphrases land near their captions).
     public let pooledOnly: Bool
+    /// The sentence embedding is also one more token state, after the `length` token states, so
+    /// the UNet's cross-attention can attend to it (a paraphrase's sentence embedding lies near
+    /// its caption's even where its token states do not).
+    public let pooledToken: Bool
     /// The empty prompt's token states `[1, length, D]` (computed once, when `pooledOnly`).
     private let emptyTokens: Tensor?
 
-    public init(encoder: SentenceEncoder, length: Int, pooledOnly: Bool = false) {
+    public init(encoder: SentenceEncoder, length: Int, pooledOnly: Bool = false, pooledToken: Bool = false) {
         precondition(length >= 2, "SentencePromptEncoder: length \(length) < 2")
         self.encoder = encoder
         self.length = length
         self.pooledOnly = pooledOnly
+        self.pooledToken = pooledToken
         emptyTokens = pooledOnly ? encoder.encode([""], length: length).tokens : nil
     }
 
-    /// `[B, length, 384]` token states and the `[B, 384]` sentence embeddings (mean of the text's
-    /// token states, unit length: what sentence-transformers' `encode` returns).
+    /// `[B, length, 384]` token states (`[B, length + 1, 384]` with `pooledToken`, the sentence
+    /// embedding last) and the `[B, 384]` sentence embeddings (mean of the text's token states,
+    /// unit length: what sentence-transformers' `encode` returns).
     public func encode(_ prompts: [String]) -> PromptEmbedding {
         let out = encoder.encode(prompts, length: length)
-        let tokens = emptyTokens?.repeatingRows(prompts.count) ?? out.tokens
+        var tokens = emptyTokens?.repeatingRows(prompts.count) ?? out.tokens
+        if pooledToken {
+            tokens = Tensor.concatenate([tokens, out.pooled.reshaped([prompts.count, 1, encoder.dimension])], axis: 1)
+        }
         return PromptEmbedding(tokens: tokens, pooled: out.pooled)
     }
+
+    /// The token states per prompt: `length`, plus one with `pooledToken`.
+    public var tokenCount: Int { length + (pooledToken ? 1 : 0) }
 
     public var dimension: Int { encoder.dimension }
     public var pooledDimension: Int? { encoder.dimension }

@@ -132,7 +132,7 @@ public final class StableDiffusion: @unchecked Sendable {
             guard let length = folder.promptLength else {
                 throw PipelineError("\(folder.root.appendingPathComponent("model_index.json").path) has no _diffuse_prompt_length for its BERT text encoder")
             }
-            return SentencePromptEncoder(encoder: encoder, length: length, pooledOnly: folder.pooledOnly)
+            return SentencePromptEncoder(encoder: encoder, length: length, pooledOnly: folder.pooledOnly, pooledToken: folder.pooledToken)
         }
         let tokenizer = try CLIPTokenizer(directory: folder.componentFolder("tokenizer"))
         let model = CLIPTextModel(config: try CLIPTextConfig(config))

@@ -57,6 +57,22 @@ import Testing
         #expect(a.pooled!.scalars == b.pooled!.scalars)
     }
 
+    /// With `pooledToken` the sentence embedding follows the prompt's token states as one more
+    /// token; the token states and the pooled embedding are the ordinary encoder's.
+    @Test func pooledTokenEncoderAppendsTheSentenceEmbedding() throws {
+        let model = try StableDiffusion.load(folder: Self.folder)
+        let plain = try #require(model.textEncoder as? SentencePromptEncoder)
+        let withToken = SentencePromptEncoder(encoder: plain.encoder, length: plain.length, pooledToken: true)
+        let prompts = ["red apple", "a kitty"]
+        let a = withToken.encode(prompts), b = plain.encode(prompts)
+        let (n, d) = (plain.length, plain.dimension)
+        #expect(withToken.tokenCount == n + 1 && plain.tokenCount == n)
+        #expect(a.tokens.shape == [2, n + 1, d])
+        #expect(a.tokens.narrowed(axis: 1, start: 0, length: n).contiguous().scalars == b.tokens.scalars)
+        #expect(a.tokens.narrowed(axis: 1, start: n, length: 1).contiguous().scalars == b.pooled!.scalars)
+        #expect(a.pooled!.scalars == b.pooled!.scalars)
+    }
+
     /// Prompts whose emoji have one unmistakable colour, and that colour's test. (Known miss of
     /// the 2,131-step model, left out here and reported in BENCHMARKS.md: "green apple" comes out
     /// red-orange — the apple prior wins over the colour word.)

@@ -32,6 +32,8 @@ public struct ModelExport {
     public var patchSize = 1
     /// The model takes prompts only through the pooled embedding (`_diffuse_pooled_only`).
     public var pooledOnly = false
+    /// The pooled embedding is also a token the UNet attends to (`_diffuse_pooled_token`).
+    public var pooledToken = false
 
     public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
                 textEncoder: TextEncoderSource?, vaeSource: URL?) {
@@ -81,6 +83,7 @@ public struct ModelExport {
         }
         if patchSize != 1 { index["_diffuse_patch_size"] = patchSize }
         if pooledOnly { index["_diffuse_pooled_only"] = true }
+        if pooledToken { index["_diffuse_pooled_token"] = true }
         try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
         try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
     }

@@ -216,7 +216,11 @@ public final class DiffusionTrainer {
             clean = distribution.sample(noise: random.normal(distribution.mean.shape)) * vae.config.scalingFactor
         }
         let batch = objective.batch(clean: clean, random: &random)
-        let conditioning = prompts?.states(for: captions)
+        var conditioning = prompts?.states(for: captions)
+        if let prompts, let encoded = conditioning, let p = configuration.tokenDropout, p > 0 {
+            conditioning = TokenDropout.apply(to: encoded, empty: prompts.states(for: [""]), captions: captions, probability: p,
+                                              keepingLast: configuration.pooledToken == true ? 1 : 0, random: &random).0
+        }
         let prediction = unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning)
         return Variable.meanSquaredError(prediction, batch.target, sampleWeights: batch.weights)
     }

@@ -44,6 +44,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var captionTemplates: Double? = nil
     /// The prompt reaches the UNet only through the pooled embedding (`--pooled-only`); nil = false.
     public var pooledOnly: Bool? = nil
+    /// The pooled embedding is also a token the UNet attends to (`--pooled-token`); nil = false.
+    public var pooledToken: Bool? = nil
+    /// Probability of training a (non-empty) caption with the empty prompt's token states but its
+    /// own pooled embedding (`--token-dropout`); nil or 0 = never.
+    public var tokenDropout: Double? = nil
     /// The model whose UNet weights the run started from (`--init-from`); nil = initialized from scratch.
     public var initializedFrom: String? = nil
     /// min-SNR-γ loss weighting; nil = off.
@@ -90,6 +95,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if !(0 ... 1).contains(captionDropout) { try fail("--caption-dropout must be in [0, 1] (got \(captionDropout))") }
         if let p = keywordCaptions, !(0 ... 1).contains(p) { try fail("--keyword-captions must be in [0, 1] (got \(p))") }
         if let p = captionTemplates, !(0 ... 1).contains(p) { try fail("--caption-templates must be in [0, 1] (got \(p))") }
+        if let p = tokenDropout, !(0 ... 1).contains(p) { try fail("--token-dropout must be in [0, 1] (got \(p))") }
         if let g = minSNRGamma, !(g > 0) { try fail("--min-snr-gamma must be positive (got \(g))") }
         if checkpointEvery < 1 { try fail("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
         if keepCheckpoints < 1 { try fail("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
@@ -112,6 +118,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             ("--keyword-captions", "\(keywordCaptions ?? 0)", "\(saved.keywordCaptions ?? 0)"),
             ("--caption-templates", "\(captionTemplates ?? 0)", "\(saved.captionTemplates ?? 0)"),
             ("--pooled-only", "\(pooledOnly ?? false)", "\(saved.pooledOnly ?? false)"),
+            ("--pooled-token", "\(pooledToken ?? false)", "\(saved.pooledToken ?? false)"),
+            ("--token-dropout", "\(tokenDropout ?? 0)", "\(saved.tokenDropout ?? 0)"),
             ("EMA", "\(useEMA)", "\(saved.useEMA)"),
         ]
         for (name, now, before) in pairs where now != before {

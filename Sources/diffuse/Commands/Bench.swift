@@ -150,6 +150,12 @@ struct Bench: ParsableCommand {
         let size = model.nativeSampleSize ?? 32
         let objective = try DiffusionObjective(schedulerConfig: SchedulerConfig(dictionary: ["num_train_timesteps": 1000]))
         let clean = random.tensor([trainBatch, model.inputChannels, size, size]).clamped(-1, 1)
+        // A conditional UNet attends to 25 random token states (the bundled model's prompt length
+        // plus one) and, with a class embedding, takes random pooled embeddings.
+        let conditioning = model.contextDimension.map { width in
+            PromptEmbedding(tokens: random.tensor([trainBatch, 25, width]),
+                            pooled: model.pooledDimension.map { random.tensor([trainBatch, $0]) })
+        }
         var noise = TrainingRandom(seed: 1)
         let optimizer = AdamW()
         let parameters = model.namedParameters()
@@ -159,7 +165,7 @@ struct Bench: ParsableCommand {
         time("train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)²") {
             let start = Date()
             let batch = objective.batch(clean: clean, random: &noise)
-            let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: nil), batch.target)
+            let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning), batch.target)
             loss.backward()
             var gradients: [String: Tensor] = [:]
             for (key, g) in model.gradients() { gradients[key] = g }

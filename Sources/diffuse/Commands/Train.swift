@@ -130,6 +130,12 @@ struct Train: ParsableCommand {
     @Flag(help: "With --text-encoder and a UNet with a projection class embedding: condition only through the pooled sentence embedding (the UNet attends to the empty prompt's token states).")
     var pooledOnly = false
 
+    @Flag(help: "With --text-encoder: the UNet also attends to the pooled sentence embedding, as one more token after the prompt's token states.")
+    var pooledToken = false
+
+    @Option(help: "Probability of training a caption with the empty prompt's token states in place of its own, keeping its pooled embedding (with --pooled-token or a projection class embedding), so the model learns to draw from the sentence embedding alone.")
+    var tokenDropout = 0.0
+
     @Option(help: "Probability of training an image on one of its metadata keywords instead of its caption.")
     var keywordCaptions = 0.0
 
@@ -188,6 +194,7 @@ struct Train: ParsableCommand {
         }
         if initFrom != nil && modelConfig == nil { throw ValidationError("--init-from needs --model-config (the UNet to build)") }
         if pooledOnly && textEncoder == nil { throw ValidationError("--pooled-only needs --text-encoder (a sentence encoder)") }
+        if pooledToken && textEncoder == nil { throw ValidationError("--pooled-token needs --text-encoder (a sentence encoder)") }
         if !["linear", "scaled_linear", "squaredcos_cap_v2"].contains(noiseSchedule) {
             throw ValidationError("--noise-schedule must be linear, scaled_linear or squaredcos_cap_v2 (got \(noiseSchedule))")
         }
@@ -245,7 +252,8 @@ struct Train: ParsableCommand {
                 if pooledOnly && unet.module.pooledDimension == nil {
                     throw CLIError("--pooled-only needs a UNet config with \"class_embed_type\": \"projection\"")
                 }
-                encoder = SentencePromptEncoder(encoder: try SentenceEncoder(directory: folder), length: promptLength, pooledOnly: pooledOnly)
+                encoder = SentencePromptEncoder(encoder: try SentenceEncoder(directory: folder), length: promptLength,
+                                                pooledOnly: pooledOnly, pooledToken: pooledToken)
                 encoderSource = .sentenceEncoder(folder: folder, length: promptLength)
             } else if let source {
                 encoder = try StableDiffusion.loadTextEncoder(source)
@@ -256,6 +264,11 @@ struct Train: ParsableCommand {
             } else {
                 throw CLIError("\(unetConfigURL.path) describes a text-conditioned UNet: give --text-encoder DIR or --model DIR")
             }
+        }
+        // A fine-tuned model keeps its pooled token.
+        let appendsPooledToken = pooledToken || (modelConfig == nil && source?.pooledToken == true)
+        if tokenDropout > 0 && !appendsPooledToken && unet.module.pooledDimension == nil {
+            throw CLIError("--token-dropout needs the pooled embedding to reach the UNet: give --pooled-token or a UNet config with \"class_embed_type\": \"projection\"")
         }
         if let source, source.components["vae"] != nil, unet.module.inputChannels != 3 * patch * patch {
             let autoencoder = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: source.configURL("vae"))))
@@ -282,6 +295,8 @@ struct Train: ParsableCommand {
         config.captionTemplates = captionTemplates > 0 ? captionTemplates : nil
         config.initializedFrom = initFrom
         config.pooledOnly = pooledOnly ? true : nil
+        config.pooledToken = appendsPooledToken ? true : nil
+        config.tokenDropout = tokenDropout > 0 ? tokenDropout : nil
         config.minSNRGamma = minSnrGamma
         config.offsetNoise = offsetNoise
         config.gradientCheckpointing = gradientCheckpointing
@@ -305,6 +320,7 @@ struct Train: ParsableCommand {
                                  textEncoder: encoderSource, vaeSource: vae == nil ? nil : source?.root)
         export.patchSize = patch
         export.pooledOnly = pooledOnly
+        export.pooledToken = appendsPooledToken
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
