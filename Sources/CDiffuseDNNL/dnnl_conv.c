@@ -79,6 +79,15 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
                                      dnnl_format_tag_any) ||
         dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x))
         return NULL;
+    if (s->src_rows > 0 || s->dst_rows > 0) {
+        // Bands of larger NCHW tensors: the same plain layout with the whole tensors' strides.
+        if (kind != DD_CONV_FORWARD || s->src_rows < s->h || s->dst_rows < s->oh) return NULL;
+        dnnl_dims_t src_strides = {s->cin * s->src_rows * s->w, s->src_rows * s->w, s->w, 1};
+        dnnl_dims_t dst_strides = {s->cout * s->dst_rows * s->ow, s->dst_rows * s->ow, s->ow, 1};
+        if (dnnl_memory_desc_init_by_strides(&src_user, 4, src_dims, dnnl_f32, src_strides) ||
+            dnnl_memory_desc_init_by_strides(&dst_user, 4, dst_dims, dnnl_f32, dst_strides))
+            return NULL;
+    }
 
     // The forward descriptor: the primitive itself, or the hint the backward ones need.
     dnnl_convolution_desc_t forward_desc;

@@ -26,6 +26,21 @@ import Testing
         OneDNNConvolution.$enabled.withValue(oneDNN) { check(c, backend: oneDNN ? "oneDNN" : "im2col") }
     }
 
+    /// Run band by band over its output rows (reorder buffers limited to 1 KB here, so most shapes
+    /// run one or two rows at a time), a convolution gives the same result; shapes with a vertical
+    /// stride or dilation run whole.
+    @Test(arguments: cases)
+    func bandedConvolutionMatchesNaive(_ c: Case) throws {
+        try OneDNNConvolution.$bandBytes.withValue(1024) {
+            let g = ConvGeometry(kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation)
+            let weight = [c.cout, c.input[1] / c.groups, c.kernel.0, c.kernel.1]
+            let bands = try #require(OneDNNConvolution.bandCount(input: c.input, weight: weight, geometry: g, groups: c.groups, hasBias: true))
+            let banded = c.stride.0 == 1 && c.dilation.0 == 1
+            #expect(banded ? bands > 1 : bands == 1, "\(bands) bands for \(c.testDescription)")
+            check(c, backend: "oneDNN in \(bands) bands")
+        }
+    }
+
     /// oneDNN takes every shape the models use (so the test above really covers it), and names
     /// the implementation it picked.
     @Test(arguments: cases)

@@ -13,11 +13,15 @@ extern "C" {
 
 /// Sizes of a 2-D convolution [n, cin, h, w] * [cout, cin/groups, kh, kw] -> [n, cout, oh, ow].
 /// Strides, paddings (top, bottom, left, right) and dilations as PyTorch counts them (dilation 1 = none).
+/// Forward only: `src_rows` / `dst_rows`, when not 0, make src and dst bands of `h` / `oh` rows
+/// inside NCHW tensors of `src_rows` / `dst_rows` rows (the pointers passed point at the band's
+/// first row), so a large convolution can run band by band with band-sized reorder buffers.
 typedef struct {
     int64_t n, cin, h, w, cout, kh, kw, oh, ow;
     int64_t stride_y, stride_x, pad_top, pad_bottom, pad_left, pad_right, dilation_y, dilation_x;
     int64_t groups;
     int32_t has_bias;
+    int64_t src_rows, dst_rows;
 } dd_conv_shape;
 
 typedef enum { DD_CONV_FORWARD = 0, DD_CONV_BACKWARD_DATA = 1, DD_CONV_BACKWARD_WEIGHTS = 2 } dd_conv_kind;

@@ -104,7 +104,13 @@ public final class VAEDecoder: Module {
 
     func callAsFunction(_ z: Tensor) -> Tensor {
         var h = midBlock(convIn(z))
-        for block in upBlocks { h = block(h) }
+        for block in upBlocks {
+            // Each block works at twice the previous one's resolution: the buffers the pool kept
+            // for the last block's sizes would only sit under this block's larger ones (the peak
+            // of a generation), so they go back to the system first.
+            BufferPool.trim()
+            h = block(h)
+        }
         return convOut(convNormOut(h, silu: true))
     }
 }

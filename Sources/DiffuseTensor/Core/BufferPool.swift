@@ -1,3 +1,4 @@
+import CDiffuseCPU
 import Foundation
 
 /// Reuses large float buffers across tensors.
@@ -74,7 +75,9 @@ public enum BufferPool {
         Foundation.free(pointer)
     }
 
-    /// Frees every cached buffer.
+    /// Frees every cached buffer and gives malloc's free heap memory back to the system (buffers
+    /// under glibc's mmap threshold — which rises to 32 MB as large buffers are freed — live on
+    /// the heap, where `free` alone keeps their pages resident).
     public static func trim() {
         lock.lock()
         let lists = free
@@ -82,6 +85,7 @@ public enum BufferPool {
         cachedBytes = 0
         lock.unlock()
         for list in lists.values { for p in list { Foundation.free(p) } }
+        _ = diffuse_release_free_heap()
     }
 
     /// Bytes currently held for reuse.

@@ -29,18 +29,91 @@ public enum OneDNNConvolution {
         return String(cString: dd_conv_implementation(primitive.pointer))
     }
 
+    /// The most bytes of reorder buffers one forward call may take before it runs in bands of
+    /// output rows instead (each band's reorders then take about this much). A 512² VAE decode's
+    /// full-resolution convolutions would otherwise hold 400–540 MB of blocked copies of their
+    /// input and output at its memory peak. `DIFFUSE_CONV_BAND_MB` sets it (0 = never band).
+    @TaskLocal public static var bandBytes: Int = {
+        if let text = ProcessInfo.processInfo.environment["DIFFUSE_CONV_BAND_MB"], let mb = Int(text), mb >= 0 {
+            return mb == 0 ? Int.max : mb << 20
+        }
+        return 32 << 20
+    }()
+
     /// `[N, Cout, OH, OW]` = `x` (`[N, Cin, H, W]`) convolved with `weight` (`[Cout, Cin/groups, kh, kw]`)
     /// plus `bias` (`[Cout]`); all contiguous. Nil when oneDNN is off or declines the shape.
+    ///
+    /// A convolution whose reorder buffers would exceed `bandBytes` (stride 1 vertically) runs
+    /// band by band over its output rows: each band reads its input rows (plus the kernel's halo)
+    /// and writes its output rows in place, so the blocked copies are band-sized; the sums are the
+    /// same, only oneDNN's blocking of them may differ (~1e-6).
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry, groups: Int) -> Tensor? {
         guard enabled, let key = Key(.forward, input: x.shape, weight: weight.shape, geometry: geometry, groups: groups,
                                      hasBias: bias != nil),
               let primitive = primitive(for: key) else { return nil }
         let out = Tensor(uninitializedShape: [key.shape.n, key.shape.cout, key.shape.oh, key.shape.ow].map(Int.init))
-        let status = primitive.run { scratch in
-            dd_conv_forward(primitive.pointer, x.pointer, weight.pointer, bias?.pointer, out.pointer, scratch)
+        let status: Int32
+        if let bands = bands(of: key, scratchBytes: primitive.scratchFloats * 4) {
+            var result: Int32 = 0
+            for band in bands where result == 0 {
+                result = band.primitive.run { scratch in
+                    dd_conv_forward(band.primitive.pointer, x.pointer + band.inputOffset, weight.pointer, bias?.pointer,
+                                    out.pointer + band.outputOffset, scratch)
+                }
+            }
+            status = result
+        } else {
+            status = primitive.run { scratch in
+                dd_conv_forward(primitive.pointer, x.pointer, weight.pointer, bias?.pointer, out.pointer, scratch)
+            }
         }
         withExtendedLifetime((x, weight, bias)) {}
         return check(status, key) ? out : nil
+    }
+
+    /// How many calls a forward convolution of these shapes makes under the current `bandBytes`
+    /// (1 = unbanded), or nil when oneDNN is off or declines the shape.
+    public static func bandCount(input: [Int], weight: [Int], geometry: ConvGeometry, groups: Int, hasBias: Bool) -> Int? {
+        guard enabled, let key = Key(.forward, input: input, weight: weight, geometry: geometry, groups: groups, hasBias: hasBias),
+              let primitive = primitive(for: key) else { return nil }
+        return bands(of: key, scratchBytes: primitive.scratchFloats * 4)?.count ?? 1
+    }
+
+    /// One band of a banded forward convolution: its primitive and where its input and output
+    /// rows start (in floats, from the tensors' starts).
+    struct Band {
+        let primitive: Primitive
+        let inputOffset: Int
+        let outputOffset: Int
+    }
+
+    /// The bands `key` runs in when its reorders (`scratchBytes`) exceed `bandBytes`, or nil (one
+    /// call): only vertical stride 1 without dilation, at least two bands, every band's primitive built.
+    static func bands(of key: Key, scratchBytes: Int) -> [Band]? {
+        let s = key.shape
+        guard key.kind == .forward, scratchBytes > bandBytes, s.stride_y == 1, s.dilation_y == 1, s.oh >= 2 else { return nil }
+        let rows = Swift.max(1, Int(s.oh) * bandBytes / scratchBytes)
+        guard rows < Int(s.oh) else { return nil }
+        let (h, oh, kh, padTop) = (Int(s.h), Int(s.oh), Int(s.kh), Int(s.pad_top))
+        var bands: [Band] = []
+        for first in stride(from: 0, to: oh, by: rows) {
+            let last = Swift.min(oh, first + rows)
+            // Output rows first..<last read input rows first − padTop ..< last − padTop + kh − 1,
+            // of which the ones outside the image are the band's own padding.
+            let wantedStart = first - padTop, wantedEnd = last - padTop + kh - 1
+            let start = Swift.max(0, wantedStart), end = Swift.min(h, wantedEnd)
+            guard end > start else { return nil }
+            var band = s
+            band.h = Int64(end - start)
+            band.oh = Int64(last - first)
+            band.pad_top = Int64(start - wantedStart)
+            band.pad_bottom = Int64(wantedEnd - end)
+            band.src_rows = s.h
+            band.dst_rows = s.oh
+            guard let primitive = primitive(for: Key(.forward, shape: band)) else { return nil }
+            bands.append(Band(primitive: primitive, inputOffset: start * Int(s.w), outputOffset: first * Int(s.ow)))
+        }
+        return bands
     }
 
     /// The input gradient `[N, Cin, H, W]` of a convolution of an input of shape `inputShape`, for
@@ -86,18 +159,21 @@ public enum OneDNNConvolution {
             guard input.count == 4, weight.count == 4, groups >= 1 else { return nil }
             let (oh, ow) = g.outputSize(height: input[2], width: input[3])
             guard oh > 0, ow > 0 else { return nil }
-            self.kind = kind
-            shape = dd_conv_shape(
+            self.init(kind, shape: dd_conv_shape(
                 n: Int64(input[0]), cin: Int64(input[1]), h: Int64(input[2]), w: Int64(input[3]),
                 cout: Int64(weight[0]), kh: Int64(weight[2]), kw: Int64(weight[3]), oh: Int64(oh), ow: Int64(ow),
                 stride_y: Int64(g.strideY), stride_x: Int64(g.strideX), pad_top: Int64(g.padTop),
                 pad_bottom: Int64(g.padBottom), pad_left: Int64(g.padLeft), pad_right: Int64(g.padRight),
                 dilation_y: Int64(g.dilationY), dilation_x: Int64(g.dilationX), groups: Int64(groups),
-                has_bias: hasBias ? 1 : 0)
-            let s = shape
+                has_bias: hasBias ? 1 : 0, src_rows: 0, dst_rows: 0))
+        }
+
+        init(_ kind: Kind, shape s: dd_conv_shape) {
+            self.kind = kind
+            shape = s
             fields = [Int64(kind.rawValue), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.oh, s.ow, s.stride_y, s.stride_x,
                       s.pad_top, s.pad_bottom, s.pad_left, s.pad_right, s.dilation_y, s.dilation_x, s.groups,
-                      Int64(s.has_bias)]
+                      Int64(s.has_bias), s.src_rows, s.dst_rows]
         }
         static func == (a: Key, b: Key) -> Bool { a.fields == b.fields }
         func hash(into hasher: inout Hasher) { hasher.combine(fields) }
