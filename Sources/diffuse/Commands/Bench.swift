@@ -87,6 +87,16 @@ struct Bench: ParsableCommand {
             report("attention \(tokens) tokens, \(heads) heads of \(dim)", flops: 4 * Double(heads * tokens * tokens * dim)) {
                 _ = Attention.scaledDotProduct(query: q, key: k, value: v, queryBlock: queryBlock, keyBlock: keyBlock)
             }
+            // Short key sequences: CLIP's causal self-attention (batch 2 × 12 heads × 77 tokens × 64)
+            // and SD's cross-attention to the prompt (batch 2 × 8 heads, 4096 queries × 77 keys × 40).
+            for (batch, heads, queries, keys, dim, causal) in [(2, 12, 77, 77, 64, true), (2, 8, 4096, 77, 40, false)] {
+                let q = random.tensor([batch, heads, queries, dim]), k = random.tensor([batch, heads, keys, dim])
+                let v = random.tensor([batch, heads, keys, dim])
+                report("attention \(batch)×\(heads) heads, \(queries)×\(keys) tokens of \(dim)\(causal ? ", causal" : "")",
+                       flops: 4 * Double(batch * heads * queries * keys * dim)) {
+                    _ = Attention.scaledDotProduct(query: q, key: k, value: v, causal: causal)
+                }
+            }
         }
         if groups.contains("train") {
             guard let trainConfig else { throw ValidationError("the train group needs --train-config") }
