@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build test test-browser demo bench clean train-default train-classifier eval-default
+.PHONY: deps build test test-browser demo bench clean train-default train-wide train-classifier eval-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -82,6 +82,18 @@ train-default: deps $(BIN)
 	$(EMOJI_TRAIN) --output runs/emoji-anneal --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-templates \
 	    --steps $(EMOJI_ANNEAL_STEPS) --lr 1e-4 --lr-schedule cosine --keyword-captions 0.3 --caption-templates 0.5 --seed 4
 	bash tools/publish_default_model.sh runs/emoji-anneal models/emoji
+
+## train-wide: the next bundled model, in training (not published yet): a wider UNet (64/96/160 channels,
+## 8.1 M parameters) trained from scratch on captions, keywords and sentences, that also attends to the
+## pooled sentence embedding as one more token (--pooled-token) and learns to draw from it alone
+## (--token-dropout 0.3), so that paraphrases land near their captions. Resumable; EMOJI_WIDE_STEPS
+## is open-ended (constant learning rate), stop it with Ctrl-C and run it again to continue.
+EMOJI_WIDE_STEPS ?= 20000
+train-wide: deps $(BIN)
+	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
+	$(EMOJI_TRAIN) --sample-prompt "a kitty" --output runs/emoji-wide --model-config configs/emoji-unet-wide.json \
+	    --steps $(EMOJI_WIDE_STEPS) --lr 3e-4 --prediction-type v_prediction --pooled-token --token-dropout 0.3 \
+	    --keyword-captions 0.3 --caption-templates 0.5 --seed 5
 
 ## train-classifier: the CNN that diffuse eval judges the bundled model with (models/emoji-classifier)
 train-classifier: deps $(BIN)
