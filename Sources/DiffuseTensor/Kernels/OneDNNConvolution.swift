@@ -29,21 +29,22 @@ public enum OneDNNConvolution {
         return String(cString: dd_conv_implementation(primitive.pointer))
     }
 
-    /// The most bytes of reorder buffers one forward call may take before it runs in bands of
-    /// output rows instead (each band's reorders then take about this much). A 512² VAE decode's
-    /// full-resolution convolutions would otherwise hold 400–540 MB of blocked copies of their
-    /// input and output at its memory peak. `DIFFUSE_CONV_BAND_MB` sets it (0 = never band).
+    /// The most bytes of input and output one forward call may reorder before it runs in bands
+    /// of output rows instead (each band's blocked copies then take about this much). A 512² VAE
+    /// decode's full-resolution convolutions would otherwise hold 400–540 MB of blocked copies of
+    /// their input and output at its memory peak. The weights' copy does not shrink with bands and
+    /// does not count. `DIFFUSE_CONV_BAND_MB` sets it (0 = never band).
     @TaskLocal public static var bandBytes: Int = {
         if let text = ProcessInfo.processInfo.environment["DIFFUSE_CONV_BAND_MB"], let mb = Int(text), mb >= 0 {
             return mb == 0 ? Int.max : mb << 20
         }
-        return 32 << 20
+        return 16 << 20
     }()
 
     /// `[N, Cout, OH, OW]` = `x` (`[N, Cin, H, W]`) convolved with `weight` (`[Cout, Cin/groups, kh, kw]`)
     /// plus `bias` (`[Cout]`); all contiguous. Nil when oneDNN is off or declines the shape.
     ///
-    /// A convolution whose reorder buffers would exceed `bandBytes` (stride 1 vertically) runs
+    /// A convolution whose input and output exceed `bandBytes` (stride 1 vertically) runs
     /// band by band over its output rows: each band reads its input rows (plus the kernel's halo)
     /// and writes its output rows in place, so the blocked copies are band-sized; the sums are the
     /// same, only oneDNN's blocking of them may differ (~1e-6).
@@ -53,7 +54,7 @@ public enum OneDNNConvolution {
               let primitive = primitive(for: key) else { return nil }
         let out = Tensor(uninitializedShape: [key.shape.n, key.shape.cout, key.shape.oh, key.shape.ow].map(Int.init))
         let status: Int32
-        if let bands = bands(of: key, scratchBytes: primitive.scratchFloats * 4) {
+        if let bands = bands(of: key) {
             var result: Int32 = 0
             for band in bands where result == 0 {
                 result = band.primitive.run { scratch in
@@ -75,8 +76,8 @@ public enum OneDNNConvolution {
     /// (1 = unbanded), or nil when oneDNN is off or declines the shape.
     public static func bandCount(input: [Int], weight: [Int], geometry: ConvGeometry, groups: Int, hasBias: Bool) -> Int? {
         guard enabled, let key = Key(.forward, input: input, weight: weight, geometry: geometry, groups: groups, hasBias: hasBias),
-              let primitive = primitive(for: key) else { return nil }
-        return bands(of: key, scratchBytes: primitive.scratchFloats * 4)?.count ?? 1
+              primitive(for: key) != nil else { return nil }
+        return bands(of: key)?.count ?? 1
     }
 
     /// One band of a banded forward convolution: its primitive and where its input and output
@@ -87,12 +88,13 @@ public enum OneDNNConvolution {
         let outputOffset: Int
     }
 
-    /// The bands `key` runs in when its reorders (`scratchBytes`) exceed `bandBytes`, or nil (one
+    /// The bands `key` runs in when its input and output take more than `bandBytes`, or nil (one
     /// call): only vertical stride 1 without dilation, at least two bands, every band's primitive built.
-    static func bands(of key: Key, scratchBytes: Int) -> [Band]? {
+    static func bands(of key: Key) -> [Band]? {
         let s = key.shape
-        guard key.kind == .forward, scratchBytes > bandBytes, s.stride_y == 1, s.dilation_y == 1, s.oh >= 2 else { return nil }
-        let rows = Swift.max(1, Int(s.oh) * bandBytes / scratchBytes)
+        let activationBytes = 4 * Int(s.n * (s.cin * s.h * s.w + s.cout * s.oh * s.ow))
+        guard key.kind == .forward, activationBytes > bandBytes, s.stride_y == 1, s.dilation_y == 1, s.oh >= 2 else { return nil }
+        let rows = Swift.max(1, Int(s.oh) * bandBytes / activationBytes)
         guard rows < Int(s.oh) else { return nil }
         let (h, oh, kh, padTop) = (Int(s.h), Int(s.oh), Int(s.kh), Int(s.pad_top))
         var bands: [Band] = []
