@@ -123,9 +123,6 @@ extension StableDiffusion {
     /// Latents → image tensor `[B, 3, H, W]` in about [-1, 1] (pixel-space samples pass through).
     public func decode(_ latents: Tensor) -> Tensor {
         guard let vae else { return latents.depthToSpace(patchSize) }
-        // The UNet's activation buffers, cached for its next step, would sit under the decode's
-        // own (the peak of a generation): let them go first.
-        BufferPool.trim()
         let scaled = latents / vae.config.scalingFactor
         if let tiling = vaeTiling {
             return tiling.decode(scaled, factor: vae.config.downscaleFactor) { vae.decode($0) }
