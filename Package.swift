@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CDiffuseCPU", path: "Sources/CDiffuseCPU"),
         // Convolutions on oneDNN (Debian libdnnl-dev), whose JIT kernels dispatch on the CPU at run time.
         .target(name: "CDiffuseDNNL", path: "Sources/CDiffuseDNNL", linkerSettings: [.linkedLibrary("dnnl")]),
+        // Kernels compiled for AVX-512 and for AVX2 + FMA from one source, chosen at run time.
+        .target(name: "CDiffuseKernels", path: "Sources/CDiffuseKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(
             name: "DiffuseFormats",
@@ -38,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "DiffuseTensor",
-            dependencies: ["CDiffuseBLAS", "CDiffuseCPU", "CDiffuseDNNL"],
+            dependencies: ["CDiffuseBLAS", "CDiffuseCPU", "CDiffuseDNNL", "CDiffuseKernels"],
             swiftSettings: kernelFlags
         ),
         .target(

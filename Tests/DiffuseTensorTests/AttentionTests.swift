@@ -21,21 +21,60 @@ import Testing
         return out
     }
 
-    @Test(arguments: [(1, 1, 1, 1, 1), (2, 3, 13, 17, 8), (1, 2, 77, 77, 40), (2, 2, 300, 250, 24), (1, 1, 1031, 1031, 16)])
+    @Test(arguments: [(1, 1, 1, 1, 1), (2, 3, 13, 17, 8), (1, 2, 77, 77, 40), (2, 2, 300, 250, 24), (1, 1, 1031, 1031, 16),
+                      (1, 2, 70, 600, 80)])
     func matchesPlainFormula(_ c: (Int, Int, Int, Int, Int)) {
         let (b, h, n, m, d) = c
         var rng = TestRandom(seed: UInt64(n * 7 + m))
         let q = rng.tensor([b, h, n, d]), k = rng.tensor([b, h, m, d]), v = rng.tensor([b, h, m, d + 3])
         let ref = Self.reference(q, k, v, causal: false)
-        // Default blocks, then blocks smaller than the sequences so that the online softmax spans several blocks.
-        expectClose(Attention.scaledDotProduct(query: q, key: k, value: v), ref, shape: [b, h, n, d + 3], "attention \(c)")
-        expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, queryBlock: 7, keyBlock: 16), ref,
-                    "attention small blocks \(c)")
-        if n == m {
-            let causalRef = Self.reference(q, k, v, causal: true)
-            expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, causal: true), causalRef, "causal \(c)")
-            expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, causal: true, queryBlock: 5, keyBlock: 3),
-                        causalRef, "causal small blocks \(c)")
+        let causalRef = n == m ? Self.reference(q, k, v, causal: true) : []
+        for kernel in AttentionKernel.available {
+            // Default blocks, then blocks smaller than the sequences so that the online softmax spans several blocks.
+            expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, kernel: kernel), ref,
+                        shape: [b, h, n, d + 3], "attention \(c), \(kernel)")
+            expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, queryBlock: 7, keyBlock: 16, kernel: kernel),
+                        ref, "attention small blocks \(c), \(kernel)")
+            if n == m {
+                expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, causal: true, kernel: kernel), causalRef,
+                            "causal \(c), \(kernel)")
+                expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, causal: true, queryBlock: 5, keyBlock: 3,
+                                                       kernel: kernel),
+                            causalRef, "causal small blocks \(c), \(kernel)")
+            }
+        }
+    }
+
+    /// The log-sum-exp the backward pass reuses: every kernel against the formula, with a padding
+    /// mask that hides some rows' keys entirely (+∞, output 0) and causality.
+    @Test func logSumExpOfEveryKernel() {
+        var rng = TestRandom(seed: 8)
+        let (n, d) = (45, 12)
+        let q = rng.tensor([1, 2, n, d]), k = rng.tensor([1, 2, n, d]), v = rng.tensor([1, 2, n, d])
+        var values = [Float](repeating: 0, count: n * n)
+        for i in 0 ..< n { for j in 0 ..< n where j < 3 || i % 7 == 0 { values[i * n + j] = -.infinity } }
+        let mask = Tensor(shape: [1, 1, n, n], values)
+        let qd = doubles(q), kd = doubles(k)
+        for kernel in AttentionKernel.available {
+            let (out, lse) = Attention.scaledDotProductWithLogSumExp(query: q, key: k, value: v, causal: true, mask: mask,
+                                                                     queryBlock: 16, kernel: kernel)
+            expectClose(out, Self.reference(q, k, v, causal: true, mask: mask), "masked causal \(kernel)")
+            for head in 0 ..< 2 { for i in 0 ..< n {
+                var terms: [Double] = []
+                for j in 0 ... i where values[i * n + j] == 0 {
+                    var dot = 0.0
+                    for e in 0 ..< d { dot += qd[(head * n + i) * d + e] * kd[(head * n + j) * d + e] }
+                    terms.append(dot / Double(d).squareRoot())
+                }
+                let got = lse[0, head, i]
+                if terms.isEmpty {
+                    #expect(got == .infinity, "row \(i) of head \(head) has no visible key: \(kernel) gave \(got)")
+                } else {
+                    let top = terms.max()!
+                    let want = top + Foundation.log(terms.reduce(0) { $0 + Foundation.exp($1 - top) })
+                    #expect(abs(Double(got) - want) < 1e-5, "lse row \(i) head \(head), \(kernel): \(got) vs \(want)")
+                }
+            } }
         }
     }
 
@@ -45,10 +84,12 @@ import Testing
         let (b, n, h, d) = (2, 37, 4, 10)
         let qp = rng.tensor([b, n, h * d]), kp = rng.tensor([b, n, h * d]), vp = rng.tensor([b, n, h * d])
         func heads(_ t: Tensor) -> Tensor { t.reshaped(b, n, h, d).permuted(0, 2, 1, 3) }
-        let out = Attention.scaledDotProduct(query: heads(qp), key: heads(kp), value: heads(vp), keyBlock: 8)
         let ref = Self.reference(heads(qp).contiguous(), heads(kp).contiguous(), heads(vp).contiguous(), causal: false)
-        expectClose(out, ref, "head views")
-        #expect(out.permuted(0, 2, 1, 3).isContiguous)
+        for kernel in AttentionKernel.available {
+            let out = Attention.scaledDotProduct(query: heads(qp), key: heads(kp), value: heads(vp), keyBlock: 8, kernel: kernel)
+            expectClose(out, ref, "head views, \(kernel)")
+            #expect(out.permuted(0, 2, 1, 3).isContiguous)
+        }
     }
 
     @Test func additiveMask() {
@@ -59,6 +100,9 @@ import Testing
         for j in 8 ..< 11 { values[11 + j] = -.infinity }
         let mask = Tensor(shape: [2, 1, 1, 11], values)
         let ref = Self.reference(q, k, v, causal: false, mask: mask)
-        expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, mask: mask, keyBlock: 4), ref, "padding mask")
+        for kernel in AttentionKernel.available {
+            expectClose(Attention.scaledDotProduct(query: q, key: k, value: v, mask: mask, keyBlock: 4, kernel: kernel), ref,
+                        "padding mask, \(kernel)")
+        }
     }
 }

@@ -99,6 +99,11 @@ enum Naive {
         for r in 0 ..< x.count / cols {
             let row = x[(r * cols) ..< ((r + 1) * cols)]
             let m = row.max()!
+            // A row whose entries are all −∞ (every key masked): zeros, Diffuse's convention.
+            guard m > -.infinity else {
+                for j in 0 ..< cols { y[r * cols + j] = 0 }
+                continue
+            }
             let e = row.map { Foundation.exp($0 - m) }
             let s = e.reduce(0, +)
             for j in 0 ..< cols { y[r * cols + j] = e[j] / s }

@@ -12,13 +12,17 @@ public enum Attention {
     ///   - scale: defaults to 1/√D.
     ///   - causal: query i sees keys j ≤ i (PyTorch's `is_causal`, top-left aligned).
     ///   - mask: optional additive mask broadcastable to `[B, H, N, M]` (e.g. −∞ for padding keys).
+    ///   - queryBlock: query rows per parallel task; keyBlock: keys per online-softmax step of the
+    ///     `.blas` kernel (the fused kernel steps through 256 keys at a time).
+    ///   - kernel: the implementation (`AttentionKernel.preferred` unless comparing them).
     /// - Returns: `[B, H, N, Dv]`, a view of a contiguous `[B, N, H, Dv]` tensor, so that
     ///   `.permuted(0, 2, 1, 3).reshaped(B, N, H·Dv)` is free.
     public static func scaledDotProduct(query: Tensor, key: Tensor, value: Tensor, scale: Float? = nil,
                                         causal: Bool = false, mask: Tensor? = nil,
-                                        queryBlock: Int = 128, keyBlock: Int = 1024) -> Tensor {
+                                        queryBlock: Int = 128, keyBlock: Int = 1024,
+                                        kernel: AttentionKernel = .preferred) -> Tensor {
         compute(query: query, key: key, value: value, scale: scale, causal: causal, mask: mask, queryBlock: queryBlock,
-                keyBlock: keyBlock, logSumExp: nil)
+                keyBlock: keyBlock, logSumExp: nil, kernel: kernel)
     }
 
     /// The same attention, and the log-sum-exp of each row's scaled scores, `[B, H, N]`
@@ -26,16 +30,17 @@ public enum Attention {
     /// recompute the probabilities without another pass over the keys.
     public static func scaledDotProductWithLogSumExp(query: Tensor, key: Tensor, value: Tensor, scale: Float? = nil,
                                                      causal: Bool = false, mask: Tensor? = nil, queryBlock: Int = 128,
-                                                     keyBlock: Int = 1024) -> (output: Tensor, logSumExp: Tensor) {
+                                                     keyBlock: Int = 1024, kernel: AttentionKernel = .preferred)
+        -> (output: Tensor, logSumExp: Tensor) {
         precondition(query.rank == 4, "attention: q \(query.shape) must be 4-D")
         let lse = Tensor(uninitializedShape: [query.shape[0], query.shape[1], query.shape[2]])
         let out = compute(query: query, key: key, value: value, scale: scale, causal: causal, mask: mask,
-                          queryBlock: queryBlock, keyBlock: keyBlock, logSumExp: lse)
+                          queryBlock: queryBlock, keyBlock: keyBlock, logSumExp: lse, kernel: kernel)
         return (out, lse)
     }
 
     private static func compute(query: Tensor, key: Tensor, value: Tensor, scale: Float?, causal: Bool, mask: Tensor?,
-                                queryBlock: Int, keyBlock: Int, logSumExp: Tensor?) -> Tensor {
+                                queryBlock: Int, keyBlock: Int, logSumExp: Tensor?, kernel: AttentionKernel) -> Tensor {
         OpProfile.measure("attention") {
             precondition(query.rank == 4 && key.rank == 4 && value.rank == 4, "attention: q \(query.shape), k \(key.shape), v \(value.shape) must be 4-D")
             let (b, h, n, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
@@ -48,6 +53,11 @@ public enum Attention {
             let alpha = scale ?? 1 / Float(d).squareRoot()
             let maskView = mask.map { $0.expanded([b, h, n, m]) }
             let out = Tensor(uninitializedShape: [b, n, h, dv])
+            if case .fused(let width) = kernel {
+                FusedAttentionKernel.run(width: width, query: q, key: k, value: v, scale: alpha, causal: causal, mask: maskView,
+                                         out: out, logSumExp: logSumExp, rowsPerTask: queryBlock)
+                return out.permuted(0, 2, 1, 3)
+            }
             let op = out.pointer
             let qBlocks = (n + queryBlock - 1) / queryBlock
             let kBlock = Swift.min(keyBlock, Swift.max(m, 1))

@@ -82,19 +82,20 @@ struct Bench: ParsableCommand {
             }
         }
         if groups.contains("attention") {
-            let (heads, tokens, dim) = (8, 4096, 40)
-            let q = random.tensor([1, heads, tokens, dim]), k = random.tensor([1, heads, tokens, dim]), v = random.tensor([1, heads, tokens, dim])
-            report("attention \(tokens) tokens, \(heads) heads of \(dim)", flops: 4 * Double(heads * tokens * tokens * dim)) {
-                _ = Attention.scaledDotProduct(query: q, key: k, value: v, queryBlock: queryBlock, keyBlock: keyBlock)
-            }
-            // Short key sequences: CLIP's causal self-attention (batch 2 × 12 heads × 77 tokens × 64)
-            // and SD's cross-attention to the prompt (batch 2 × 8 heads, 4096 queries × 77 keys × 40).
-            for (batch, heads, queries, keys, dim, causal) in [(2, 12, 77, 77, 64, true), (2, 8, 4096, 77, 40, false)] {
+            // Each shape with every attention kernel this CPU runs, back to back (AttentionKernel):
+            // SD 1.5's self-attention at 64² latents (4096 tokens, 8 heads of 40), CLIP's causal
+            // self-attention (batch 2 × 12 heads × 77 tokens × 64) and SD's cross-attention to the
+            // prompt (batch 2 × 8 heads, 4096 queries × 77 keys × 40).
+            for (batch, heads, queries, keys, dim, causal) in [(1, 8, 4096, 4096, 40, false), (2, 12, 77, 77, 64, true),
+                                                               (2, 8, 4096, 77, 40, false)] {
                 let q = random.tensor([batch, heads, queries, dim]), k = random.tensor([batch, heads, keys, dim])
                 let v = random.tensor([batch, heads, keys, dim])
-                report("attention \(batch)×\(heads) heads, \(queries)×\(keys) tokens of \(dim)\(causal ? ", causal" : "")",
-                       flops: 4 * Double(batch * heads * queries * keys * dim)) {
-                    _ = Attention.scaledDotProduct(query: q, key: k, value: v, causal: causal)
+                for kernel in AttentionKernel.available {
+                    report("attention \(batch)×\(heads) heads, \(queries)×\(keys) tokens of \(dim)\(causal ? ", causal" : ""), \(kernel)",
+                           flops: 4 * Double(batch * heads * queries * keys * dim)) {
+                        _ = Attention.scaledDotProduct(query: q, key: k, value: v, causal: causal, queryBlock: queryBlock,
+                                                       keyBlock: keyBlock, kernel: kernel)
+                    }
                 }
             }
         }

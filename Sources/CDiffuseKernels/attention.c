@@ -1,0 +1,124 @@
+#include "CDiffuseKernels.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef M_LOG2E
+#define M_LOG2E 1.44269504088896340736
+#endif
+#ifndef M_LN2
+#define M_LN2 0.693147180559945309417
+#endif
+
+/// Keys per block of the online softmax: a tile's scores (DK_R × DK_NK floats) stay in L1, the
+/// block's packed keys and values (≈ DK_NK·(d + dv) floats) in L2.
+#define DK_NK 256
+
+#if defined(__x86_64__)
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))), apply_to = function)
+#define DK_W 16
+#define DK_R 8
+#define DK_CV 3
+#define DK_FN(name) name##_avx512
+#define DK_VNATIVE __m512
+#define DK_MAXPS _mm512_max_ps
+#include "attention_kernel.h"
+#undef DK_W
+#undef DK_R
+#undef DK_CV
+#undef DK_FN
+#undef DK_VNATIVE
+#undef DK_MAXPS
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define DK_W 8
+#define DK_R 6
+#define DK_CV 2
+#define DK_FN(name) name##_avx2
+#define DK_VNATIVE __m256
+#define DK_MAXPS _mm256_max_ps
+#include "attention_kernel.h"
+#undef DK_W
+#undef DK_R
+#undef DK_CV
+#undef DK_FN
+#undef DK_VNATIVE
+#undef DK_MAXPS
+#pragma clang attribute pop
+
+static int detect_width(void) {
+    __builtin_cpu_init();
+    const char *env = getenv("DIFFUSE_AVX512");
+    int allowed = !(env && env[0] == '0');
+    return allowed && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512vl")
+               ? 16
+               : 8;
+}
+
+int dk_vector_width(void) {
+    static int width = 0;
+    if (!width) width = detect_width();
+    return width;
+}
+
+#else
+#error "CDiffuseKernels: x86-64 only (AVX2 + FMA, optionally AVX-512)"
+#endif
+
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+size_t dk_attention_packed_keys_floats(int width, int64_t m, int64_t d) {
+    return (size_t)(round_up(m, 2 * width) * d);
+}
+
+size_t dk_attention_packed_values_floats(int width, int64_t m, int64_t dv) {
+    const int64_t w = width;
+    return (size_t)(round_up(m, 2 * w) * round_up(dv, w));
+}
+
+void dk_attention_pack_keys(int width, const float *k, int64_t ld, int64_t m, int64_t d, float *packed) {
+    const int64_t kp = 2 * width;
+    for (int64_t p = 0; p < m; p += kp) {
+        float *panel = packed + p * d;
+        const int64_t cols = m - p < kp ? m - p : kp;
+        for (int64_t j = 0; j < cols; j++) {
+            const float *row = k + (p + j) * ld;
+            for (int64_t e = 0; e < d; e++) panel[e * kp + j] = row[e];
+        }
+        for (int64_t j = cols; j < kp; j++)
+            for (int64_t e = 0; e < d; e++) panel[e * kp + j] = 0;
+    }
+}
+
+void dk_attention_pack_values(int width, const float *v, int64_t ld, int64_t m, int64_t dv, float *packed) {
+    const int64_t w = width, dvp = round_up(dv, w), rows = round_up(m, 2 * w);
+    for (int64_t j = 0; j < rows; j++) {
+        float *dst = packed + j * dvp;
+        if (j < m) {
+            memcpy(dst, v + j * ld, (size_t)dv * sizeof(float));
+            memset(dst + dv, 0, (size_t)(dvp - dv) * sizeof(float));
+        } else {
+            memset(dst, 0, (size_t)dvp * sizeof(float));
+        }
+    }
+}
+
+size_t dk_attention_scratch_floats(int width, int64_t rows, int64_t d, int64_t dv) {
+    const int64_t w = width, r = w == 16 ? 8 : 6;
+    const int64_t padded = round_up(rows, r), dvp = round_up(dv, w);
+    return (size_t)(padded * d + padded * dvp + 2 * padded + r * DK_NK);
+}
+
+void dk_attention_rows(int width, const dk_attention_head *head, const float *q, int64_t q_ld, int64_t first,
+                       int64_t rows, float *out, int64_t out_ld, float *lse, float *scratch) {
+    if (rows <= 0) return;
+    if (width == 16)
+        rows_avx512(head, q, q_ld, first, rows, out, out_ld, lse, scratch);
+    else
+        rows_avx2(head, q, q_ld, first, rows, out, out_ld, lse, scratch);
+}
