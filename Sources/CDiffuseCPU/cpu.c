@@ -20,3 +20,17 @@ int diffuse_release_free_heap(void) {
     return 0;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+int diffuse_advise_huge_pages(void *pointer, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    return madvise(pointer, bytes, MADV_HUGEPAGE) == 0;
+#else
+    (void)pointer;
+    (void)bytes;
+    return 0;
+#endif
+}

@@ -17,6 +17,14 @@ public enum BufferPool {
     /// their size, for a page-clearing cost that is small next to the work done on them.
     public static let maximumCachedBytes = 64 << 20
 
+    /// Buffers of this size or more are 2 MB aligned and backed by transparent huge pages
+    /// (`madvise(MADV_HUGEPAGE)`): a 134 MB activation then takes 67 page faults instead of
+    /// 32,768, and the kernels that stride through it miss the TLB far less.
+    /// `DIFFUSE_HUGE_PAGES=0` turns it off.
+    public static let hugePageBytes: Int =
+        ProcessInfo.processInfo.environment["DIFFUSE_HUGE_PAGES"] == "0" ? Int.max : 4 << 20
+    static let hugePageAlignment = 2 << 20
+
     public nonisolated(unsafe) static var capacityBytes: Int = {
         if let text = ProcessInfo.processInfo.environment["DIFFUSE_POOL_MB"], let mb = Int(text), mb >= 0 { return mb << 20 }
         return 1024 << 20
@@ -47,7 +55,9 @@ public enum BufferPool {
             lock.unlock()
         }
         var raw: UnsafeMutableRawPointer?
-        let status = posix_memalign(&raw, 64, size)
+        let huge = size >= hugePageBytes
+        let status = posix_memalign(&raw, huge ? hugePageAlignment : 64, size)
+        if huge, status == 0, let raw { _ = diffuse_advise_huge_pages(raw, size) }
         guard status == 0, let raw else {
             // Out of memory: drop the cache and try once more before giving up.
             trim()
