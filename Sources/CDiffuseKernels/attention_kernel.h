@@ -27,10 +27,10 @@ static inline DK_V DK_FN(splat)(float s) { return (DK_V)s; }
 /// finite inputs).
 static inline DK_V DK_FN(max)(DK_V a, DK_V b) { return (DK_V)DK_MAXPS((DK_VNATIVE)a, (DK_VNATIVE)b); }
 
-/// 2ˣ for x ≤ 0 (−∞ included: 0). 2ⁿ·2ᶠ with n = round(x), f ∈ [−½, ½] and 2ᶠ by its Taylor
+/// 2ˣ for x ≤ 0 (−∞ included: 0; NaN: NaN). 2ⁿ·2ᶠ with n = round(x), f ∈ [−½, ½] and 2ᶠ by its Taylor
 /// polynomial of degree 6 (relative error < 1.3e-7, about one float ulp).
 static inline DK_V DK_FN(exp2)(DK_V x) {
-    DK_V xc = DK_FN(max)(x, DK_FN(splat)(-126.0f));
+    DK_V xc = DK_FN(max)(DK_FN(splat)(-126.0f), x);  // vmaxps returns its second operand for NaN
     DK_V t = xc + 12582912.0f;  // 1.5·2²³: the integer nearest xc in the low mantissa bits
     DK_V n = t - 12582912.0f;
     DK_V f = xc - n;
@@ -43,7 +43,9 @@ static inline DK_V DK_FN(exp2)(DK_V x) {
     p = p * f + 1.0f;
     DK_VI bits = ((DK_VI)t - 0x4B400000 + 127) << 23;
     DK_V r = p * (DK_V)bits;
-    DK_VI keep = (DK_VI)(x >= -126.0f);
+    // Below −126 (−∞ included) the result is 0; NaN stays NaN (a NaN score poisons its row, as in
+    // PyTorch, instead of silently dropping out).
+    DK_VI keep = ~(DK_VI)(x < -126.0f);
     return (DK_V)((DK_VI)r & keep);
 }
 

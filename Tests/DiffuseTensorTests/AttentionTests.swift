@@ -78,6 +78,30 @@ import Testing
         }
     }
 
+    /// A NaN in a query poisons that query's output row (as in PyTorch) and no other row, so a
+    /// diverged model shows as NaN instead of plausible numbers. (The older `.blas` path, kept for
+    /// A/B runs only, drops NaN scores in its row maximum and writes zeros: not tested here.)
+    @Test(arguments: [20, 64])  // 64: whole key panels, where the row maximum is taken with the scores
+    func nanQueryPoisonsItsRowOnly(n: Int) {
+        var rng = TestRandom(seed: 9)
+        let d = 8
+        let k = rng.tensor([1, 1, n, d]), v = rng.tensor([1, 1, n, d])
+        var values = rng.tensor([1, 1, n, d]).scalars
+        values[3 * d + 2] = .nan
+        let q = Tensor(shape: [1, 1, n, d], values)
+        for kernel in AttentionKernel.available where kernel != .blas {
+            let out = Attention.scaledDotProduct(query: q, key: k, value: v, kernel: kernel)
+            for i in 0 ..< n {
+                let row = (0 ..< d).map { out[0, 0, i, $0] }
+                if i == 3 {
+                    #expect(row.allSatisfy { $0.isNaN }, "\(kernel): row 3 should be NaN, got \(row)")
+                } else {
+                    #expect(row.allSatisfy { $0.isFinite }, "\(kernel): row \(i) should be finite, got \(row)")
+                }
+            }
+        }
+    }
+
     @Test func perHeadViewsOfAProjection() {
         // q, k, v as head views of [B, N, H·D] projections: no copy, same result.
         var rng = TestRandom(seed: 5)
