@@ -26,12 +26,6 @@
 #define DK_VNATIVE __m512
 #define DK_MAXPS _mm512_max_ps
 #include "attention_kernel.h"
-#undef DK_W
-#undef DK_R
-#undef DK_CV
-#undef DK_FN
-#undef DK_VNATIVE
-#undef DK_MAXPS
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
@@ -42,12 +36,6 @@
 #define DK_VNATIVE __m256
 #define DK_MAXPS _mm256_max_ps
 #include "attention_kernel.h"
-#undef DK_W
-#undef DK_R
-#undef DK_CV
-#undef DK_FN
-#undef DK_VNATIVE
-#undef DK_MAXPS
 #pragma clang attribute pop
 
 static int detect_width(void) {

@@ -1,7 +1,8 @@
 // The attention kernel, written once for a vector of DK_W floats and included by attention.c for
 // each instruction set, inside a `#pragma clang attribute` that sets the function's target.
 // Expects: DK_W (floats per vector), DK_R (query rows per tile), DK_CV (value vectors per
-// accumulation pass), DK_FN(name) (a per-instruction-set name).
+// accumulation pass), DK_FN(name) (a per-instruction-set name), DK_VNATIVE and DK_MAXPS (the
+// instruction set's vector type and max intrinsic); undefines them all at the end.
 //
 // Per tile of DK_R query rows and block of DK_NK keys:
 //   scores  S = (q·scale·log₂e)·kᵀ in DK_R × 2 vectors of accumulators per key panel (2·DK_W keys),
@@ -214,3 +215,9 @@ static void DK_FN(rows)(const dk_attention_head *h, const float *q, int64_t q_ld
 
 #undef DK_V
 #undef DK_VI
+#undef DK_W
+#undef DK_R
+#undef DK_CV
+#undef DK_FN
+#undef DK_VNATIVE
+#undef DK_MAXPS
