@@ -24,8 +24,7 @@ static inline void DK_FN(store)(float *p, DK_V v) { memcpy(p, &v, sizeof v); }
 
 static inline DK_V DK_FN(splat)(float s) { return (DK_V)s; }
 
-/// Lane-wise max as one instruction (`vmaxps`; no NaN special-casing: scores are never NaN for
-/// finite inputs).
+/// Lane-wise max as one instruction (`vmaxps`: where either operand is NaN it returns `b`).
 static inline DK_V DK_FN(max)(DK_V a, DK_V b) { return (DK_V)DK_MAXPS((DK_VNATIVE)a, (DK_VNATIVE)b); }
 
 /// 2ˣ for x ≤ 0 (−∞ included: 0; NaN: NaN). 2ⁿ·2ᶠ with n = round(x), f ∈ [−½, ½] and 2ᶠ by its Taylor
