@@ -11,6 +11,7 @@ struct Doctor: ParsableCommand {
         try requireSupportedCPU()
         print("CPU: AVX2, FMA and F16C present")
         print("threads: \(Parallel.threadCount)")
+        print("attention kernel: \(AttentionKernel.preferred) (this CPU runs: \(AttentionKernel.available.map(\.description).joined(separator: ", ")))")
         var random = BenchRandom()
         // A miniature UNet stage: conv → group norm + SiLU → self-attention over the pixels → conv.
         let image = random.tensor([1, 32, 32, 32])
