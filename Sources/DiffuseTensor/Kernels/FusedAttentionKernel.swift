@@ -59,5 +59,7 @@ enum FusedAttentionKernel {
                                   lse.map { $0 + (batch * h + head) * n + i0 }, scratch)
             }
         }
+        // The packed keys and values are reached only through `pp`: keep their storage alive until here.
+        withExtendedLifetime(packed) {}
     }
 }
