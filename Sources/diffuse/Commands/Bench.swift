@@ -29,7 +29,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Attention query block (rows per task).")
     var queryBlock = 128
 
-    @Option(help: "Attention key block (keys per online-softmax step).")
+    @Option(help: "Attention key block (keys per online-softmax step of the OpenBLAS kernel; the fused kernels step through 256).")
     var keyBlock = 1024
 
     @Option(help: "A UNet config.json for the training group: one step = forward, MSE, backward, AdamW (e.g. configs/bench-small-unet.json, the model of ../shared/baselines/bench_train_small_unet.py).")
