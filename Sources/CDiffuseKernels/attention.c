@@ -16,11 +16,15 @@
 /// block's packed keys and values (≈ DK_NK·(d + dv) floats) in L2.
 #define DK_NK 256
 
+/// Query rows per tile of each instruction set: the scratch size depends on them too.
+#define DK_R_AVX512 8
+#define DK_R_AVX2 6
+
 #if defined(__x86_64__)
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))), apply_to = function)
 #define DK_W 16
-#define DK_R 8
+#define DK_R DK_R_AVX512
 #define DK_CV 3
 #define DK_FN(name) name##_avx512
 #define DK_VNATIVE __m512
@@ -30,7 +34,7 @@
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define DK_W 8
-#define DK_R 6
+#define DK_R DK_R_AVX2
 #define DK_CV 2
 #define DK_FN(name) name##_avx2
 #define DK_VNATIVE __m256
@@ -97,7 +101,7 @@ void dk_attention_pack_values(int width, const float *v, int64_t ld, int64_t m, 
 }
 
 size_t dk_attention_scratch_floats(int width, int64_t rows, int64_t d, int64_t dv) {
-    const int64_t w = width, r = w == 16 ? 8 : 6;
+    const int64_t w = width, r = w == 16 ? DK_R_AVX512 : DK_R_AVX2;
     const int64_t padded = round_up(rows, r), dvp = round_up(dv, w);
     return (size_t)(padded * d + padded * dvp + 2 * padded + r * DK_NK);
 }
