@@ -167,8 +167,14 @@ typedef struct {
     dnnl_memory_t user, internal;  // internal == user when no reorder
 } dd_mem;
 
-static int mem_open(dd_mem *m, const dd_arg *a, void *data, float *scratch) {
+/// With `packed`, `data` is already in the primitive's layout: no user memory, no reorder.
+static int mem_open(dd_mem *m, const dd_arg *a, void *data, float *scratch, int packed) {
     m->user = m->internal = NULL;
+    if (packed) {
+        if (dnnl_memory_create(&m->internal, &a->internal, dd_engine(), data) != dnnl_success) return 0;
+        m->user = m->internal;
+        return 1;
+    }
     if (dnnl_memory_create(&m->user, &a->user, dd_engine(), data) != dnnl_success) return 0;
     if (!a->needs_reorder) {
         m->internal = m->user;
@@ -183,20 +189,22 @@ static void mem_close(dd_mem *m) {
 }
 
 static dnnl_status_t reorder(const dd_arg *a, const dd_mem *m, int is_output, float *scratch) {
-    if (!a->needs_reorder) return dnnl_success;
+    if (!a->needs_reorder || m->user == m->internal) return dnnl_success;
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, is_output ? m->internal : m->user},
                                {DNNL_ARG_TO, is_output ? m->user : m->internal}};
     return dd_execute(a->reorder, 2, args, &a->reorder_scratchpad, scratch);
 }
 
-/// Runs the primitive with `inputs` 0 and 1 and output 2 bound to `arg_ids`, plus an optional bias.
-static int run(const dd_conv *conv, const int arg_ids[3], void *data[3], int bias_id, void *bias, float *scratch) {
+/// Runs the primitive with `inputs` 0 and 1 and output 2 bound to `arg_ids`, plus an optional bias;
+/// with `packed_weights`, input 1 is already in the primitive's layout.
+static int run(const dd_conv *conv, const int arg_ids[3], void *data[3], int bias_id, void *bias, float *scratch,
+               int packed_weights) {
     dd_mem mems[3] = {{0}};
     dnnl_memory_t bias_mem = NULL;
     dnnl_status_t status = dnnl_out_of_memory;
-    int opened = mem_open(&mems[0], &conv->args[0], data[0], scratch) &&
-                 mem_open(&mems[1], &conv->args[1], data[1], scratch) &&
-                 mem_open(&mems[2], &conv->args[2], data[2], scratch);
+    int opened = mem_open(&mems[0], &conv->args[0], data[0], scratch, 0) &&
+                 mem_open(&mems[1], &conv->args[1], data[1], scratch, packed_weights) &&
+                 mem_open(&mems[2], &conv->args[2], data[2], scratch, 0);
     if (opened && bias && conv->has_bias && dnnl_memory_create(&bias_mem, &conv->bias, dd_engine(), bias) != dnnl_success)
         opened = 0;
     if (opened) {
@@ -222,7 +230,56 @@ int dd_conv_forward(const dd_conv *conv, const float *src, const float *weights,
     if (conv->kind != DD_CONV_FORWARD) return -1;
     const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
     void *data[3] = {(void *)src, (void *)weights, dst};
-    return run(conv, ids, data, DNNL_ARG_BIAS, (void *)bias, scratch);
+    return run(conv, ids, data, DNNL_ARG_BIAS, (void *)bias, scratch, 0);
+}
+
+int dd_conv_forward_packed(const dd_conv *conv, const float *src, const float *packed, const float *bias, float *dst,
+                           float *scratch) {
+    if (conv->kind != DD_CONV_FORWARD) return -1;
+    const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    void *data[3] = {(void *)src, (void *)packed, dst};
+    return run(conv, ids, data, DNNL_ARG_BIAS, (void *)bias, scratch, 1);
+}
+
+size_t dd_conv_packed_weight_floats(const dd_conv *conv) {
+    if (conv->kind != DD_CONV_FORWARD) return 0;
+    return (dnnl_memory_desc_get_size(&conv->args[1].internal) + sizeof(float) - 1) / sizeof(float);
+}
+
+int dd_conv_same_weight_layout(const dd_conv *a, const dd_conv *b) {
+    return a->kind == DD_CONV_FORWARD && b->kind == DD_CONV_FORWARD &&
+           dnnl_memory_desc_equal(&a->args[1].internal, &b->args[1].internal);
+}
+
+/// Copies `from` (described by `from_md`) into `to` (`to_md`) through a reorder made for the call.
+static int reorder_once(const dnnl_memory_desc_t *from_md, const void *from, const dnnl_memory_desc_t *to_md, void *to) {
+    dnnl_primitive_desc_t pd;
+    if (dnnl_reorder_primitive_desc_create(&pd, from_md, dd_engine(), to_md, dd_engine(), NULL) != dnnl_success) return -1;
+    dnnl_primitive_t primitive = NULL;
+    dnnl_memory_t src = NULL, dst = NULL;
+    dnnl_status_t status = dnnl_primitive_create(&primitive, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (status == dnnl_success) status = dnnl_memory_create(&src, from_md, dd_engine(), (void *)from);
+    if (status == dnnl_success) status = dnnl_memory_create(&dst, to_md, dd_engine(), to);
+    if (status == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+        status = dnnl_primitive_execute(primitive, dd_stream(), 2, args);
+    }
+    if (status == dnnl_success) status = dnnl_stream_wait(dd_stream());
+    if (dst) dnnl_memory_destroy(dst);
+    if (src) dnnl_memory_destroy(src);
+    if (primitive) dnnl_primitive_destroy(primitive);
+    return status == dnnl_success ? 0 : (int)status;
+}
+
+int dd_conv_pack_weights(const dd_conv *conv, const float *weights, float *packed) {
+    if (conv->kind != DD_CONV_FORWARD) return -1;
+    return reorder_once(&conv->args[1].user, weights, &conv->args[1].internal, packed);
+}
+
+int dd_conv_unpack_weights(const dd_conv *conv, const float *packed, float *weights) {
+    if (conv->kind != DD_CONV_FORWARD) return -1;
+    return reorder_once(&conv->args[1].internal, packed, &conv->args[1].user, weights);
 }
 
 int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const float *weights, float *diff_src,
@@ -230,7 +287,7 @@ int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const floa
     if (conv->kind != DD_CONV_BACKWARD_DATA) return -1;
     const int ids[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
     void *data[3] = {(void *)diff_dst, (void *)weights, diff_src};
-    return run(conv, ids, data, DNNL_ARG_DIFF_BIAS, NULL, scratch);
+    return run(conv, ids, data, DNNL_ARG_DIFF_BIAS, NULL, scratch, 0);
 }
 
 int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float *diff_dst, float *diff_weights,
@@ -238,5 +295,5 @@ int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float 
     if (conv->kind != DD_CONV_BACKWARD_WEIGHTS) return -1;
     const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
     void *data[3] = {(void *)src, (void *)diff_dst, diff_weights};
-    return run(conv, ids, data, DNNL_ARG_DIFF_BIAS, diff_bias, scratch);
+    return run(conv, ids, data, DNNL_ARG_DIFF_BIAS, diff_bias, scratch, 0);
 }

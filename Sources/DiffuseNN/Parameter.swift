@@ -10,8 +10,9 @@ import DiffuseTensor
 /// a leaf is set it is the parameter's value: `value` reads and writes `leaf.value`.
 public final class Parameter: @unchecked Sendable {
     private var stored: Tensor
-    /// The value as IEEE half floats when `storeAsFloat16()` was called (`stored` is then empty).
-    private var half: HalfValues?
+    /// The value in another form (float16, a packed layout) when `store(_:)` or
+    /// `storeAsFloat16()` was called (`stored` is then empty).
+    private var alternate: (any ParameterStorage)?
 
     /// The trainable variable standing for this parameter (`Module.beginTraining()` creates one with
     /// `requiresGrad: true`), or nil: a model on `Variable`s then reads the value as a constant.
@@ -20,29 +21,29 @@ public final class Parameter: @unchecked Sendable {
             version &+= 1
             if let leaf {
                 stored = leaf.value
-                half = nil
+                alternate = nil
             }
         }
     }
 
     /// The current value (the leaf's while there is one; assigning keeps the shape then). A
-    /// parameter stored as float16 converts it to a new float32 tensor on every read.
+    /// parameter kept in another form (`storage`) converts it to a new float32 tensor on every read.
     public var value: Tensor {
         get {
             if let leaf { return leaf.value }
-            if let half { return half.floats() }
+            if let alternate { return alternate.floats() }
             return stored
         }
         set {
             stored = newValue
-            half = nil
+            alternate = nil
             leaf?.value = newValue
             version &+= 1
         }
     }
 
     /// Changes whenever `value` is assigned, a leaf is set or removed, or the storage becomes
-    /// float16: what caches derived from the value (`Linear`'s packed weights) compare. (An
+    /// another form: what caches derived from the value (`Linear`'s packed weights) compare. (An
     /// optimizer that writes into a leaf's storage does not change it: caches ignore parameters
     /// with a leaf.)
     public private(set) var version = 0
@@ -53,25 +54,51 @@ public final class Parameter: @unchecked Sendable {
     /// A parameter of `shape` with uninitialized storage: it must be loaded or initialized before use.
     public init(shape: [Int]) { stored = Tensor(uninitializedShape: shape) }
 
-    public var shape: [Int] { leaf?.value.shape ?? half?.shape ?? stored.shape }
+    public var shape: [Int] { leaf?.value.shape ?? alternate?.shape ?? stored.shape }
 
     /// Whether the value is kept as float16 (see `storeAsFloat16`).
-    public var isFloat16: Bool { half != nil }
+    public var isFloat16: Bool { alternate is HalfValues }
+
+    /// The form the value is kept in when not a plain float32 tensor (float16, a layer's packed
+    /// layout), or nil.
+    public var storage: (any ParameterStorage)? { alternate }
+
+    /// Keeps the value as `storage` from now on (which must hold the same value, in the same
+    /// shape) and releases the plain tensor: for a layer that reads its weight in another layout
+    /// than the checkpoint's. Ignored while the parameter trains (a leaf is set); assigning
+    /// `value` stores a plain tensor again.
+    public func store(_ storage: any ParameterStorage) {
+        guard leaf == nil else { return }
+        precondition(storage.shape == shape, "Parameter.store: \(storage.shape) for a parameter of shape \(shape)")
+        alternate = storage
+        stored = Tensor(uninitializedShape: [0])
+        version &+= 1
+    }
 
     /// Keeps the value as IEEE half floats, rounded to nearest even: half the memory, at the cost of
     /// a conversion on every read (and of float16's precision, which loses nothing for a checkpoint
     /// shipped in float16). Ignored while the parameter trains (a leaf is set); assigning `value`
     /// stores float32 again.
     public func storeAsFloat16() {
-        guard leaf == nil, half == nil else { return }
-        half = HalfValues(stored.contiguous())
-        stored = Tensor(uninitializedShape: [0])
-        version &+= 1
+        guard leaf == nil, !isFloat16 else { return }
+        store(HalfValues(value.contiguous()))
     }
 }
 
+/// A parameter's value kept in another form than a plain float32 tensor, read back as one.
+public protocol ParameterStorage: AnyObject, Sendable {
+    /// The value's shape.
+    var shape: [Int] { get }
+    /// The value as a new float32 tensor of `shape`.
+    func floats() -> Tensor
+}
+
+extension PackedConvolutionWeight: ParameterStorage {
+    public func floats() -> Tensor { unpacked() }
+}
+
 /// Float16 bits of a tensor's values, converted back to float32 on demand.
-final class HalfValues: @unchecked Sendable {
+final class HalfValues: ParameterStorage, @unchecked Sendable {
     let bits: UnsafeMutablePointer<UInt16>
     let shape: [Int]
     let count: Int

@@ -142,6 +142,8 @@ extension StableDiffusion {
         try unet.load(from: RenamedWeights(weights, names: unetNames), precision: precision)
         let vae = AutoencoderKL(config: c.vae)
         try vae.load(from: RenamedWeights(weights, names: vaeNames), precision: precision)
+        unet.packConvolutionWeights()
+        vae.packConvolutionWeights()
         return StableDiffusion(tokenizer: try CLIPTokenizer(directory: tokenizer), textEncoder: textEncoder, unet: unet, vae: vae,
                                schedulerConfig: c.scheduler, name: url.deletingPathExtension().lastPathComponent)
     }

@@ -71,6 +71,8 @@ public final class StableDiffusion: @unchecked Sendable {
         default: throw PipelineError("\(try folder.configURL("unet").path): unet class \(unetClass) is not supported (UNet2DConditionModel or UNet2DModel)")
         }
         try unet.load(from: SafeTensorsWeights(folder.weightFiles("unet")), precision: precision)
+        // Fixed weights: the convolutions keep theirs in the layout oneDNN reads (same memory).
+        unet.packConvolutionWeights()
 
         var textEncoder: (any PromptEncoder)? = nil
         if unet.contextDimension != nil {
@@ -83,6 +85,7 @@ public final class StableDiffusion: @unchecked Sendable {
         if folder.components["vae"] != nil {
             let autoencoder = AutoencoderKL(config: try AutoencoderKLConfig(ModelConfig(contentsOf: folder.configURL("vae"))))
             try autoencoder.load(from: SafeTensorsWeights(folder.weightFiles("vae")), precision: precision)
+            autoencoder.packConvolutionWeights()
             vae = autoencoder
         }
         let schedulerURL = try folder.configURL("scheduler")

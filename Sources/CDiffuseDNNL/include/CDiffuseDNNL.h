@@ -40,6 +40,19 @@ const char *dd_conv_implementation(const dd_conv *conv);
 /// dst = conv(src, weights) + bias. Returns 0 on success, else the oneDNN status.
 int dd_conv_forward(const dd_conv *conv, const float *src, const float *weights, const float *bias,
                     float *dst, float *scratch);
+/// Weights packed once into the layout a forward primitive reads (blocked over channels, padded to
+/// its block), so that calls skip re-laying them out: floats of such a copy (0 for other kinds).
+size_t dd_conv_packed_weight_floats(const dd_conv *conv);
+/// Whether two forward primitives read their weights in the same layout (a copy packed for one
+/// serves the other).
+int dd_conv_same_weight_layout(const dd_conv *a, const dd_conv *b);
+/// Plain weights ([cout, cin/groups, kh, kw]) into `packed` (dd_conv_packed_weight_floats floats),
+/// and back. 0 on success.
+int dd_conv_pack_weights(const dd_conv *conv, const float *weights, float *packed);
+int dd_conv_unpack_weights(const dd_conv *conv, const float *packed, float *weights);
+/// dd_conv_forward with weights packed by dd_conv_pack_weights for a primitive of the same layout.
+int dd_conv_forward_packed(const dd_conv *conv, const float *src, const float *packed, const float *bias,
+                           float *dst, float *scratch);
 /// diff_src = gradient of the input for diff_dst.
 int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const float *weights, float *diff_src,
                           float *scratch);

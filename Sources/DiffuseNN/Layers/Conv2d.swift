@@ -1,5 +1,6 @@
 import DiffuseAutograd
 import DiffuseTensor
+import Foundation
 
 /// 2-D convolution over `[N, Cin, H, W]`. Checkpoint keys: `weight` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`.
 public final class Conv2d: Module {
@@ -7,6 +8,14 @@ public final class Conv2d: Module {
     public let bias: Parameter?
     public let stride: (Int, Int)
     public let padding: Padding2D
+
+    /// Whether inference (`Tensor` inputs) keeps the weight in the blocked layout oneDNN's kernels
+    /// read (`PackedConvolutionWeight`), packed at the first call, so that later calls skip
+    /// re-laying it out. It replaces the plain copy (same memory); reading `weight.value` then
+    /// converts back. Off by default; ignored while the weight trains (has a leaf), is stored as
+    /// float16, or when oneDNN is off or declines the shape.
+    public var packsWeights = false
+    private let _packLock = NSLock()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
         weight = Parameter(shape: [outChannels, inChannels, kernel, kernel])
@@ -21,6 +30,36 @@ public final class Conv2d: Module {
     /// On `Tensor`s (inference) or `Variable`s (training).
     @inlinable
     public func callAsFunction<T: TensorValue>(_ x: T) -> T {
-        x.conv2d(weight: T.lift(weight), bias: bias.map { T.lift($0) }, stride: stride, padding: padding, dilation: (1, 1), groups: 1)
+        if packsWeights, let tensor = x as? Tensor, let y = packedForward(tensor) as? T { return y }
+        return x.conv2d(weight: T.lift(weight), bias: bias.map { T.lift($0) }, stride: stride, padding: padding, dilation: (1, 1), groups: 1)
+    }
+
+    /// The packed path, or nil to take the plain one.
+    @usableFromInline
+    func packedForward(_ x: Tensor) -> Tensor? {
+        guard weight.leaf == nil, !weight.isFloat16, bias?.isFloat16 != true, x.rank == 4, x.shape[1] == inChannels else {
+            return nil
+        }
+        return OpProfile.measure("conv2d") {
+            let geometry = ConvGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
+            let b = bias?.value.contiguous()
+            _packLock.lock()
+            let current = weight.storage as? PackedConvolutionWeight
+            let packed = current?.repacked(input: x.shape, geometry: geometry, groups: 1, hasBias: b != nil)
+                ?? (current == nil ? PackedConvolutionWeight.pack(weight.value, input: x.shape, geometry: geometry,
+                                                                  groups: 1, hasBias: b != nil) : nil)
+            if let packed, packed !== current { weight.store(packed) }
+            _packLock.unlock()
+            guard let packed else { return nil }
+            return OneDNNConvolution.forward(x.contiguous(), packed: packed, bias: b, geometry: geometry, groups: 1)
+        }
+    }
+}
+
+extension Module {
+    /// Sets `packsWeights` on every `Conv2d` of the tree (for a model whose weights stay fixed,
+    /// such as a UNet or a VAE at inference).
+    public func packConvolutionWeights(_ on: Bool = true) {
+        for case let conv as Conv2d in modules() { conv.packsWeights = on }
     }
 }

@@ -52,23 +52,47 @@ public enum OneDNNConvolution {
         guard enabled, let key = Key(.forward, input: x.shape, weight: weight.shape, geometry: geometry, groups: groups,
                                      hasBias: bias != nil),
               let primitive = primitive(for: key) else { return nil }
+        let out = run(key, primitive, x, weight: weight.pointer, packed: false, bias: bias)
+        withExtendedLifetime(weight) {}
+        return out
+    }
+
+    /// `forward` with a weight packed once (`PackedConvolutionWeight`): the call skips re-laying
+    /// out the weight. Nil when oneDNN is off or declines the shape, or when the primitive for
+    /// this input shape (or one of its bands) reads another layout than `weight` was packed in
+    /// (`PackedConvolutionWeight.repacked(for:)` makes one that fits).
+    public static func forward(_ x: Tensor, packed weight: PackedConvolutionWeight, bias: Tensor?, geometry: ConvGeometry,
+                               groups: Int) -> Tensor? {
+        guard enabled, let key = Key(.forward, input: x.shape, weight: weight.shape, geometry: geometry, groups: groups,
+                                     hasBias: bias != nil),
+              let primitive = primitive(for: key), weight.fits(primitive) else { return nil }
+        if let bands = bands(of: key), !bands.allSatisfy({ weight.fits($0.primitive) }) { return nil }
+        let out = run(key, primitive, x, weight: weight.storage.pointer, packed: true, bias: bias)
+        withExtendedLifetime(weight) {}
+        return out
+    }
+
+    /// One forward call (or its bands) of `primitive` for `key`; nil if oneDNN fails.
+    private static func run(_ key: Key, _ primitive: Primitive, _ x: Tensor, weight: UnsafePointer<Float>, packed: Bool,
+                            bias: Tensor?) -> Tensor? {
         let out = Tensor(uninitializedShape: [key.shape.n, key.shape.cout, key.shape.oh, key.shape.ow].map(Int.init))
-        let status: Int32
-        if let bands = bands(of: key) {
-            var result: Int32 = 0
-            for band in bands where result == 0 {
-                result = band.primitive.run { scratch in
-                    dd_conv_forward(band.primitive.pointer, x.pointer + band.inputOffset, weight.pointer, bias?.pointer,
-                                    out.pointer + band.outputOffset, scratch)
-                }
-            }
-            status = result
-        } else {
-            status = primitive.run { scratch in
-                dd_conv_forward(primitive.pointer, x.pointer, weight.pointer, bias?.pointer, out.pointer, scratch)
+        func call(_ p: Primitive, inputOffset: Int, outputOffset: Int) -> Int32 {
+            p.run { scratch in
+                packed ? dd_conv_forward_packed(p.pointer, x.pointer + inputOffset, weight, bias?.pointer,
+                                                out.pointer + outputOffset, scratch)
+                       : dd_conv_forward(p.pointer, x.pointer + inputOffset, weight, bias?.pointer,
+                                         out.pointer + outputOffset, scratch)
             }
         }
-        withExtendedLifetime((x, weight, bias)) {}
+        var status: Int32 = 0
+        if let bands = bands(of: key) {
+            for band in bands where status == 0 {
+                status = call(band.primitive, inputOffset: band.inputOffset, outputOffset: band.outputOffset)
+            }
+        } else {
+            status = call(primitive, inputOffset: 0, outputOffset: 0)
+        }
+        withExtendedLifetime((x, bias)) {}
         return check(status, key) ? out : nil
     }
 
