@@ -75,6 +75,31 @@ import Testing
         }
     }
 
+    /// A stop asked for while the captions are still being encoded (Ctrl-C or SIGTERM in the
+    /// first minutes of a large run) ends the run there, before any step or checkpoint.
+    @Test func stopDuringCaptionEncodingEndsBeforeTheFirstStep() throws {
+        let data = try TrainerTestSupport.temporaryFolder("data")
+        try TrainerTestSupport.writeDataset(Self.colours, size: 8, to: data)
+        let output = try TrainerTestSupport.temporaryFolder("stop-encoding")
+        defer { for u in [data, output] { try? FileManager.default.removeItem(at: u) } }
+        var encodingEvents: [(Int, Int)] = []
+        var steps = 0
+        let state = try TrainerTestSupport.trainer(config: TrainerTestSupport.conditionalConfig, data: data, output: output,
+                                                   configuration: configuration(steps: 3)).run(resume: false) { event in
+            switch event {
+            case .encoding(let done, let total):
+                encodingEvents.append((done, total))
+                return false
+            case .step: steps += 1
+            default: break
+            }
+            return true
+        }
+        #expect(encodingEvents.count == 1 && encodingEvents[0].0 > 0 && encodingEvents[0].0 <= encodingEvents[0].1)
+        #expect(state.step == 0 && steps == 0)
+        #expect(TrainingCheckpoint.newest(in: output.appendingPathComponent("checkpoints")) == nil)
+    }
+
     /// Unfinished (`.partial`) or incomplete checkpoint folders are never resumed from, and are cleaned up.
     @Test func partialCheckpointsAreIgnored() throws {
         let data = try TrainerTestSupport.temporaryFolder("data")

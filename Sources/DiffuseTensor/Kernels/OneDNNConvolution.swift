@@ -113,8 +113,29 @@ public enum OneDNNConvolution {
     }
 
     /// The bands `key` runs in when its input and output take more than `bandBytes`, or nil (one
-    /// call): only vertical stride 1 without dilation, at least two bands, every band's primitive built.
+    /// call): only vertical stride 1 without dilation, at least two bands, every band's primitive
+    /// built. Worked out once per shape and `bandBytes`.
     static func bands(of key: Key) -> [Band]? {
+        let bandKey = BandKey(key: key, bandBytes: bandBytes)
+        bandLock.lock()
+        let cached = bandCache[bandKey]
+        bandLock.unlock()
+        if let cached { return cached }
+        let made = makeBands(of: key)
+        bandLock.lock()
+        bandCache[bandKey] = .some(made)
+        bandLock.unlock()
+        return made
+    }
+
+    private struct BandKey: Hashable {
+        let key: Key
+        let bandBytes: Int
+    }
+    private static let bandLock = NSLock()
+    private nonisolated(unsafe) static var bandCache: [BandKey: [Band]?] = [:]
+
+    private static func makeBands(of key: Key) -> [Band]? {
         let s = key.shape
         let activationBytes = 4 * Int(s.n * (s.cin * s.h * s.w + s.cout * s.oh * s.ow))
         guard key.kind == .forward, activationBytes > bandBytes, s.stride_y == 1, s.dilation_y == 1, s.oh >= 2 else { return nil }

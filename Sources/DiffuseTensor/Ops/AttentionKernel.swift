@@ -18,9 +18,8 @@ public enum AttentionKernel: Sendable, Equatable, CustomStringConvertible {
         ProcessInfo.processInfo.environment["DIFFUSE_ATTENTION"] == "blas" ? .blas : .fused(width: Int(dk_vector_width()))
 
     /// Every kernel this CPU can run, widest first.
-    public static var available: [AttentionKernel] {
+    public static let available: [AttentionKernel] =
         (dk_vector_width() == 16 ? [.fused(width: 16)] : []) + [.fused(width: 8), .blas]
-    }
 
     public var description: String {
         switch self {

@@ -14,8 +14,11 @@ public final class PromptCache {
         self.limit = limit
     }
 
-    /// Encodes and stores every caption in `captions` not seen yet, 64 at a time.
-    public func warm(_ captions: [String], progress: ((Int, Int) -> Void)? = nil) {
+    /// Encodes and stores every caption in `captions` not seen yet, 64 at a time. `progress` is
+    /// called after each batch with the captions done and the total; returning false stops early.
+    /// - Returns: whether every caption was encoded (false when `progress` stopped it).
+    @discardableResult
+    public func warm(_ captions: [String], progress: (Int, Int) -> Bool = { _, _ in true }) -> Bool {
         var pending: [String] = []
         var seen = Set(states.keys)
         for caption in captions where !seen.contains(caption) {
@@ -27,8 +30,9 @@ public final class PromptCache {
             let chunk = Array(pending[start ..< Swift.min(start + 64, pending.count)])
             store(chunk, encoder.encode(chunk))
             done += chunk.count
-            progress?(done, pending.count)
+            if !progress(done, pending.count) { return false }
         }
+        return true
     }
 
     /// The encoder's output for `captions`: token states `[B, N, D]` (and pooled `[B, P]`).

@@ -18,6 +18,9 @@ public enum TrainingEvent {
     case samples(URL)
     /// Something worth telling the user (resuming, caching prompts …).
     case message(String)
+    /// Captions encoded so far, of the total, before the first step (the answer false stops the
+    /// run there, with nothing written beyond `training.json`).
+    case encoding(done: Int, total: Int)
 }
 
 public struct TrainingProgress: Sendable {
@@ -102,7 +105,7 @@ public final class DiffusionTrainer {
     ///   - resume: continue from the newest complete checkpoint in the output folder (a fresh start
     ///     when there is none). Without it, an output folder that already has checkpoints is refused.
     ///   - events: called on the training thread; return `false` from a `.step` event to stop
-    ///     after writing a checkpoint.
+    ///     after writing a checkpoint, or from an `.encoding` event to stop before the first step.
     /// - Returns: the final trainer state.
     @discardableResult
     public func run(resume: Bool, events: (TrainingEvent) -> Bool = { _ in true }) throws -> TrainerState {
@@ -141,7 +144,7 @@ public final class DiffusionTrainer {
         if let prompts {
             let captions = data.possibleCaptions
             _ = events(.message("encoding \(Set(captions).count) captions with the \(prompts.encoder.kind)"))
-            prompts.warm(captions)
+            guard prompts.warm(captions, progress: { events(.encoding(done: $0, total: $1)) }) else { return state }
         }
 
         let schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,

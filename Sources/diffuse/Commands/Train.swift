@@ -340,6 +340,8 @@ struct Train: ParsableCommand {
                 bar.note("samples: \(url.path)")
             case .message(let text):
                 bar.note(text)
+            case .encoding:
+                return stopRequested == 0
             }
             return true
         }
