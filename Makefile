@@ -62,7 +62,8 @@ bench: build
 ## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled
 ## sentence embedding (a projection class embedding) and trains on CLDR keywords too; stage 3
 ## starts from stage 2 and also wraps captions in sentences ("a red apple", "red apple emoji");
-## stage 4 anneals stage 3 (learning rate 1e-4 decayed to 0 on a cosine).
+## stage 4 anneals stage 3 (learning rate 1e-4 decayed to 0 on a cosine). Last, the captions are
+## indexed (models/emoji/caption_index.safetensors) so that prompts in other words find their caption.
 EMOJI_STEPS ?= 3000
 EMOJI_POOLED_STEPS ?= 5000
 EMOJI_TEMPLATE_STEPS ?= 3000
@@ -82,6 +83,7 @@ train-default: deps $(BIN)
 	$(EMOJI_TRAIN) --output runs/emoji-anneal --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-templates \
 	    --steps $(EMOJI_ANNEAL_STEPS) --lr 1e-4 --lr-schedule cosine --keyword-captions 0.3 --caption-templates 0.5 --seed 4
 	bash tools/publish_default_model.sh runs/emoji-anneal models/emoji
+	$(BIN) index-captions --data data/emoji-32 --model models/emoji
 
 ## train-wide: the next bundled model, in training (not published yet): a wider UNet (64/96/160 channels,
 ## 8.1 M parameters) trained from scratch on captions, keywords and sentences, that also attends to the

@@ -26,7 +26,8 @@ extension StableDiffusion {
         // 1. Text embeddings: [uncond × count, cond × count] as diffusers' encode_prompt.
         var conditioning: PromptEmbedding? = nil
         if let textEncoder {
-            let cond = textEncoder.encode([request.prompt]).repeatingRows(count)
+            let prompt = request.matchCaption ? matchedCaption(for: request.prompt)?.caption ?? request.prompt : request.prompt
+            let cond = textEncoder.encode([prompt]).repeatingRows(count)
             conditioning = guided ? .concatenate([textEncoder.encode([request.negativePrompt]).repeatingRows(count), cond]) : cond
         }
 

@@ -24,6 +24,9 @@ public final class StableDiffusion: @unchecked Sendable {
     /// Decode latents larger than a tile tile by tile (`TiledDecoding`) to bound the VAE's memory;
     /// nil (the default) decodes in one piece.
     public var vaeTiling: TiledDecoding? = nil
+    /// The captions the model was trained on, for matching prompts to them (`CaptionIndex`); the
+    /// folder's `caption_index.safetensors` when it has one.
+    public var captionIndex: CaptionIndex? = nil
 
     public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
                 schedulerConfig: SchedulerConfig, name: String, patchSize: Int = 1) {
@@ -98,8 +101,25 @@ public final class StableDiffusion: @unchecked Sendable {
                 throw PipelineError("\(url.path): _diffuse_patch_size \(folder.patchSize) needs a pixel model with 3 × \(folder.patchSize)² input channels (the UNet has \(unet.inputChannels))")
             }
         }
-        return StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig, name: url.lastPathComponent,
-                               patchSize: folder.patchSize)
+        let model = StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig,
+                                    name: url.lastPathComponent, patchSize: folder.patchSize)
+        let indexURL = folder.root.appendingPathComponent(CaptionIndex.fileName)
+        if textEncoder?.pooledDimension != nil, FileManager.default.fileExists(atPath: indexURL.path) {
+            let index = try CaptionIndex(contentsOf: indexURL)
+            guard index.embeddings.shape[1] == textEncoder?.pooledDimension else {
+                throw PipelineError("\(indexURL.path): \(index.embeddings.shape[1])-wide embeddings, but the text encoder's are \(textEncoder?.pooledDimension ?? 0)-wide")
+            }
+            model.captionIndex = index
+        }
+        return model
+    }
+
+    /// The training caption `prompt` is matched to and its cosine similarity, or nil when the
+    /// model has no caption index, the prompt is empty or already one of the captions.
+    public func matchedCaption(for prompt: String) -> (caption: String, similarity: Float)? {
+        guard let captionIndex, let textEncoder, !prompt.isEmpty, !captionIndex.contains(prompt),
+              let pooled = textEncoder.encode([prompt]).pooled else { return nil }
+        return captionIndex.nearest(to: pooled)
     }
 
     /// Why `textEncoder` cannot condition `unet` (token width, pooled embedding), or nil when it can.

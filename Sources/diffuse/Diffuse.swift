@@ -13,7 +13,7 @@ struct Diffuse: ParsableCommand {
 
         Threads: DIFFUSE_THREADS (default: every core).
         """,
-        subcommands: [Generate.self, Train.self, TrainClassifier.self, Eval.self, Tokenize.self, Dataset.self, Doctor.self, Bench.self, Serve.self]
+        subcommands: [Generate.self, Train.self, TrainClassifier.self, Eval.self, IndexCaptions.self, Tokenize.self, Dataset.self, Doctor.self, Bench.self, Serve.self]
     )
 }
 

@@ -26,6 +26,8 @@ public final class ModelEvaluation {
         public var sampler: String? = nil
         public var steps = 20
         public var guidance: Float = 4
+        /// Match prompts to training captions when the model has a caption index.
+        public var matchCaption = true
         public init() {}
     }
 
@@ -112,6 +114,7 @@ public final class ModelEvaluation {
         request.steps = settings.steps
         request.guidance = settings.guidance
         request.seed = seed
+        request.matchCaption = settings.matchCaption
         request.width = dataset.size
         request.height = dataset.size
         return try pipeline.generate(request)[0]

@@ -16,7 +16,9 @@ struct Eval: ParsableCommand {
         the named image's class scores first / in the first five. Also the Fréchet distance \
         between the generated and the real images in the classifier's feature space (FID's formula \
         with this classifier for Inception), and with --compare-sampler the same for another \
-        sampler on the same prompts and seeds.
+        sampler on the same prompts and seeds. For a model with a caption index \
+        (caption_index.safetensors), paraphrases are evaluated twice: as written (the model alone) \
+        and matched to their nearest training caption (what `diffuse generate` does by default).
 
         Example (the bundled model on its own data):
           diffuse dataset emoji --output data/emoji-32 --size 32
@@ -63,6 +65,9 @@ struct Eval: ParsableCommand {
     @Option(help: "A prompt for the --grid rows (repeat for more rows).")
     var gridPrompt: [String] = []
 
+    @Flag(help: "Use prompts as written, even when the model has a caption index (paraphrases are then evaluated once).")
+    var noCaptionMatching = false
+
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
@@ -79,6 +84,7 @@ struct Eval: ParsableCommand {
         settings.sampler = sampler
         settings.steps = steps
         settings.guidance = guidance
+        settings.matchCaption = !noCaptionMatching
         let samplerName = try pipeline.samplerDisplayName(sampler)
         var results: [String: Any] = ["model": pipeline.name, "sampler": samplerName, "steps": steps, "guidance": Double(guidance)]
 
@@ -106,10 +112,26 @@ struct Eval: ParsableCommand {
                 }
                 items.append((String(fields[0]), target))
             }
-            let (result, _) = try evaluation.retrieval(items, settings: settings)
-            print(String(format: "paraphrases (%d): top-1 %.1f%%  top-5 %.1f%%", result.prompts, 100 * result.top1, 100 * result.top5))
+            // With a caption index, the model alone (prompts as written) and with prompts matched to captions.
+            var asWritten = settings
+            asWritten.matchCaption = false
+            let (result, _) = try evaluation.retrieval(items, settings: asWritten)
+            let label = pipeline.captionIndex == nil ? "paraphrases" : "paraphrases as written"
+            print(String(format: "%@ (%d): top-1 %.1f%%  top-5 %.1f%%", label, result.prompts, 100 * result.top1, 100 * result.top5))
             for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))") }
             results["paraphrases"] = ["count": result.prompts, "top1": result.top1, "top5": result.top5]
+            if settings.matchCaption, pipeline.captionIndex != nil {
+                let matchedRight = items.filter { pipeline.matchedCaption(for: $0.prompt)?.caption == dataset.entries[$0.target].caption }.count
+                let (matched, _) = try evaluation.retrieval(items, settings: settings)
+                print(String(format: "paraphrases matched to captions (%d; the caption index picked the named caption for %d): top-1 %.1f%%  top-5 %.1f%%",
+                             matched.prompts, matchedRight, 100 * matched.top1, 100 * matched.top5))
+                for r in matched.ranks where r.rank > 5 {
+                    let caption = pipeline.matchedCaption(for: r.prompt)?.caption ?? r.prompt
+                    print("  missed: \"\(r.prompt)\" (matched to \"\(caption)\") → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))")
+                }
+                results["paraphrases_matched"] = ["count": matched.prompts, "top1": matched.top1, "top5": matched.top5,
+                                                  "caption_matched": matchedRight]
+            }
         }
 
         if let compareSampler {

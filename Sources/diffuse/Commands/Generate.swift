@@ -23,6 +23,11 @@ struct Generate: ParsableCommand {
         With --mask as well, only the white part of the mask is repainted (inpainting), with \
         9-channel inpainting checkpoints or ordinary ones.
 
+        A model folder with a caption index (caption_index.safetensors, as the bundled model has) \
+        draws the training caption nearest in meaning to the prompt ("a kitty" → "cat face", \
+        matched by the text encoder's sentence embeddings; printed, and recorded in the PNG); \
+        --no-caption-matching draws the prompt as written.
+
         Each PNG carries the settings in a `parameters` text chunk (AUTOMATIC1111's infotext format).
 
         Examples:
@@ -72,6 +77,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Enlarge the written PNG by this integer factor (nearest neighbour; for small models).")
     var upscale = 1
 
+    @Flag(help: "Use the prompt as written, even when the model has a caption index.")
+    var noCaptionMatching = false
+
     @Option(name: .shortAndLong, help: "Output PNG file.")
     var output: String
 
@@ -98,6 +106,13 @@ struct Generate: ParsableCommand {
         request.seed = seed
         request.count = count
         request.strength = strength
+        request.matchCaption = !noCaptionMatching
+        var extra: [(key: String, value: String)] = []
+        if request.matchCaption, let match = pipeline.matchedCaption(for: prompt) {
+            FileHandle.standardError.write(Data(("prompt \"\(prompt)\" → caption \"\(match.caption)\" (similarity "
+                + String(format: "%.2f", match.similarity) + "); --no-caption-matching draws the prompt as written\n").utf8))
+            extra.append(("Matched caption", match.caption))
+        }
         if let initImage {
             let image = try PNGImage(contentsOf: URL(fileURLWithPath: initImage))
             request.initImage = image
@@ -118,7 +133,7 @@ struct Generate: ParsableCommand {
         bar.finish()
         let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
                             cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
-                            model: pipeline.name)
+                            model: pipeline.name, extra: extra)
         for (i, image) in images.enumerated() {
             var tagged = try image.enlarged(by: upscale)
             tagged.text = [PNGTextEntry(keyword: "parameters", text: info.render())]
