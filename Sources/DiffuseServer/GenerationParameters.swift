@@ -57,10 +57,12 @@ public struct GenerationParameters: Sendable {
         return request
     }
 
-    /// The A1111 infotext of the image with this seed.
-    public func infotext(seed: UInt64, samplerName: String, model: String) -> Infotext {
+    /// The A1111 infotext of the image with this seed; `matchedCaption` is the training caption the
+    /// model drew instead of the prompt (`StableDiffusion.matchedCaption(for:)`), if any.
+    public func infotext(seed: UInt64, samplerName: String, model: String, matchedCaption: String? = nil) -> Infotext {
         var extra: [(key: String, value: String)] = []
         if initImage != nil { extra.append(("Denoising strength", "\(strength ?? (mask != nil ? 1.0 : 0.8))")) }
+        if let matchedCaption { extra.append(("Matched caption", matchedCaption)) }
         return Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
                         cfgScale: guidance, seed: Int(truncatingIfNeeded: seed), width: width, height: height,
                         model: model, extra: extra)

@@ -72,7 +72,8 @@ public struct JobRunner: Sendable {
 
     /// The image as a PNG carrying the `parameters` infotext chunk.
     private func tagged(_ image: PNGImage, job: GenerationJob, seed: UInt64) throws -> GeneratedImage {
-        let info = job.parameters.infotext(seed: seed, samplerName: job.samplerName, model: model.name).render()
+        let info = job.parameters.infotext(seed: seed, samplerName: job.samplerName, model: model.name,
+                                           matchedCaption: model.matchedCaption(for: job.parameters.prompt)?.caption).render()
         var image = image
         image.text = [PNGTextEntry(keyword: "parameters", text: info)]
         return GeneratedImage(png: try PNGEncoder.encode(image), seed: seed, infotext: info)

@@ -8,6 +8,20 @@ import XCTest
 
 /// The server's building blocks, without HTTP.
 final class UnitTests: XCTestCase {
+    /// An image drawn from a matched training caption says so in its infotext; others do not.
+    func testInfotextRecordsTheMatchedCaption() throws {
+        var parameters = GenerationParameters(prompt: "a kitty", width: 32, height: 32)
+        parameters.seed = 7
+        let matched = try XCTUnwrap(Infotext.parse(parameters.infotext(seed: 7, samplerName: "DPM++ 2M", model: "emoji",
+                                                                        matchedCaption: "cat face: happy, grinning").render()))
+        XCTAssertEqual(matched.prompt, "a kitty")
+        XCTAssertEqual(matched.extra.map(\.key), ["Matched caption"])
+        XCTAssertEqual(matched.extra.map(\.value), ["cat face: happy, grinning"])
+        let plain = try XCTUnwrap(Infotext.parse(parameters.infotext(seed: 7, samplerName: "DPM++ 2M", model: "emoji").render()))
+        XCTAssertTrue(plain.extra.isEmpty)
+        XCTAssertEqual(plain.seed, 7)
+    }
+
     func testJSONRoundTripKeepsTypesAndOrder() throws {
         let value = try JSONValue.parse(Data(#"{"a": [true, null, 2.5, "x\"\n\u00e9", -7, 1e2]}"#.utf8))
         XCTAssertEqual(value.serialized, #"{"a":[true,null,2.5,"x\"\né",-7,100]}"#)
