@@ -62,6 +62,27 @@ dnnl_status_t dd_execute(dnnl_primitive_t primitive, int count, dnnl_exec_arg_t 
     return status;
 }
 
+/// Copies `from` (described by `from_md`) into `to` (`to_md`) through a reorder made for the call.
+int dd_reorder_once(const dnnl_memory_desc_t *from_md, const void *from, const dnnl_memory_desc_t *to_md, void *to) {
+    dnnl_primitive_desc_t pd;
+    if (dnnl_reorder_primitive_desc_create(&pd, from_md, dd_engine(), to_md, dd_engine(), NULL) != dnnl_success) return -1;
+    dnnl_primitive_t primitive = NULL;
+    dnnl_memory_t src = NULL, dst = NULL;
+    dnnl_status_t status = dnnl_primitive_create(&primitive, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (status == dnnl_success) status = dnnl_memory_create(&src, from_md, dd_engine(), (void *)from);
+    if (status == dnnl_success) status = dnnl_memory_create(&dst, to_md, dd_engine(), to);
+    if (status == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+        status = dnnl_primitive_execute(primitive, dd_stream(), 2, args);
+    }
+    if (status == dnnl_success) status = dnnl_stream_wait(dd_stream());
+    if (dst) dnnl_memory_destroy(dst);
+    if (src) dnnl_memory_destroy(src);
+    if (primitive) dnnl_primitive_destroy(primitive);
+    return status == dnnl_success ? 0 : (int)status;
+}
+
 static void (*omp_set_threads)(int);
 static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
 static void omp_init(void) { omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); }

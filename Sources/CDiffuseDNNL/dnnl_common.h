@@ -30,4 +30,8 @@ dnnl_memory_t dd_region_memory(const dd_region *r, float *scratch);
 dnnl_status_t dd_execute(dnnl_primitive_t primitive, int count, dnnl_exec_arg_t *args, const dd_region *scratchpad,
                          float *scratch);
 
+/// Copies `from` (described by `from_md`) into `to` (`to_md`) through a reorder made for this call
+/// (weights packed once, or unpacked: not on a hot path). 0 on success, else the oneDNN status.
+int dd_reorder_once(const dnnl_memory_desc_t *from_md, const void *from, const dnnl_memory_desc_t *to_md, void *to);
+
 #endif

@@ -251,35 +251,14 @@ int dd_conv_same_weight_layout(const dd_conv *a, const dd_conv *b) {
            dnnl_memory_desc_equal(&a->args[1].internal, &b->args[1].internal);
 }
 
-/// Copies `from` (described by `from_md`) into `to` (`to_md`) through a reorder made for the call.
-static int reorder_once(const dnnl_memory_desc_t *from_md, const void *from, const dnnl_memory_desc_t *to_md, void *to) {
-    dnnl_primitive_desc_t pd;
-    if (dnnl_reorder_primitive_desc_create(&pd, from_md, dd_engine(), to_md, dd_engine(), NULL) != dnnl_success) return -1;
-    dnnl_primitive_t primitive = NULL;
-    dnnl_memory_t src = NULL, dst = NULL;
-    dnnl_status_t status = dnnl_primitive_create(&primitive, pd);
-    dnnl_primitive_desc_destroy(pd);
-    if (status == dnnl_success) status = dnnl_memory_create(&src, from_md, dd_engine(), (void *)from);
-    if (status == dnnl_success) status = dnnl_memory_create(&dst, to_md, dd_engine(), to);
-    if (status == dnnl_success) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-        status = dnnl_primitive_execute(primitive, dd_stream(), 2, args);
-    }
-    if (status == dnnl_success) status = dnnl_stream_wait(dd_stream());
-    if (dst) dnnl_memory_destroy(dst);
-    if (src) dnnl_memory_destroy(src);
-    if (primitive) dnnl_primitive_destroy(primitive);
-    return status == dnnl_success ? 0 : (int)status;
-}
-
 int dd_conv_pack_weights(const dd_conv *conv, const float *weights, float *packed) {
     if (conv->kind != DD_CONV_FORWARD) return -1;
-    return reorder_once(&conv->args[1].user, weights, &conv->args[1].internal, packed);
+    return dd_reorder_once(&conv->args[1].user, weights, &conv->args[1].internal, packed);
 }
 
 int dd_conv_unpack_weights(const dd_conv *conv, const float *packed, float *weights) {
     if (conv->kind != DD_CONV_FORWARD) return -1;
-    return reorder_once(&conv->args[1].internal, packed, &conv->args[1].user, weights);
+    return dd_reorder_once(&conv->args[1].internal, packed, &conv->args[1].user, weights);
 }
 
 int dd_conv_backward_data(const dd_conv *conv, const float *diff_dst, const float *weights, float *diff_src,

@@ -123,6 +123,9 @@ size_t dd_linear_packed_floats(const dd_linear *linear) {
     return (dnnl_memory_desc_get_size(&linear->weights_packed) + sizeof(float) - 1) / sizeof(float);
 }
 int dd_linear_layout(const dd_linear *linear) { return linear->layout; }
+int dd_linear_unpack(const dd_linear *linear, const float *packed, float *weights) {
+    return dd_reorder_once(&linear->weights_packed, packed, &linear->weights_plain, weights);
+}
 const char *dd_linear_implementation(const dd_linear *linear) { return linear->implementation; }
 
 int dd_linear_pack(const dd_linear *linear, const float *weights, float *packed, float *scratch) {

@@ -43,9 +43,8 @@ public final class Parameter: @unchecked Sendable {
     }
 
     /// Changes whenever `value` is assigned, a leaf is set or removed, or the storage becomes
-    /// another form: what caches derived from the value (`Linear`'s packed weights) compare. (An
-    /// optimizer that writes into a leaf's storage does not change it: caches ignore parameters
-    /// with a leaf.)
+    /// another form: what caches derived from the value can compare. (An optimizer that writes
+    /// into a leaf's storage does not change it: caches ignore parameters with a leaf.)
     public private(set) var version = 0
 
     /// A parameter holding `value`.
@@ -94,6 +93,10 @@ public protocol ParameterStorage: AnyObject, Sendable {
 }
 
 extension PackedConvolutionWeight: ParameterStorage {
+    public func floats() -> Tensor { unpacked() }
+}
+
+extension PackedLinearWeight: ParameterStorage {
     public func floats() -> Tensor { unpacked() }
 }
 

@@ -36,6 +36,11 @@ import Testing
         let plan = try #require(OneDNNLinear.plan(rows: x.count / input.last!, inFeatures: input.last!, outFeatures: outFeatures,
                                                   hasBias: bias))
         #expect(!plan.implementation.isEmpty)
+        // The packed copy took the plain one's place, and gives it back exactly.
+        let stored = try #require(layer.weight.storage as? PackedLinearWeight, "the weight was not packed")
+        #expect(stored.layout == plan.layout && stored.packedCount >= outFeatures * input.last!)
+        #expect(layer.weight.value.scalars == random([outFeatures, input.last!], seed: 1).scalars)
+        #expect(maxDifference(layer(x), packed) == 0)
 
         // A new weight is packed again (the old packed copy is not reused).
         layer.weight.value = random([outFeatures, input.last!], seed: 4)

@@ -87,6 +87,8 @@ int dd_linear_layout(const dd_linear *linear);
 const char *dd_linear_implementation(const dd_linear *linear);
 /// Packs plain [n, k] weights into `packed` (dd_linear_packed_floats floats). 0 on success.
 int dd_linear_pack(const dd_linear *linear, const float *weights, float *packed, float *scratch);
+/// Packed weights back to plain [n, k]. 0 on success.
+int dd_linear_unpack(const dd_linear *linear, const float *packed, float *weights);
 /// dst = act(src · wᵀ + bias) + residual with packed weights (bias required when created with one,
 /// residual [m, n] when created with adds_residual; both NULL otherwise). 0 on success.
 int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias,

@@ -10,12 +10,12 @@ public final class Linear: Module {
 
     /// Whether inference (`Tensor` inputs) runs on oneDNN's inner product with the weight packed
     /// once into the layout its kernels want (`OneDNNLinear`): 1.4–1.9× faster than sgemm at a
-    /// text encoder's shapes, for a second copy of the weight in memory. Off by default; the
-    /// packed copy is remade when the weight is assigned, and never used while the weight trains
-    /// (has a leaf) or is stored as float16.
+    /// text encoder's shapes. The packed copy (`PackedLinearWeight`) replaces the plain one in
+    /// the parameter — no extra memory; reading `weight.value` unpacks it — and is made again when
+    /// the weight is assigned or a shape needs another layout. Off by default; never used while
+    /// the weight trains (has a leaf) or is stored as float16.
     public var packsWeights = false
     private let _packLock = NSLock()
-    private var _packed: (version: Int, layout: Int, tensor: Tensor)?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         weight = Parameter(shape: [outFeatures, inFeatures])
@@ -61,11 +61,11 @@ public final class Linear: Module {
             return nil
         }
         _packLock.lock()
-        let packed: Tensor
-        if let cached = _packed, cached.version == weight.version, cached.layout == plan.layout {
-            packed = cached.tensor
+        let packed: PackedLinearWeight
+        if let current = weight.storage as? PackedLinearWeight, current.layout == plan.layout {
+            packed = current
         } else if let fresh = plan.pack(weight.value.contiguous()) {
-            _packed = (weight.version, plan.layout, fresh)
+            weight.store(fresh)
             packed = fresh
         } else {
             _packLock.unlock()

@@ -4,7 +4,7 @@ import Foundation
 /// Linear layers for inference on oneDNN's inner product, with the weight packed once into the
 /// layout its kernels pick (`brgemm:avx512_core` here): at a text encoder's 154 rows these run
 /// 1.4–1.9× faster than OpenBLAS's sgemm on the plain `[out, in]` weight, which has to repack it
-/// on every call. The caller keeps the packed copy (`Linear` does, per weight version).
+/// on every call. The caller keeps the packed copy (`Linear` keeps it in place of the plain one).
 public enum OneDNNLinear {
     /// One inner product shape: `activation([rows, inFeatures] · [outFeatures, inFeatures]ᵀ (+ bias))
     /// (+ residual)`, the activation and the residual added in the same pass over the output.
@@ -31,21 +31,25 @@ public enum OneDNNLinear {
         }
 
         /// The weight (`[outFeatures, inFeatures]`, contiguous) in this plan's layout, or nil on failure.
-        public func pack(_ weight: Tensor) -> Tensor? {
-            precondition(weight.isContiguous, "OneDNNLinear.pack: the weight must be contiguous")
+        public func pack(_ weight: Tensor) -> PackedLinearWeight? {
+            precondition(weight.isContiguous && weight.rank == 2 && weight.shape[0] == outFeatures,
+                         "OneDNNLinear.pack: a contiguous [\(outFeatures), in] weight, not \(weight.shape)")
             let packed = Tensor(uninitializedShape: [packedFloats])
             let status = OneDNNRuntime.run(scratchFloats: scratchFloats) { scratch in
                 dd_linear_pack(pointer, weight.pointer, packed.pointer, scratch)
             }
             withExtendedLifetime(weight) {}
-            return OneDNNLinear.check(status, "packing a weight") ? packed : nil
+            guard OneDNNLinear.check(status, "packing a weight") else { return nil }
+            return PackedLinearWeight(shape: weight.shape, storage: packed, plan: self)
         }
 
         /// `activation(x · wᵀ + bias) + residual` for `x` `[rows, inFeatures]` (contiguous), a
-        /// weight packed by `pack` (of a plan with the same layout) and, for a plan that adds one, a
+        /// weight packed by `pack` of a plan with the same `layout` and, for a plan that adds one, a
         /// contiguous `residual` `[rows, outFeatures]` → `[rows, outFeatures]`; nil on failure.
-        public func run(_ x: Tensor, packed: Tensor, bias: Tensor?, residual: Tensor? = nil) -> Tensor? {
-            precondition(x.rank == 2 && x.isContiguous && packed.count == packedFloats && (bias != nil) == hasBias,
+        public func run(_ x: Tensor, packed weight: PackedLinearWeight, bias: Tensor?, residual: Tensor? = nil) -> Tensor? {
+            let packed = weight.storage
+            precondition(x.rank == 2 && x.isContiguous && weight.layout == layout && packed.count == packedFloats
+                         && (bias != nil) == hasBias,
                          "OneDNNLinear.run: input \(x.shape), packed weight of \(packed.count) floats")
             precondition((residual != nil) == addsResidual && residual.map {
                 $0.isContiguous && $0.shape == [x.shape[0], outFeatures] } != false,
@@ -54,7 +58,7 @@ public enum OneDNNLinear {
             let status = OneDNNRuntime.run(scratchFloats: scratchFloats) { scratch in
                 dd_linear_forward(pointer, x.pointer, packed.pointer, bias?.pointer, residual?.pointer, y.pointer, scratch)
             }
-            withExtendedLifetime((x, packed, bias, residual)) {}
+            withExtendedLifetime((x, weight, bias, residual)) {}
             return OneDNNLinear.check(status, "a [\(x.shape[0]), \(x.shape[1])] → \(outFeatures) inner product") ? y : nil
         }
     }
@@ -90,7 +94,7 @@ public enum OneDNNLinear {
         return plan
     }
 
-    private static func check(_ status: Int32, _ what: String) -> Bool {
+    static func check(_ status: Int32, _ what: String) -> Bool {
         if status == 0 { return true }
         FileHandle.standardError.write(Data("warning: oneDNN failed \(what) (status \(status)); using sgemm\n".utf8))
         return false
