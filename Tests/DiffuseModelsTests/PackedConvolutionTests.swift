@@ -7,21 +7,7 @@ import Testing
 /// `Conv2d` keeping its weight in oneDNN's blocked layout (`packsWeights`) computes what it
 /// computes on the plain weight, gives the plain weight back exactly, and follows its weight when
 /// the weight changes.
-@Suite struct PackedConvolutionTests {
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed
-        let values = (0 ..< shape.reduce(1, *)).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-        return Tensor(shape: shape, values)
-    }
-
-    func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
-        #expect(a.shape == b.shape)
-        return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
-    }
-
+@Suite struct PackedConvolutionTests: PackedWeightTesting {
     struct Case: Sendable, CustomTestStringConvertible {
         var input: [Int], cout: Int, kernel: Int, stride: Int, padding: Int, bias: Bool
         var testDescription: String { "\(input)→\(cout) k\(kernel) s\(stride) p\(padding)\(bias ? " bias" : "")" }

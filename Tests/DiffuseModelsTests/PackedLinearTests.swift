@@ -6,20 +6,7 @@ import Testing
 
 /// `Linear` on packed weights (oneDNN's inner product) computes what it computes on plain ones,
 /// and follows its weight when the weight changes.
-@Suite struct PackedLinearTests {
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var state = seed
-        let values = (0 ..< shape.reduce(1, *)).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-        return Tensor(shape: shape, values)
-    }
-
-    func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
-        zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
-    }
-
+@Suite struct PackedLinearTests: PackedWeightTesting {
     @Test(arguments: [([2, 77, 64], 96, true), ([5, 48], 200, false), ([1, 3, 7, 40], 8, true)])
     func packedMatchesPlain(_ input: [Int], _ outFeatures: Int, _ bias: Bool) throws {
         let layer = Linear(input.last!, outFeatures, bias: bias)

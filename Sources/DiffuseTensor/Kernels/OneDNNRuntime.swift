@@ -18,4 +18,14 @@ enum OneDNNRuntime {
         withExtendedLifetime(scratch) {}
         return status
     }
+
+    /// A new tensor of `shape` that `body` fills from a packed weight (a oneDNN reorder back to the
+    /// plain layout). The reverse of a reorder oneDNN already ran cannot fail but in a broken
+    /// library: that stops the process, naming `what`.
+    static func unpack(_ shape: [Int], _ what: String, _ body: (UnsafeMutablePointer<Float>) -> Int32) -> Tensor {
+        let plain = Tensor(uninitializedShape: shape)
+        let status = run(scratchFloats: 0) { _ in body(plain.pointer) }
+        precondition(status == 0, "oneDNN could not unpack \(what) \(shape) (status \(status))")
+        return plain
+    }
 }

@@ -55,13 +55,7 @@ public final class PackedConvolutionWeight: @unchecked Sendable {
 
     /// The plain weight, `[Cout, Cin/groups, kh, kw]` (a new tensor each call).
     public func unpacked() -> Tensor {
-        let plain = Tensor(uninitializedShape: shape)
-        let status = OneDNNRuntime.run(scratchFloats: 0) { _ in
-            dd_conv_unpack_weights(primitive.pointer, storage.pointer, plain.pointer)
-        }
-        // The reverse of a reorder oneDNN already ran: failing here is a broken library.
-        precondition(status == 0, "oneDNN could not unpack a convolution weight \(shape) (status \(status))")
-        return plain
+        OneDNNRuntime.unpack(shape, "a convolution weight") { dd_conv_unpack_weights(primitive.pointer, storage.pointer, $0) }
     }
 
     /// This weight packed for a forward convolution of an input of shape `input`: itself when that

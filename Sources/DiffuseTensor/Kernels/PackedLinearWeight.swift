@@ -25,12 +25,6 @@ public final class PackedLinearWeight: @unchecked Sendable {
 
     /// The plain weight, `[outFeatures, inFeatures]` (a new tensor each call).
     public func unpacked() -> Tensor {
-        let plain = Tensor(uninitializedShape: shape)
-        let status = OneDNNRuntime.run(scratchFloats: 0) { _ in
-            dd_linear_unpack(plan.pointer, storage.pointer, plain.pointer)
-        }
-        // The reverse of a reorder oneDNN already ran: failing here is a broken library.
-        precondition(status == 0, "oneDNN could not unpack a linear weight \(shape) (status \(status))")
-        return plain
+        OneDNNRuntime.unpack(shape, "a linear weight") { dd_linear_unpack(plan.pointer, storage.pointer, $0) }
     }
 }
