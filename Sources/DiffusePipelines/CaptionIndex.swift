@@ -3,7 +3,7 @@ import DiffuseTensor
 import Foundation
 
 /// The captions a model was trained on, with their sentence embeddings, so that a prompt in other
-/// words can be matched to the caption it means before generating ("a kitty" → "cat face").
+/// words can be matched to the caption it means before generating ("a slice of pizza" → "pizza").
 ///
 /// For a model with a closed vocabulary — the bundled emoji model draws the 3,695 emoji it was
 /// trained on and nothing else — the sentence encoder recognises a paraphrase far better than the

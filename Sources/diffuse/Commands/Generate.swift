@@ -24,7 +24,7 @@ struct Generate: ParsableCommand {
         9-channel inpainting checkpoints or ordinary ones.
 
         A model folder with a caption index (caption_index.safetensors, as the bundled model has) \
-        draws the training caption nearest in meaning to the prompt ("a kitty" → "cat face", \
+        draws the training caption nearest in meaning to the prompt ("a slice of pizza" → "pizza", \
         matched by the text encoder's sentence embeddings; printed, and recorded in the PNG); \
         --no-caption-matching draws the prompt as written.
 

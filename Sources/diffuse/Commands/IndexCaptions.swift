@@ -9,10 +9,10 @@ struct IndexCaptions: ParsableCommand {
         abstract: "Give a model the index of its training captions, so prompts in other words find the caption they mean.",
         discussion: """
         Encodes every caption of --data with the model's sentence encoder and writes the unit-length \
-        embeddings and the captions to MODEL/caption_index.safetensors (float16; 2.8 MB for the \
+        embeddings and the captions to MODEL/caption_index.safetensors (float16; 2.9 MB for the \
         3,695 emoji captions). From then on `diffuse generate`, `serve` and `eval` draw, for a prompt \
-        that is not one of the captions, the caption nearest to it in meaning ("a kitty" → "cat \
-        face"); --no-caption-matching turns that off per command. Only for models with a sentence \
+        that is not one of the captions, the caption nearest to it in meaning ("a slice of pizza" → \
+        "pizza"); --no-caption-matching turns that off per command. Only for models with a sentence \
         encoder (a pooled embedding): a model that draws a closed set of things, as the bundled \
         emoji model does.
 
