@@ -27,6 +27,9 @@ public final class StableDiffusion: @unchecked Sendable {
     /// The captions the model was trained on, for matching prompts to them (`CaptionIndex`); the
     /// folder's `caption_index.safetensors` when it has one.
     public var captionIndex: CaptionIndex? = nil
+    /// The guidance scale the model's folder recommends (`_diffuse_guidance` in model_index.json),
+    /// for callers that were given none; nil = diffusers' 7.5.
+    public var defaultGuidance: Float? = nil
 
     public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
                 schedulerConfig: SchedulerConfig, name: String, patchSize: Int = 1) {
@@ -103,6 +106,7 @@ public final class StableDiffusion: @unchecked Sendable {
         }
         let model = StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig,
                                     name: url.lastPathComponent, patchSize: folder.patchSize)
+        model.defaultGuidance = folder.guidance.map { Float($0) }
         let indexURL = folder.root.appendingPathComponent(CaptionIndex.fileName)
         if textEncoder?.pooledDimension != nil, FileManager.default.fileExists(atPath: indexURL.path) {
             let index = try CaptionIndex(contentsOf: indexURL)

@@ -83,7 +83,7 @@ struct A1111Routes {
         let schedulerText = try fields.string("scheduler")
         let sampler = try server.samplers.resolve(samplerText, scheduler: schedulerText, field: "sampler_name")
         let steps = Int(try fields.int("steps") ?? 20)
-        let cfg = try fields.double("cfg_scale") ?? 7.0
+        let cfg = try fields.double("cfg_scale") ?? server.model.defaultGuidance.map(Double.init) ?? 7.0
         let batchSize = Int(try fields.int("batch_size") ?? 1)
         let iterations = Int(try fields.int("n_iter") ?? 1)
         guard batchSize >= 1 else { throw APIError.invalid("batch_size", "batch_size must be at least 1, not \(batchSize)") }

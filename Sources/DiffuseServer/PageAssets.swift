@@ -25,7 +25,7 @@ enum PageAssets {
         <div class="grid">
           <label>Sampler <select id="sampler"></select></label>
           <label>Steps <input id="steps" type="number" min="1" value="20"></label>
-          <label>Guidance <input id="guidance" type="number" min="0" max="100" step="0.5" value="7.5"></label>
+          <label>Guidance <input id="guidance" type="number" min="0" max="100" step="0.5" placeholder="model default"></label>
           <label>Seed <input id="seed" type="number" min="-1" placeholder="random"></label>
           <label>Width <input id="width" type="number" min="8" step="8"></label>
           <label>Height <input id="height" type="number" min="8" step="8"></label>

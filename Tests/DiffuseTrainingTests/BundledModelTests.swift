@@ -27,6 +27,8 @@ import Testing
                      "models/emoji is missing")
         let model = try StableDiffusion.load(folder: Self.folder)
         #expect(model.defaultImageSize == 32 && model.patchSize == 2 && model.vae == nil)
+        // Its folder names the guidance it is drawn with by default (and evaluated at).
+        #expect(model.defaultGuidance == 4)
         var failures: [String] = []
         for (prompt, check) in BundledModelTests.expectations {
             var request = GenerationRequest(prompt: prompt)

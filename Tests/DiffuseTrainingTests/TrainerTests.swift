@@ -262,8 +262,9 @@ import Testing
         let unet = try TrainableUNet(config: unetConfig)
         try unet.module.load(from: SafeTensorsWeights(folder.weightFiles("unet")))
         let schedulerJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.configURL("scheduler"))) as! [String: Any]
-        let export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
+        var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
                                  textEncoder: .diffusers(folder: source), vaeSource: source)
+        export.guidance = 5.5
         var c = TrainingConfiguration(steps: 3, batchSize: 2, resolution: 32)
         c.learningRate = 1e-3
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: original.textEncoder, vae: original.vae,
@@ -273,6 +274,7 @@ import Testing
         #expect(state.losses.count == 3 && state.losses.allSatisfy(\.isFinite))
         let tuned = try StableDiffusion.load(folder: output)
         #expect(tuned.vae != nil && tuned.textEncoder is CLIPPromptEncoder && tuned.defaultImageSize == original.defaultImageSize)
+        #expect(tuned.defaultGuidance == 5.5 && original.defaultGuidance == nil)
         let before = original.unet.namedParameters().map(\.parameter.value.scalars)
         let after = tuned.unet.namedParameters().map(\.parameter.value.scalars)
         #expect(before != after, "training changed no weight")

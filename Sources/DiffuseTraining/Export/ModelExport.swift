@@ -34,6 +34,8 @@ public struct ModelExport {
     public var pooledOnly = false
     /// The pooled embedding is also a token the UNet attends to (`_diffuse_pooled_token`).
     public var pooledToken = false
+    /// The guidance scale to generate with by default (`_diffuse_guidance`), or nil (7.5).
+    public var guidance: Float? = nil
 
     public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
                 textEncoder: TextEncoderSource?, vaeSource: URL?) {
@@ -84,6 +86,7 @@ public struct ModelExport {
         if patchSize != 1 { index["_diffuse_patch_size"] = patchSize }
         if pooledOnly { index["_diffuse_pooled_only"] = true }
         if pooledToken { index["_diffuse_pooled_token"] = true }
+        if let guidance { index["_diffuse_guidance"] = Double(guidance) }
         try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
         try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
     }

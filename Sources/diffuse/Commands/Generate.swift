@@ -50,8 +50,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Denoising steps.")
     var steps = 25
 
-    @Option(help: "Classifier-free guidance scale (1 turns guidance off).")
-    var guidance: Float = 7.5
+    @Option(help: "Classifier-free guidance scale, 1 turns guidance off (default: the model's own, 4 for the bundled model; else 7.5).")
+    var guidance: Float?
 
     @Option(help: "Random seed (the same seed gives the same image).")
     var seed: UInt64 = 0
@@ -102,6 +102,7 @@ struct Generate: ParsableCommand {
         request.negativePrompt = negativePrompt
         request.sampler = sampler
         request.steps = steps
+        let guidance = guidance ?? pipeline.defaultGuidance ?? 7.5
         request.guidance = guidance
         request.seed = seed
         request.count = count

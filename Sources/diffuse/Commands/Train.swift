@@ -321,6 +321,8 @@ struct Train: ParsableCommand {
         export.patchSize = patch
         export.pooledOnly = pooledOnly
         export.pooledToken = appendsPooledToken
+        // The guidance its sample grids are drawn with is the one it is exported with.
+        if encoder != nil { export.guidance = sampleGuidance }
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
