@@ -143,6 +143,7 @@ extension StableDiffusion {
         let vae = AutoencoderKL(config: c.vae)
         try vae.load(from: RenamedWeights(weights, names: vaeNames), precision: precision)
         unet.packConvolutionWeights()
+        unet.packLinearWeights()
         vae.packConvolutionWeights()
         return StableDiffusion(tokenizer: try CLIPTokenizer(directory: tokenizer), textEncoder: textEncoder, unet: unet, vae: vae,
                                schedulerConfig: c.scheduler, name: url.deletingPathExtension().lastPathComponent)

@@ -77,8 +77,10 @@ public final class StableDiffusion: @unchecked Sendable {
         default: throw PipelineError("\(try folder.configURL("unet").path): unet class \(unetClass) is not supported (UNet2DConditionModel or UNet2DModel)")
         }
         try unet.load(from: SafeTensorsWeights(folder.weightFiles("unet")), precision: precision)
-        // Fixed weights: the convolutions keep theirs in the layout oneDNN reads (same memory).
+        // Fixed weights: convolutions and linear layers keep theirs in the layouts oneDNN reads
+        // (in place of the plain copies: same memory).
         unet.packConvolutionWeights()
+        unet.packLinearWeights()
 
         var textEncoder: (any PromptEncoder)? = nil
         if unet.contextDimension != nil {
