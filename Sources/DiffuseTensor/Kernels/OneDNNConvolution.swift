@@ -60,7 +60,8 @@ public enum OneDNNConvolution {
     /// `forward` with a weight packed once (`PackedConvolutionWeight`): the call skips re-laying
     /// out the weight. Nil when oneDNN is off or declines the shape, or when the primitive for
     /// this input shape (or one of its bands) reads another layout than `weight` was packed in
-    /// (`PackedConvolutionWeight.repacked(for:)` makes one that fits).
+    /// (`PackedConvolutionWeight.repacked(input:geometry:groups:hasBias:)` makes one that fits the
+    /// whole shape's primitive; when a band's differs, callers fall back to the plain weight).
     public static func forward(_ x: Tensor, packed weight: PackedConvolutionWeight, bias: Tensor?, geometry: ConvGeometry,
                                groups: Int) -> Tensor? {
         guard enabled, let key = Key(.forward, input: x.shape, weight: weight.shape, geometry: geometry, groups: groups,
