@@ -225,20 +225,22 @@ static int run(const dd_conv *conv, const int arg_ids[3], void *data[3], int bia
     return status == dnnl_success ? 0 : (int)status;
 }
 
-int dd_conv_forward(const dd_conv *conv, const float *src, const float *weights, const float *bias, float *dst,
-                    float *scratch) {
+static int forward(const dd_conv *conv, const float *src, const float *weights, const float *bias, float *dst,
+                   float *scratch, int packed_weights) {
     if (conv->kind != DD_CONV_FORWARD) return -1;
     const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
     void *data[3] = {(void *)src, (void *)weights, dst};
-    return run(conv, ids, data, DNNL_ARG_BIAS, (void *)bias, scratch, 0);
+    return run(conv, ids, data, DNNL_ARG_BIAS, (void *)bias, scratch, packed_weights);
+}
+
+int dd_conv_forward(const dd_conv *conv, const float *src, const float *weights, const float *bias, float *dst,
+                    float *scratch) {
+    return forward(conv, src, weights, bias, dst, scratch, 0);
 }
 
 int dd_conv_forward_packed(const dd_conv *conv, const float *src, const float *packed, const float *bias, float *dst,
                            float *scratch) {
-    if (conv->kind != DD_CONV_FORWARD) return -1;
-    const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-    void *data[3] = {(void *)src, (void *)packed, dst};
-    return run(conv, ids, data, DNNL_ARG_BIAS, (void *)bias, scratch, 1);
+    return forward(conv, src, packed, bias, dst, scratch, 1);
 }
 
 size_t dd_conv_packed_weight_floats(const dd_conv *conv) {

@@ -18,7 +18,6 @@ public final class Parameter: @unchecked Sendable {
     /// `requiresGrad: true`), or nil: a model on `Variable`s then reads the value as a constant.
     public var leaf: Variable? {
         didSet {
-            version &+= 1
             if let leaf {
                 stored = leaf.value
                 alternate = nil
@@ -38,14 +37,8 @@ public final class Parameter: @unchecked Sendable {
             stored = newValue
             alternate = nil
             leaf?.value = newValue
-            version &+= 1
         }
     }
-
-    /// Changes whenever `value` is assigned, a leaf is set or removed, or the storage becomes
-    /// another form: what caches derived from the value can compare. (An optimizer that writes
-    /// into a leaf's storage does not change it: caches ignore parameters with a leaf.)
-    public private(set) var version = 0
 
     /// A parameter holding `value`.
     public init(_ value: Tensor) { stored = value }
@@ -71,7 +64,6 @@ public final class Parameter: @unchecked Sendable {
         precondition(storage.shape == shape, "Parameter.store: \(storage.shape) for a parameter of shape \(shape)")
         alternate = storage
         stored = Tensor(uninitializedShape: [0])
-        version &+= 1
     }
 
     /// Keeps the value as IEEE half floats, rounded to nearest even: half the memory, at the cost of

@@ -55,7 +55,9 @@ import Testing
     /// paraphrase itself reaches the UNet.
     @Test func generationUsesTheMatchedCaption() throws {
         let model = try bundled()
-        model.captionIndex = try #require(CaptionIndex.build(captions: Self.captions, encoder: try #require(model.textEncoder)))
+        let encoder = try #require(model.textEncoder)
+        let index = try #require(CaptionIndex.build(captions: Self.captions, encoder: encoder))
+        model.captionIndex = index
         #expect(model.matchedCaption(for: "a kitty")?.caption == "cat face")
         #expect(model.matchedCaption(for: "cat face") == nil && model.matchedCaption(for: "") == nil)
         var request = GenerationRequest(prompt: "a kitty")

@@ -45,9 +45,13 @@ public final class Conv2d: Module {
             let b = bias?.value.contiguous()
             _packLock.lock()
             let current = weight.storage as? PackedConvolutionWeight
-            let packed = current?.repacked(input: x.shape, geometry: geometry, groups: 1, hasBias: b != nil)
-                ?? (current == nil ? PackedConvolutionWeight.pack(weight.value, input: x.shape, geometry: geometry,
-                                                                  groups: 1, hasBias: b != nil) : nil)
+            let packed: PackedConvolutionWeight?
+            if let current {
+                // Itself, or a copy in the layout this shape's primitive reads.
+                packed = current.repacked(input: x.shape, geometry: geometry, groups: 1, hasBias: b != nil)
+            } else {
+                packed = PackedConvolutionWeight.pack(weight.value, input: x.shape, geometry: geometry, groups: 1, hasBias: b != nil)
+            }
             if let packed, packed !== current { weight.store(packed) }
             _packLock.unlock()
             guard let packed else { return nil }
