@@ -22,13 +22,18 @@ public struct JobRunner: Sendable {
         guard job.markRunning() else { return }
         let parameters = job.parameters
         let seeds = parameters.seeds
+        // The training caption drawn instead of the prompt (models with a caption index), matched once per job.
+        let matchedCaption = model.matchedCaption(for: parameters.prompt)?.caption
         let start = Date()
         var images: [GeneratedImage] = []
         for (index, seed) in seeds.enumerated() {
             var lastLatents: Tensor?
             var lastPreview = Date.distantPast
             do {
-                let output = try model.generate(parameters.request(seed: seed)) { step in
+                var request = parameters.request(seed: seed)
+                request.prompt = matchedCaption ?? request.prompt
+                request.matchCaption = false
+                let output = try model.generate(request) { step in
                     lastLatents = step.latents
                     let now = Date()
                     var preview: Data?
@@ -43,7 +48,7 @@ public struct JobRunner: Sendable {
                 guard let image = output.first else {
                     throw PipelineError("the pipeline returned no image")
                 }
-                images.append(try tagged(image, job: job, seed: seed))
+                images.append(try tagged(image, job: job, seed: seed, matchedCaption: matchedCaption))
             } catch is CancellationError {
                 guard job.requestedStop == .interrupt else {
                     job.finish(.cancelled)
@@ -51,7 +56,7 @@ public struct JobRunner: Sendable {
                 }
                 // Interrupted: keep what exists, with the current image decoded as far as it got.
                 if let lastLatents, let partial = try? ImageTensors.images(from: model.decode(lastLatents)).first,
-                   let image = try? tagged(partial, job: job, seed: seed) {
+                   let image = try? tagged(partial, job: job, seed: seed, matchedCaption: matchedCaption) {
                     images.append(image)
                 }
                 job.finish(.succeeded(GenerationResult(images: images, interrupted: true, seconds: Date().timeIntervalSince(start))))
@@ -71,9 +76,9 @@ public struct JobRunner: Sendable {
     }
 
     /// The image as a PNG carrying the `parameters` infotext chunk.
-    private func tagged(_ image: PNGImage, job: GenerationJob, seed: UInt64) throws -> GeneratedImage {
+    private func tagged(_ image: PNGImage, job: GenerationJob, seed: UInt64, matchedCaption: String?) throws -> GeneratedImage {
         let info = job.parameters.infotext(seed: seed, samplerName: job.samplerName, model: model.name,
-                                           matchedCaption: model.matchedCaption(for: job.parameters.prompt)?.caption).render()
+                                           matchedCaption: matchedCaption).render()
         var image = image
         image.text = [PNGTextEntry(keyword: "parameters", text: info)]
         return GeneratedImage(png: try PNGEncoder.encode(image), seed: seed, infotext: info)

@@ -121,13 +121,15 @@ struct Eval: ParsableCommand {
             for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))") }
             results["paraphrases"] = ["count": result.prompts, "top1": result.top1, "top5": result.top5]
             if settings.matchCaption, pipeline.captionIndex != nil {
-                let matchedRight = items.filter { pipeline.matchedCaption(for: $0.prompt)?.caption == dataset.entries[$0.target].caption }.count
+                // Each paraphrase's caption, once (nil: the text is a caption itself).
+                let captionOf: [String: String?] = Dictionary(items.map { ($0.prompt, pipeline.matchedCaption(for: $0.prompt)?.caption) },
+                                                              uniquingKeysWith: { first, _ in first })
+                let matchedRight = items.filter { captionOf[$0.prompt] ?? nil == dataset.entries[$0.target].caption }.count
                 let (matched, _) = try evaluation.retrieval(items, settings: settings)
                 print(String(format: "paraphrases matched to captions (%d; the caption index picked the named caption for %d): top-1 %.1f%%  top-5 %.1f%%",
                              matched.prompts, matchedRight, 100 * matched.top1, 100 * matched.top5))
                 for r in matched.ranks where r.rank > 5 {
-                    let caption = pipeline.matchedCaption(for: r.prompt)?.caption ?? r.prompt
-                    print("  missed: \"\(r.prompt)\" (matched to \"\(caption)\") → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))")
+                    print("  missed: \"\(r.prompt)\" (matched to \"\((captionOf[r.prompt] ?? nil) ?? r.prompt)\") → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))")
                 }
                 results["paraphrases_matched"] = ["count": matched.prompts, "top1": matched.top1, "top5": matched.top5,
                                                   "caption_matched": matchedRight]

@@ -107,12 +107,14 @@ struct Generate: ParsableCommand {
         request.seed = seed
         request.count = count
         request.strength = strength
-        request.matchCaption = !noCaptionMatching
+        // Matched here (to say so) rather than again inside the pipeline.
+        request.matchCaption = false
         var extra: [(key: String, value: String)] = []
-        if request.matchCaption, let match = pipeline.matchedCaption(for: prompt) {
+        if !noCaptionMatching, let match = pipeline.matchedCaption(for: prompt) {
             FileHandle.standardError.write(Data(("prompt \"\(prompt)\" → caption \"\(match.caption)\" (similarity "
                 + String(format: "%.2f", match.similarity) + "); --no-caption-matching draws the prompt as written\n").utf8))
             extra.append(("Matched caption", match.caption))
+            request.prompt = match.caption
         }
         if let initImage {
             let image = try PNGImage(contentsOf: URL(fileURLWithPath: initImage))
