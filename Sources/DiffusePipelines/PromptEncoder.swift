@@ -64,6 +64,15 @@ public protocol PromptEncoder: AnyObject {
     var pooledDimension: Int? { get }
     /// A short name for messages ("CLIP", "all-MiniLM-L6-v2" …).
     var kind: String { get }
+    /// Unit-length sentence embeddings `[B, pooledDimension]` of whole texts, for comparing
+    /// meanings (`CaptionIndex`): unlike `encode(_:).pooled`, not cut to the UNet's prompt
+    /// length. Nil when the encoder gives no pooled embedding.
+    func sentenceEmbeddings(_ texts: [String]) -> Tensor?
+}
+
+extension PromptEncoder {
+    /// The pooled embedding of `encode(_:)`.
+    public func sentenceEmbeddings(_ texts: [String]) -> Tensor? { encode(texts).pooled }
 }
 
 /// Stable Diffusion's text encoder: CLIP's BPE tokenizer (77 ids, padded) and text transformer.
@@ -128,6 +137,10 @@ public final class SentencePromptEncoder: PromptEncoder {
         }
         return PromptEmbedding(tokens: tokens, pooled: out.pooled)
     }
+
+    /// The sentence embeddings of the texts cut at the encoder's own `maxLength` (256 tokens for
+    /// all-MiniLM-L6-v2), not at `length`.
+    public func sentenceEmbeddings(_ texts: [String]) -> Tensor? { encoder.encode(texts).pooled }
 
     /// The token states per prompt: `length`, plus one with `pooledToken`.
     public var tokenCount: Int { length + (pooledToken ? 1 : 0) }

@@ -124,7 +124,7 @@ public final class StableDiffusion: @unchecked Sendable {
     /// model has no caption index, the prompt is empty or already one of the captions.
     public func matchedCaption(for prompt: String) -> (caption: String, similarity: Float)? {
         guard let captionIndex, let textEncoder, !prompt.isEmpty, !captionIndex.contains(prompt),
-              let pooled = textEncoder.encode([prompt]).pooled else { return nil }
+              let pooled = textEncoder.sentenceEmbeddings([prompt]) else { return nil }
         return captionIndex.nearest(to: pooled)
     }
 

@@ -51,6 +51,52 @@ import Testing
         }
     }
 
+    /// Keywords fill in what a bare name lacks: "mushroom" says nothing of toadstools, its CLDR
+    /// keywords do. Bare captions match these prompts to the wrong emoji; with descriptions the
+    /// right one wins, and the descriptions survive the file.
+    @Test func keywordsDescribeCaptions() throws {
+        let model = try bundled()
+        let encoder = try #require(model.textEncoder)
+        let keywords: [String: [String]] = [
+            "high voltage": ["danger", "electric", "lightning", "voltage", "zap"], "nut and bolt": ["bolt", "nut", "tool"],
+            "mushroom": ["toadstool"], "frog": ["face"], "eggplant": ["aubergine", "vegetable"], "snail": [],
+        ]
+        let captions = keywords.keys.sorted()
+        #expect(CaptionIndex.description(caption: "eggplant", keywords: ["aubergine", "vegetable"]) == "eggplant: aubergine, vegetable")
+        #expect(CaptionIndex.description(caption: "snail", keywords: []) == "snail")
+        let bare = try #require(CaptionIndex.build(captions: captions, encoder: encoder))
+        let described = try #require(CaptionIndex.build(captions: captions, keywords: captions.map { keywords[$0]! },
+                                                        encoder: encoder))
+        #expect(bare.descriptions == nil && described.descriptions?.shape == [captions.count, 384])
+        for (prompt, caption) in [("a red toadstool", "mushroom"), ("an aubergine", "eggplant")] {
+            let pooled = try #require(encoder.sentenceEmbeddings([prompt]))
+            let before = bare.nearest(to: pooled), after = described.nearest(to: pooled)
+            print("[caption index] \"\(prompt)\": captions alone → \"\(before.caption)\", with keywords → \"\(after.caption)\"")
+            #expect(before.caption != caption, "\"\(prompt)\" already matched without keywords")
+            #expect(after.caption == caption, "\"\(prompt)\"")
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("caption-index-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try described.write(to: url)
+        let read = try CaptionIndex(contentsOf: url)
+        let difference = zip(try #require(read.descriptions).scalars, described.descriptions!.scalars).map { abs($0 - $1) }.max() ?? 1
+        #expect(difference < 1e-3)
+        #expect(read.nearest(to: try #require(encoder.sentenceEmbeddings(["a red toadstool"]))).caption == "mushroom")
+    }
+
+    /// A description longer than the UNet's 24 prompt tokens is embedded whole.
+    @Test func sentenceEmbeddingsAreNotCutAtThePromptLength() throws {
+        let encoder = try #require(try bundled().textEncoder)
+        let long = "face with tears of joy: face, joy, laugh, tears, laughing, crying, happy, funny, hilarious, lol, rofl, emotion"
+        let whole = try #require(encoder.sentenceEmbeddings([long]))
+        let cut = try #require(encoder.encode([long]).pooled)
+        let cosine = zip(whole.scalars, cut.scalars).map { $0 * $1 }.reduce(0, +)
+        #expect(cosine < 0.999, "the long text was cut (cosine \(cosine))")
+        let short = try #require(encoder.sentenceEmbeddings(["red apple"]))
+        let difference = zip(short.scalars, try #require(encoder.encode(["red apple"]).pooled).scalars).map { abs($0 - $1) }.max() ?? 1
+        #expect(difference < 1e-5)
+    }
+
     /// Generating from a paraphrase with matching on is generating from its caption; off, the
     /// paraphrase itself reaches the UNet.
     @Test func generationUsesTheMatchedCaption() throws {

@@ -8,9 +8,10 @@ struct IndexCaptions: ParsableCommand {
         commandName: "index-captions",
         abstract: "Give a model the index of its training captions, so prompts in other words find the caption they mean.",
         discussion: """
-        Encodes every caption of --data with the model's sentence encoder and writes the unit-length \
-        embeddings and the captions to MODEL/caption_index.safetensors (float16; 2.9 MB for the \
-        3,695 emoji captions). From then on `diffuse generate`, `serve` and `eval` draw, for a prompt \
+        Encodes every caption of --data with the model's sentence encoder, and each caption \
+        followed by its keywords (metadata.jsonl "keywords": "red apple: apple, fruit, red"), and \
+        writes the unit-length embeddings and the captions to MODEL/caption_index.safetensors \
+        (float16; 5.7 MB for the 3,695 emoji captions). From then on `diffuse generate`, `serve` and `eval` draw, for a prompt \
         that is not one of the captions, the caption nearest to it in meaning ("a slice of pizza" → \
         "pizza"); --no-caption-matching turns that off per command. Only for models with a sentence \
         encoder (a pooled embedding): a model that draws a closed set of things, as the bundled \
@@ -21,7 +22,7 @@ struct IndexCaptions: ParsableCommand {
         """
     )
 
-    @Option(help: "The captioned images the model was trained on (their .txt captions are indexed).")
+    @Option(help: "The captioned images the model was trained on (their captions and keywords are indexed).")
     var data: String
 
     @Option(help: "The model folder to index (default: the bundled text-to-emoji model).")
@@ -36,12 +37,16 @@ struct IndexCaptions: ParsableCommand {
         }
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: pipeline.defaultImageSize)
         let start = Date()
-        guard let index = CaptionIndex.build(captions: dataset.entries.map(\.caption), encoder: encoder) else {
+        let keywords = dataset.entries.map(\.keywords)
+        guard let index = CaptionIndex.build(captions: dataset.entries.map(\.caption),
+                                             keywords: keywords.contains { !$0.isEmpty } ? keywords : nil,
+                                             encoder: encoder) else {
             throw CLIError("\(data) has no captions to index")
         }
         let url = folder.appendingPathComponent(CaptionIndex.fileName)
         try index.write(to: url)
-        print(String(format: "%@: %d captions, %d-wide embeddings, encoded in %.1f s", url.path, index.captions.count,
-                     index.embeddings.shape[1], Date().timeIntervalSince(start)))
+        print(String(format: "%@: %d captions%@, %d-wide embeddings, encoded in %.1f s", url.path, index.captions.count,
+                     index.descriptions == nil ? "" : " with their keywords", index.embeddings.shape[1],
+                     Date().timeIntervalSince(start)))
     }
 }
