@@ -105,7 +105,8 @@ train-classifier: deps $(BIN)
 ## eval-default: the bundled model's quality figures (README, BENCHMARKS.md)
 eval-default: deps $(BIN)
 	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
-	$(BIN) eval --data data/emoji-32 --captions 200 --paraphrases configs/emoji-paraphrases.tsv
+	$(BIN) eval --data data/emoji-32 --captions 200 --paraphrases configs/emoji-paraphrases.tsv \
+	    --paraphrases configs/emoji-paraphrases-heldout.tsv
 
 clean:
 	rm -rf .build

@@ -22,7 +22,8 @@ struct Eval: ParsableCommand {
 
         Example (the bundled model on its own data):
           diffuse dataset emoji --output data/emoji-32 --size 32
-          diffuse eval --data data/emoji-32 --paraphrases configs/emoji-paraphrases.tsv
+          diffuse eval --data data/emoji-32 --paraphrases configs/emoji-paraphrases.tsv \\
+              --paraphrases configs/emoji-paraphrases-heldout.tsv
         """
     )
 
@@ -38,8 +39,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Training captions to generate from.")
     var captions = 200
 
-    @Option(help: "Paraphrase file: TEXT<TAB>CAPTION per line (# starts a comment).")
-    var paraphrases: String?
+    @Option(help: "Paraphrase file: TEXT<TAB>CAPTION per line (# starts a comment); repeat for more files, each reported on its own.")
+    var paraphrases: [String] = []
 
     @Option(help: "Sampler (default: the model's own).")
     var sampler: String?
@@ -101,17 +102,20 @@ struct Eval: ParsableCommand {
         results["captions"] = ["count": captionResult.prompts, "top1": captionResult.top1, "top5": captionResult.top5,
                                "frechet": frechet, "seconds_per_image": captionResult.secondsPerImage]
 
-        if let paraphrases {
-            let text = try String(contentsOf: URL(fileURLWithPath: paraphrases), encoding: .utf8)
+        for (fileNumber, file) in paraphrases.enumerated() {
+            // Keys of the JSON results: "paraphrases" for the first file, "paraphrases_2"… for the others.
+            let key = fileNumber == 0 ? "paraphrases" : "paraphrases_\(fileNumber + 1)"
+            let text = try String(contentsOf: URL(fileURLWithPath: file), encoding: .utf8)
             var items: [(prompt: String, target: Int)] = []
             for (number, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") && !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-                guard fields.count == 2 else { throw CLIError("\(paraphrases):\(number + 1): expected TEXT<TAB>CAPTION") }
+                guard fields.count == 2 else { throw CLIError("\(file):\(number + 1): expected TEXT<TAB>CAPTION") }
                 guard let target = evaluation.index(ofCaption: String(fields[1])) else {
-                    throw CLIError("\(paraphrases):\(number + 1): \"\(fields[1])\" is not a caption in \(data)")
+                    throw CLIError("\(file):\(number + 1): \"\(fields[1])\" is not a caption in \(data)")
                 }
                 items.append((String(fields[0]), target))
             }
+            print("\(file):")
             // With a caption index, the model alone (prompts as written) and with prompts matched to captions.
             var asWritten = settings
             asWritten.matchCaption = false
@@ -119,7 +123,7 @@ struct Eval: ParsableCommand {
             let label = pipeline.captionIndex == nil ? "paraphrases" : "paraphrases as written"
             print(String(format: "%@ (%d): top-1 %.1f%%  top-5 %.1f%%", label, result.prompts, 100 * result.top1, 100 * result.top5))
             for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))") }
-            results["paraphrases"] = ["count": result.prompts, "top1": result.top1, "top5": result.top5]
+            results[key] = ["file": file, "count": result.prompts, "top1": result.top1, "top5": result.top5]
             if settings.matchCaption, pipeline.captionIndex != nil {
                 // Each paraphrase's caption, once (nil: the text is a caption itself).
                 let captionOf: [String: String?] = Dictionary(items.map { ($0.prompt, pipeline.matchedCaption(for: $0.prompt)?.caption) },
@@ -131,8 +135,8 @@ struct Eval: ParsableCommand {
                 for r in matched.ranks where r.rank > 5 {
                     print("  missed: \"\(r.prompt)\" (matched to \"\((captionOf[r.prompt] ?? nil) ?? r.prompt)\") → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))")
                 }
-                results["paraphrases_matched"] = ["count": matched.prompts, "top1": matched.top1, "top5": matched.top5,
-                                                  "caption_matched": matchedRight]
+                results[key + "_matched"] = ["file": file, "count": matched.prompts, "top1": matched.top1, "top5": matched.top5,
+                                             "caption_matched": matchedRight]
             }
         }
 
