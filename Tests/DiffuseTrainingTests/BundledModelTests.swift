@@ -28,12 +28,12 @@ import Testing
         let model = try StableDiffusion.load(folder: Self.folder)
         #expect(model.defaultImageSize == 32 && model.patchSize == 2 && model.vae == nil)
         // Its folder names the guidance it is drawn with by default (and evaluated at).
-        #expect(model.defaultGuidance == 4)
+        #expect(model.defaultGuidance == 1.5)
         var failures: [String] = []
         for (prompt, check) in BundledModelTests.expectations {
             var request = GenerationRequest(prompt: prompt)
             request.steps = 20
-            request.guidance = 4
+            request.guidance = try #require(model.defaultGuidance)
             request.count = 4
             let images = try model.generate(request)
             #expect(images.allSatisfy { $0.width == 32 && $0.height == 32 })

@@ -48,8 +48,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Denoising steps.")
     var steps = 20
 
-    @Option(help: "Classifier-free guidance scale.")
-    var guidance: Float = 4
+    @Option(help: "Classifier-free guidance scale (default: the model's own, as for generate; else 7.5).")
+    var guidance: Float?
 
     @Option(help: "A second sampler to compare on the first --compare-count captions (e.g. ddpm).")
     var compareSampler: String?
@@ -84,6 +84,7 @@ struct Eval: ParsableCommand {
         var settings = ModelEvaluation.Settings()
         settings.sampler = sampler
         settings.steps = steps
+        let guidance = guidance ?? pipeline.defaultGuidance ?? 7.5
         settings.guidance = guidance
         settings.matchCaption = !noCaptionMatching
         let samplerName = try pipeline.samplerDisplayName(sampler)
@@ -96,7 +97,7 @@ struct Eval: ParsableCommand {
         }
         bar.finish()
         let frechet = try evaluation.frechetDistance(captionImages)
-        print(String(format: "training captions (%d, %@ %d steps, guidance %.1f): top-1 %.1f%%  top-5 %.1f%%  Fréchet distance %.4f  (%.2f s/image)",
+        print(String(format: "training captions (%d, %@ %d steps, guidance %g): top-1 %.1f%%  top-5 %.1f%%  Fréchet distance %.4f  (%.2f s/image)",
                      captionResult.prompts, samplerName, steps, guidance, 100 * captionResult.top1, 100 * captionResult.top5, frechet,
                      captionResult.secondsPerImage))
         results["captions"] = ["count": captionResult.prompts, "top1": captionResult.top1, "top5": captionResult.top5,

@@ -50,7 +50,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Denoising steps.")
     var steps = 25
 
-    @Option(help: "Classifier-free guidance scale, 1 turns guidance off (default: the model's own, 4 for the bundled model; else 7.5).")
+    @Option(help: "Classifier-free guidance scale, 1 turns guidance off (default: the model's own, 1.5 for the bundled model; else 7.5).")
     var guidance: Float?
 
     @Option(help: "Random seed (the same seed gives the same image).")
