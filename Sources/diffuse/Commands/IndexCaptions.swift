@@ -11,7 +11,7 @@ struct IndexCaptions: ParsableCommand {
         Encodes every caption of --data with the model's sentence encoder, and each caption \
         followed by its keywords (metadata.jsonl "keywords": "red apple: apple, fruit, red"), and \
         writes the unit-length embeddings and the captions to MODEL/caption_index.safetensors \
-        (float16; 5.7 MB for the 3,695 emoji captions). From then on `diffuse generate`, `serve` and `eval` draw, for a prompt \
+        (float16; 5.8 MB for the 3,695 emoji captions). From then on `diffuse generate`, `serve` and `eval` draw, for a prompt \
         that is not one of the captions, the caption nearest to it in meaning ("a slice of pizza" → \
         "pizza"); --no-caption-matching turns that off per command. Only for models with a sentence \
         encoder (a pooled embedding): a model that draws a closed set of things, as the bundled \
