@@ -62,8 +62,8 @@ bench: build
 ## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled
 ## sentence embedding (a projection class embedding) and trains on CLDR keywords too; stage 3
 ## starts from stage 2 and also wraps captions in sentences ("a red apple", "red apple emoji");
-## stage 4 anneals stage 3 (learning rate 1e-4 decayed to 0 on a cosine). Stages 5, 6 and 7 fine-tune
-## on the bare captions alone with min-SNR-5 loss weighting (lr 2e-4, 2e-4, 1e-4, each decayed to 0):
+## stage 4 anneals stage 3 (learning rate 1e-4 decayed to 0 on a cosine). Stages 5–8 fine-tune on
+## the bare captions alone with min-SNR-5 loss weighting (lr 2e-4, 2e-4, 1e-4, 5e-5, each decayed to 0):
 ## the caption index below sends every prompt to a caption, so captions are all the UNet must draw.
 ## The last stage writes the model's default guidance (1.5) into its model_index.json.
 ## Last, the captions are indexed (models/emoji/caption_index.safetensors) so that prompts in other
@@ -73,7 +73,8 @@ EMOJI_POOLED_STEPS ?= 5000
 EMOJI_TEMPLATE_STEPS ?= 3000
 EMOJI_ANNEAL_STEPS ?= 1000
 EMOJI_CAPTION_STEPS ?= 3000
-EMOJI_FINAL_STEPS ?= 2000
+EMOJI_CAPTION3_STEPS ?= 2000
+EMOJI_FINAL_STEPS ?= 1200
 EMOJI_TRAIN = DIFFUSE_POOL_MB=4096 $(BIN) train --data data/emoji-32 --text-encoder .deps/all-MiniLM-L6-v2 --prompt-length 24 \
 	    --patch-size 2 --batch-size 64 --warmup-steps 100 --ema-decay 0.999 --caption-dropout 0.1 \
 	    --checkpoint-every 100 --sample-every 250 --sample-prompt "red apple" --sample-prompt "cat face" \
@@ -93,8 +94,10 @@ train-default: deps $(BIN)
 	$(EMOJI_TRAIN) --output runs/emoji-captions2 --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-captions \
 	    --steps $(EMOJI_CAPTION_STEPS) --lr 2e-4 --lr-schedule cosine --min-snr-gamma 5 --seed 8
 	$(EMOJI_TRAIN) --output runs/emoji-captions3 --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-captions2 \
-	    --steps $(EMOJI_FINAL_STEPS) --lr 1e-4 --lr-schedule cosine --min-snr-gamma 5 --seed 11 --sample-guidance 1.5
-	bash tools/publish_default_model.sh runs/emoji-captions3 models/emoji
+	    --steps $(EMOJI_CAPTION3_STEPS) --lr 1e-4 --lr-schedule cosine --min-snr-gamma 5 --seed 11
+	$(EMOJI_TRAIN) --output runs/emoji-captions4 --model-config configs/emoji-unet-pooled.json --init-from runs/emoji-captions3 \
+	    --steps $(EMOJI_FINAL_STEPS) --lr 5e-5 --lr-schedule cosine --min-snr-gamma 5 --seed 13 --sample-guidance 1.5
+	bash tools/publish_default_model.sh runs/emoji-captions4 models/emoji
 	$(BIN) index-captions --data data/emoji-32 --model models/emoji
 
 ## train-wide: an experiment, not published (the bundled model reached its targets without it): a wider UNet (64/96/160 channels,
