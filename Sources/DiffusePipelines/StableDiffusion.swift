@@ -31,6 +31,10 @@ public final class StableDiffusion: @unchecked Sendable {
     /// for callers that were given none; nil = diffusers' 7.5.
     public var defaultGuidance: Float? = nil
 
+    /// The guidance scale to generate with: `given`, else `defaultGuidance`, else diffusers' 7.5
+    /// (`GenerationRequest`'s default).
+    public func guidance(_ given: Float?) -> Float { given ?? defaultGuidance ?? GenerationRequest(prompt: "").guidance }
+
     public init(textEncoder: (any PromptEncoder)?, unet: any NoisePredictor, vae: AutoencoderKL?,
                 schedulerConfig: SchedulerConfig, name: String, patchSize: Int = 1) {
         precondition(patchSize >= 1 && (vae == nil || patchSize == 1), "StableDiffusion: patch size \(patchSize) (only pixel models fold patches)")

@@ -66,7 +66,7 @@ struct JobRoutes {
         parameters.negativePrompt = try fields.string("negative_prompt") ?? ""
         parameters.sampler = try server.samplers.resolve(try fields.string("sampler"), field: "sampler")
         parameters.steps = Int(try fields.int("steps") ?? Int64(min(20, config.maxSteps)))
-        parameters.guidance = try fields.double("guidance") ?? server.model.defaultGuidance.map(Double.init) ?? 7.5
+        parameters.guidance = try fields.double("guidance") ?? Double(server.model.guidance(nil))
         let seed = try fields.int("seed", in: -1 ... Int64.max) ?? -1
         parameters.seed = seed < 0 ? DiffuseServer.randomSeed() : UInt64(seed)
         parameters.count = Int(try fields.int("n") ?? 1)

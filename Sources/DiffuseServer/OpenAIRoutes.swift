@@ -70,7 +70,7 @@ struct OpenAIRoutes {
         parameters.count = Int(try fields.int("n") ?? 1)
         parameters.negativePrompt = try fields.string("negative_prompt") ?? ""
         parameters.steps = Int(try fields.int("steps") ?? Int64(min(20, config.maxSteps)))
-        parameters.guidance = try fields.double("guidance_scale") ?? server.model.defaultGuidance.map(Double.init) ?? 7.5
+        parameters.guidance = try fields.double("guidance_scale") ?? Double(server.model.guidance(nil))
         parameters.sampler = try server.samplers.resolve(try fields.string("sampler"), field: "sampler")
         let seed = try fields.int("seed", in: -1 ... Int64.max) ?? -1
         parameters.seed = seed < 0 ? DiffuseServer.randomSeed() : UInt64(seed)

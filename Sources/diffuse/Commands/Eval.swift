@@ -84,7 +84,7 @@ struct Eval: ParsableCommand {
         var settings = ModelEvaluation.Settings()
         settings.sampler = sampler
         settings.steps = steps
-        let guidance = guidance ?? pipeline.defaultGuidance ?? 7.5
+        let guidance = pipeline.guidance(guidance)
         settings.guidance = guidance
         settings.matchCaption = !noCaptionMatching
         let samplerName = try pipeline.samplerDisplayName(sampler)

@@ -102,7 +102,7 @@ struct Generate: ParsableCommand {
         request.negativePrompt = negativePrompt
         request.sampler = sampler
         request.steps = steps
-        let guidance = guidance ?? pipeline.defaultGuidance ?? 7.5
+        let guidance = pipeline.guidance(guidance)
         request.guidance = guidance
         request.seed = seed
         request.count = count
