@@ -83,11 +83,3 @@ int dd_reorder_once(const dnnl_memory_desc_t *from_md, const void *from, const d
     return status == dnnl_success ? 0 : (int)status;
 }
 
-static void (*omp_set_threads)(int);
-static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
-static void omp_init(void) { omp_set_threads = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); }
-
-void dd_set_num_threads(int threads) {
-    pthread_once(&omp_once, omp_init);
-    if (omp_set_threads && threads > 0) omp_set_threads(threads);
-}

@@ -94,6 +94,21 @@ int dd_linear_unpack(const dd_linear *linear, const float *packed, float *weight
 int dd_linear_forward(const dd_linear *linear, const float *src, const float *packed, const float *bias,
                       const float *residual, float *dst, float *scratch);
 
+/// Row-major C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C through oneDNN's SGEMM, on
+/// `threads` OpenMP threads of the calling thread (1: on the calling thread alone, safe inside
+/// other parallel work). 0 on success, else oneDNN's status (bad dimensions or leading dimensions).
+int dd_sgemm(int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
+             const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+             int threads);
+
+/// 1 when oneDNN's OpenMP runtime (libgomp) is loaded, so that `dd_parallel` can run.
+int dd_parallel_available(void);
+/// Runs `body(context, part)` for every part in 0 ..< parts on a team of `parts` OpenMP threads —
+/// the threads oneDNN's primitives use, so the two never compete — and returns when all are done.
+/// The calling thread runs part 0; inside another parallel region (where OpenMP gives a team of
+/// one) the calling thread runs all parts in turn. -1 when the runtime is missing.
+int dd_parallel(int parts, void (*body)(void *context, int part), void *context);
+
 /// Sets the number of OpenMP threads oneDNN uses from the calling thread (OpenMP keeps the setting
 /// per thread; no-op when the OpenMP runtime is not found).
 void dd_set_num_threads(int threads);

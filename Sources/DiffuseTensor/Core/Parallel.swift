@@ -1,13 +1,27 @@
+import CDiffuseDNNL
 import Dispatch
 import Foundation
 
 /// Splits work over the machine's cores. Every kernel goes through here, so `threadCount` is the
 /// one knob (environment `DIFFUSE_THREADS`, default: all active processors).
+///
+/// The work runs on the OpenMP threads that oneDNN's convolutions and products use (libgomp,
+/// through `dd_parallel`), so one set of threads serves every op. With Dispatch's threads as well
+/// (`DIFFUSE_PARALLEL=dispatch`, the engine before session 11) the two pools took turns on the
+/// cores: OpenMP's idle worker keeps spinning for a few milliseconds after each oneDNN call, on
+/// the core a Dispatch worker needs next.
 public enum Parallel {
     /// Number of worker threads kernels use.
     public nonisolated(unsafe) static var threadCount: Int = {
         if let text = ProcessInfo.processInfo.environment["DIFFUSE_THREADS"], let n = Int(text), n > 0 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Whether parallel regions run on oneDNN's OpenMP threads (default) or on Dispatch's.
+    @usableFromInline
+    static let usesOpenMP: Bool = {
+        if ProcessInfo.processInfo.environment["DIFFUSE_PARALLEL"]?.lowercased() == "dispatch" { return false }
+        return dd_parallel_available() != 0
     }()
 
     /// Calls `body` on disjoint sub-ranges covering `0 ..< count`, in parallel when each thread gets
@@ -20,7 +34,7 @@ public enum Parallel {
             body(0 ..< count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
+        run(parts: threads) { t in
             body((t * count / threads) ..< ((t + 1) * count / threads))
         }
     }
@@ -29,5 +43,23 @@ public enum Parallel {
     @inlinable
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         forRange(count) { range in for i in range { body(i) } }
+    }
+
+    /// Runs `part(t)` for every t in `0 ..< parts` at once, one per thread, and returns when all are done.
+    @usableFromInline
+    static func run(parts: Int, _ part: (Int) -> Void) {
+        guard usesOpenMP else {
+            DispatchQueue.concurrentPerform(iterations: parts, execute: part)
+            return
+        }
+        withoutActuallyEscaping(part) { part in
+            var task = part
+            withUnsafeMutablePointer(to: &task) { pointer in
+                let status = dd_parallel(Int32(parts), { context, t in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(t))
+                }, pointer)
+                precondition(status == 0, "the OpenMP runtime went missing after it was found")
+            }
+        }
     }
 }

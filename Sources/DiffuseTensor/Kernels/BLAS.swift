@@ -1,11 +1,28 @@
 import CDiffuseBLAS
+import CDiffuseDNNL
 import Glibc
 
-/// SGEMM through OpenBLAS. OpenBLAS is pinned to one thread except inside `parallelGemm`: the
-/// kernels that split work over the cores themselves (conv2d tiles, attention blocks, batched
-/// matmul) call `gemm` from each worker, and nested calls never oversubscribe the cores.
+/// SGEMM. `gemm` runs on the calling thread only, through OpenBLAS: the kernels that split work
+/// over the cores themselves (conv2d tiles, attention blocks, batched matmul) call it from each
+/// worker, and nested calls never oversubscribe the cores. `parallelGemm` runs one product on all
+/// cores, through oneDNN's `dnnl_sgemm` (or OpenBLAS's threads with `DIFFUSE_GEMM=openblas`).
+///
+/// Why two libraries (BENCHMARKS.md, issue 4, session 11): on the Zen 5 machine B Debian's OpenBLAS
+/// 0.3.21 runs its AVX2 kernels, ~113 GFLOP/s per core, where `dnnl_sgemm`'s JIT kernels use AVX-512
+/// and reach ~225 — the training step's linear layers went from 0.20 to 0.06 s. From inside the
+/// workers (one thread each) oneDNN's products measured slower in the training step (its
+/// convolutions slowed by ~7% next to them), so the per-worker products stay on OpenBLAS.
 public enum BLAS {
-    private static let configured: Bool = {
+    /// Which library runs `parallelGemm`.
+    public enum Backend: String, Sendable { case onednn, openblas }
+
+    /// `DIFFUSE_GEMM` (`onednn` or `openblas`), read once; oneDNN when unset or unknown.
+    public static let parallelBackend: Backend = {
+        guard let text = getenv("DIFFUSE_GEMM") else { return .onednn }
+        return Backend(rawValue: String(cString: text).lowercased()) ?? .onednn
+    }()
+
+    private static let openBLASConfigured: Bool = {
         // After a threaded product OpenBLAS's idle workers keep polling for work (calling
         // sched_yield) for 2^28 cycles — about 0.1 s — before they sleep; on two cores that steals
         // time from the oneDNN and Diffuse threads that run next, between every pair of threaded
@@ -36,7 +53,20 @@ public enum BLAS {
     @inline(__always)
     public static func gemm(m: Int, n: Int, k: Int, alpha: Float = 1, _ a: Operand, _ b: Operand,
                             beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        _ = configured
+        product(m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c, ldc: ldc, threads: 1)
+    }
+
+    /// The same product on all cores, through the backend's own threads (which share the packed
+    /// panels; splitting the product into single-threaded halves measured 20–40% slower on big K·N).
+    /// Call it from the top level only, not from inside a `Parallel` region.
+    public static func parallelGemm(m: Int, n: Int, k: Int, alpha: Float = 1, _ a: Operand, _ b: Operand,
+                                    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let threads = 2 * m * n * k < 4_000_000 ? 1 : Parallel.threadCount
+        product(m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c, ldc: ldc, threads: threads)
+    }
+
+    private static func product(m: Int, n: Int, k: Int, alpha: Float, _ a: Operand, _ b: Operand,
+                                beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             for i in 0 ..< m {
@@ -45,22 +75,20 @@ public enum BLAS {
             }
             return
         }
-        cblas_sgemm(CblasRowMajor,
-                    a.transposed ? CblasTrans : CblasNoTrans,
-                    b.transposed ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha,
-                    a.pointer, blasint(a.ld), b.pointer, blasint(b.ld), beta, c, blasint(ldc))
-    }
-
-    /// The same product on all cores, through OpenBLAS's own threads (which share the packed
-    /// panels; splitting the product into single-threaded halves measured 20–40% slower on big K·N).
-    /// Call it from the top level only, not from inside a `Parallel` region.
-    public static func parallelGemm(m: Int, n: Int, k: Int, alpha: Float = 1, _ a: Operand, _ b: Operand,
-                                    beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        _ = configured
-        let threads = 2 * m * n * k < 4_000_000 ? 1 : Parallel.threadCount
-        if threads > 1 { openblas_set_num_threads(Int32(threads)) }
-        gemm(m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c, ldc: ldc)
-        if threads > 1 { openblas_set_num_threads(1) }
+        switch threads > 1 ? parallelBackend : .openblas {
+        case .onednn:
+            let status = dd_sgemm(a.transposed ? 1 : 0, b.transposed ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha,
+                                  a.pointer, Int64(a.ld), b.pointer, Int64(b.ld), beta, c, Int64(ldc), Int32(threads))
+            precondition(status == 0, "oneDNN sgemm failed (status \(status)) for m \(m), n \(n), k \(k), lda \(a.ld), ldb \(b.ld), ldc \(ldc)")
+        case .openblas:
+            _ = openBLASConfigured
+            if threads > 1 { openblas_set_num_threads(Int32(threads)) }
+            cblas_sgemm(CblasRowMajor,
+                        a.transposed ? CblasTrans : CblasNoTrans,
+                        b.transposed ? CblasTrans : CblasNoTrans,
+                        blasint(m), blasint(n), blasint(k), alpha,
+                        a.pointer, blasint(a.ld), b.pointer, blasint(b.ld), beta, c, blasint(ldc))
+            if threads > 1 { openblas_set_num_threads(1) }
+        }
     }
 }
