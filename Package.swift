@@ -45,7 +45,7 @@ let package = Package(
         ),
         .target(
             name: "DiffuseAutograd",
-            dependencies: ["DiffuseTensor"],
+            dependencies: ["DiffuseTensor", "CDiffuseKernels"],
             swiftSettings: kernelFlags
         ),
         .target(

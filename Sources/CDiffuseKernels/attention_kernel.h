@@ -2,7 +2,8 @@
 // each instruction set, inside a `#pragma clang attribute` that sets the function's target.
 // Expects: DK_W (floats per vector), DK_R (query rows per tile), DK_CV (value vectors per
 // accumulation pass), DK_FN(name) (a per-instruction-set name), DK_VNATIVE and DK_MAXPS (the
-// instruction set's vector type and max intrinsic); undefines them all at the end.
+// instruction set's vector type and max intrinsic); attention.c undefines them after
+// attention_backward_kernel.h, which uses them too.
 //
 // Per tile of DK_R query rows and block of DK_NK keys:
 //   scores  S = (q·scale·log₂e)·kᵀ in DK_R × 2 vectors of accumulators per key panel (2·DK_W keys),
@@ -23,6 +24,13 @@ static inline DK_V DK_FN(load)(const float *p) {
 static inline void DK_FN(store)(float *p, DK_V v) { memcpy(p, &v, sizeof v); }
 
 static inline DK_V DK_FN(splat)(float s) { return (DK_V)s; }
+
+/// (0, 1, 2, …, DK_W − 1).
+static inline DK_V DK_FN(lanes)(void) {
+    DK_V v;
+    for (int i = 0; i < DK_W; i++) v[i] = (float)i;
+    return v;
+}
 
 /// Lane-wise max as one instruction (`vmaxps`: where either operand is NaN it returns `b`).
 static inline DK_V DK_FN(max)(DK_V a, DK_V b) { return (DK_V)DK_MAXPS((DK_VNATIVE)a, (DK_VNATIVE)b); }
@@ -212,11 +220,3 @@ static void DK_FN(rows)(const dk_attention_head *h, const float *q, int64_t q_ld
     }
 }
 
-#undef DK_V
-#undef DK_VI
-#undef DK_W
-#undef DK_R
-#undef DK_CV
-#undef DK_FN
-#undef DK_VNATIVE
-#undef DK_MAXPS

@@ -54,3 +54,9 @@ func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
     for i in 0 ..< a.count { num += (a[i] - b[i]) * (a[i] - b[i]); den += b[i] * b[i] }
     return den == 0 ? num.squareRoot() : (num / den).squareRoot()
 }
+
+/// The largest |a[i] − b[i]|.
+func maxAbsDifference(_ a: [Double], _ b: [Double]) -> Double {
+    precondition(a.count == b.count, "maxAbsDifference: \(a.count) vs \(b.count) elements")
+    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
