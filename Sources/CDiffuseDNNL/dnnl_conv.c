@@ -56,8 +56,7 @@ void dd_conv_destroy(dd_conv *conv) {
     free(conv);
 }
 
-dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
-    if (!dd_engine_ready()) return NULL;
+static dd_conv *create_with(dd_conv_kind kind, const dd_conv_shape *s, dnnl_alg_kind_t alg) {
     int grouped = s->groups > 1;
     dnnl_dims_t src_dims = {s->n, s->cin, s->h, s->w};
     dnnl_dims_t dst_dims = {s->n, s->cout, s->oh, s->ow};
@@ -91,7 +90,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
 
     // The forward descriptor: the primitive itself, or the hint the backward ones need.
     dnnl_convolution_desc_t forward_desc;
-    if (dnnl_dilated_convolution_forward_desc_init(&forward_desc, dnnl_forward_training, dnnl_convolution_direct,
+    if (dnnl_dilated_convolution_forward_desc_init(&forward_desc, dnnl_forward_training, alg,
                                                    &src_any, &w_any, s->has_bias ? &bias_md : NULL, &dst_any,
                                                    strides, dilates, pad_l, pad_r) != dnnl_success)
         return NULL;
@@ -101,7 +100,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
     dnnl_primitive_desc_t pd = forward_pd;
     if (kind == DD_CONV_BACKWARD_DATA) {
         dnnl_convolution_desc_t d;
-        if (dnnl_dilated_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src_any, &w_any, &dst_any,
+        if (dnnl_dilated_convolution_backward_data_desc_init(&d, alg, &src_any, &w_any, &dst_any,
                                                              strides, dilates, pad_l, pad_r) != dnnl_success ||
             dnnl_primitive_desc_create(&pd, &d, dd_user_scratchpad(), dd_engine(), forward_pd) != dnnl_success) {
             dnnl_primitive_desc_destroy(forward_pd);
@@ -109,7 +108,7 @@ dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
         }
     } else if (kind == DD_CONV_BACKWARD_WEIGHTS) {
         dnnl_convolution_desc_t d;
-        if (dnnl_dilated_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_any, &w_any,
+        if (dnnl_dilated_convolution_backward_weights_desc_init(&d, alg, &src_any, &w_any,
                                                                 s->has_bias ? &bias_md : NULL, &dst_any, strides,
                                                                 dilates, pad_l, pad_r) != dnnl_success ||
             dnnl_primitive_desc_create(&pd, &d, dd_user_scratchpad(), dd_engine(), forward_pd) != dnnl_success) {
@@ -277,4 +276,11 @@ int dd_conv_backward_weights(const dd_conv *conv, const float *src, const float 
     const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
     void *data[3] = {(void *)src, (void *)diff_dst, diff_weights};
     return run(conv, ids, data, DNNL_ARG_DIFF_BIAS, diff_bias, scratch, 0);
+}
+
+dd_conv *dd_conv_create(dd_conv_kind kind, const dd_conv_shape *s) {
+    if (!dd_engine_ready()) return NULL;
+    // Winograd where oneDNN has it for the shape (3×3, stride 1, channels in whole blocks), else direct.
+    dd_conv *conv = s->winograd ? create_with(kind, s, dnnl_convolution_winograd) : NULL;
+    return conv ? conv : create_with(kind, s, dnnl_convolution_direct);
 }

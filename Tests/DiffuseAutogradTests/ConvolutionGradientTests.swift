@@ -29,6 +29,25 @@ import Testing
         OneDNNConvolution.$enabled.withValue(oneDNN) { check(c, backend: oneDNN ? "oneDNN " : "im2col ") }
     }
 
+    /// Winograd F(4×4, 3×3), what `diffuse train` runs: on the shapes it takes (3×3, stride 1,
+    /// channels in 16-blocks) the gradients still match float64 finite differences. Where oneDNN
+    /// has no Winograd kernel (AVX2-only CPUs) the same shapes run direct; the test prints which.
+    @Test(arguments: [Case(input: [2, 16, 8, 8], cout: 32, kernel: (3, 3), padding: Padding2D(1)),
+                      Case(input: [1, 32, 10, 9], cout: 16, kernel: (3, 3), padding: Padding2D(1), bias: false)])
+    func winograd(_ c: Case) throws {
+        try OneDNNConvolution.$algorithm.withValue(.winograd) {
+            let g = ConvGeometry(kernel: c.kernel, stride: c.stride, padding: c.padding)
+            let weight = [c.cout, c.input[1], c.kernel.0, c.kernel.1]
+            var names: [String] = []
+            for kind in [OneDNNConvolution.Kind.forward, .backwardData, .backwardWeights] {
+                names.append(try #require(OneDNNConvolution.implementation(kind, input: c.input, weight: weight, geometry: g,
+                                                                            groups: 1, hasBias: c.bias && kind != .backwardData)))
+            }
+            print("[grad] winograd requested for \(c.testDescription): oneDNN runs \(names.joined(separator: ", "))")
+            check(c, backend: "oneDNN \(names[0]) ")
+        }
+    }
+
     func check(_ c: Case, backend: String) {
         var rng = TestRandom(seed: UInt64(c.input.reduce(0, +) * 31 + c.cout))
         let x = c.input[0] == 2 ? rng.strided(c.input) : rng.tensor(c.input)

@@ -22,6 +22,8 @@ typedef struct {
     int64_t groups;
     int32_t has_bias;
     int64_t src_rows, dst_rows;
+    /// 1: Winograd F(4×4, 3×3) when oneDNN has it for the shape (else direct).
+    int32_t winograd;
 } dd_conv_shape;
 
 typedef enum { DD_CONV_FORWARD = 0, DD_CONV_BACKWARD_DATA = 1, DD_CONV_BACKWARD_WEIGHTS = 2 } dd_conv_kind;

@@ -135,6 +135,11 @@ public final class AutoencoderKL: Module {
     public let decoder: VAEDecoder
     public let quantConv: Conv2d?
     public let postQuantConv: Conv2d?
+    /// How `encode` and `decode` compute their 3×3 convolutions. Winograd by default: on machine B
+    /// it decodes a 512² image in 4.4 s instead of 7.2 (256²: 0.94 s instead of 1.6), and the
+    /// parity fixtures' decode differs from diffusers by at most 3.6e-6 instead of 2.3e-6
+    /// (BENCHMARKS.md, issue 7, session 11). `.direct` for the bit-closest result.
+    public var convolutionAlgorithm: OneDNNConvolution.Algorithm = .winograd
 
     public init(config: AutoencoderKLConfig) {
         self.config = config
@@ -147,16 +152,20 @@ public final class AutoencoderKL: Module {
 
     /// Image `[B, 3, H, W]` in [-1, 1] → the latent distribution (unscaled: multiply samples by `scalingFactor`).
     public func encode(_ image: Tensor) -> DiagonalGaussian {
-        var moments = encoder(image)
-        if let quantConv { moments = quantConv(moments) }
-        let halves = moments.chunked(2, axis: 1)
-        return DiagonalGaussian(mean: halves[0].contiguous(), logVariance: halves[1].clamped(-30, 20))
+        OneDNNConvolution.$algorithm.withValue(convolutionAlgorithm) {
+            var moments = encoder(image)
+            if let quantConv { moments = quantConv(moments) }
+            let halves = moments.chunked(2, axis: 1)
+            return DiagonalGaussian(mean: halves[0].contiguous(), logVariance: halves[1].clamped(-30, 20))
+        }
     }
 
     /// Latents `[B, latent, h, w]` (already divided by `scalingFactor`) → image `[B, 3, H, W]`, about [-1, 1].
     public func decode(_ latents: Tensor) -> Tensor {
-        var z = latents
-        if let postQuantConv { z = postQuantConv(z) }
-        return decoder(z)
+        OneDNNConvolution.$algorithm.withValue(convolutionAlgorithm) {
+            var z = latents
+            if let postQuantConv { z = postQuantConv(z) }
+            return decoder(z)
+        }
     }
 }

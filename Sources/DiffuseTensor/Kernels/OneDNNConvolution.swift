@@ -17,6 +17,31 @@ public enum OneDNNConvolution {
     /// Whether convolutions go to oneDNN. Default: on, unless `DIFFUSE_CONV=im2col`.
     @TaskLocal public static var enabled: Bool = ProcessInfo.processInfo.environment["DIFFUSE_CONV"] != "im2col"
 
+    /// How oneDNN computes a 3×3 convolution.
+    public enum Algorithm: String, Sendable {
+        /// Direct convolution (oneDNN's `jit:avx512_core` / `jit:avx2` kernels): what PyTorch's CPU
+        /// convolutions compute, to within float rounding.
+        case direct
+        /// Winograd F(4×4, 3×3) (`jit_wino_4x3`) where oneDNN has it for the shape (3×3, stride 1,
+        /// channel counts in whole 16-blocks, AVX-512 only), direct for the rest: 2.25× fewer
+        /// multiplications, a few times the rounding error of the direct sums (relative ~1e-6
+        /// instead of ~5e-7 on the parity fixtures). On machine B: the VAE decode 1.6–1.8× faster,
+        /// the issue-4 training step ~20% faster; the UNet at inference slower (its weights are
+        /// re-transformed every call).
+        case winograd
+    }
+
+    /// The algorithm for convolutions in this task: `.direct` unless a caller (the VAE, training)
+    /// chooses otherwise. `DIFFUSE_CONV_ALG=direct|winograd` in the environment overrides every choice.
+    @TaskLocal public static var algorithm: Algorithm = .direct
+
+    /// `DIFFUSE_CONV_ALG`, when set to an algorithm's name.
+    public static let forcedAlgorithm: Algorithm? =
+        ProcessInfo.processInfo.environment["DIFFUSE_CONV_ALG"].flatMap { Algorithm(rawValue: $0.lowercased()) }
+
+    /// The algorithm convolutions use now: `forcedAlgorithm`, else `algorithm`.
+    public static var effectiveAlgorithm: Algorithm { forcedAlgorithm ?? algorithm }
+
     /// Which convolution a primitive computes.
     public enum Kind: Int32, Sendable { case forward = 0, backwardData = 1, backwardWeights = 2 }
 
@@ -213,7 +238,8 @@ public enum OneDNNConvolution {
                 stride_y: Int64(g.strideY), stride_x: Int64(g.strideX), pad_top: Int64(g.padTop),
                 pad_bottom: Int64(g.padBottom), pad_left: Int64(g.padLeft), pad_right: Int64(g.padRight),
                 dilation_y: Int64(g.dilationY), dilation_x: Int64(g.dilationX), groups: Int64(groups),
-                has_bias: hasBias ? 1 : 0, src_rows: 0, dst_rows: 0))
+                has_bias: hasBias ? 1 : 0, src_rows: 0, dst_rows: 0,
+                winograd: OneDNNConvolution.effectiveAlgorithm == .winograd ? 1 : 0))
         }
 
         init(_ kind: Kind, shape s: dd_conv_shape) {
@@ -221,7 +247,7 @@ public enum OneDNNConvolution {
             shape = s
             fields = [Int64(kind.rawValue), s.n, s.cin, s.h, s.w, s.cout, s.kh, s.kw, s.oh, s.ow, s.stride_y, s.stride_x,
                       s.pad_top, s.pad_bottom, s.pad_left, s.pad_right, s.dilation_y, s.dilation_x, s.groups,
-                      Int64(s.has_bias), s.src_rows, s.dst_rows]
+                      Int64(s.has_bias), s.src_rows, s.dst_rows, Int64(s.winograd)]
         }
         static func == (a: Key, b: Key) -> Bool { a.fields == b.fields }
         func hash(into hasher: inout Hasher) { hasher.combine(fields) }

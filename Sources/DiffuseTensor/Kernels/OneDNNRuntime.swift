@@ -7,11 +7,27 @@ import Foundation
 enum OneDNNRuntime {
     private static let executionLock = NSLock()
 
+    /// The scratch buffer calls share (they run one at a time), grown to the largest request up to
+    /// `keptScratchFloats`; larger requests get a buffer of their own. Winograd convolutions ask
+    /// for 16–86 MB each in a training step of the issue-4 UNet, in some 40 different sizes: as
+    /// separate buffers they overflowed the buffer pool and each step took ~3,900 page faults.
+    private nonisolated(unsafe) static var sharedScratch: Tensor?
+    static let keptScratchFloats = 32 << 20
+
     /// Runs `body` with a scratch buffer of `scratchFloats` floats (nil when 0), one call at a time.
     static func run(scratchFloats: Int, _ body: (UnsafeMutablePointer<Float>?) -> Int32) -> Int32 {
-        let scratch = scratchFloats > 0 ? Tensor(uninitializedShape: [scratchFloats]) : nil
         executionLock.lock()
         defer { executionLock.unlock() }
+        var scratch: Tensor?
+        if scratchFloats > keptScratchFloats {
+            scratch = Tensor(uninitializedShape: [scratchFloats])
+        } else if scratchFloats > 0 {
+            if (sharedScratch?.count ?? 0) < scratchFloats {
+                sharedScratch = nil  // free the smaller one first
+                sharedScratch = Tensor(uninitializedShape: [scratchFloats])
+            }
+            scratch = sharedScratch
+        }
         // OpenMP's thread count is per calling thread (a server runs generations on several).
         dd_set_num_threads(Int32(Parallel.threadCount))
         let status = body(scratch?.pointer)

@@ -162,11 +162,13 @@ public final class DiffusionTrainer {
         while state.step < configuration.steps {
             let learningRate = schedule.rate(at: state.step)
             var lossSum: Float = 0
-            for _ in 0 ..< configuration.gradientAccumulation {
-                let loss = try microBatchLoss(random: &random)
-                lossSum += loss.item
-                let scaled = configuration.gradientAccumulation > 1 ? loss * (1 / Float(configuration.gradientAccumulation)) : loss
-                scaled.backward()
+            try OneDNNConvolution.$algorithm.withValue(configuration.convolutions) {
+                for _ in 0 ..< configuration.gradientAccumulation {
+                    let loss = try microBatchLoss(random: &random)
+                    lossSum += loss.item
+                    let scaled = configuration.gradientAccumulation > 1 ? loss * (1 / Float(configuration.gradientAccumulation)) : loss
+                    scaled.backward()
+                }
             }
             var gradients: [String: Tensor] = [:]
             for (key, gradient) in model.gradients() { gradients[key] = gradient }

@@ -173,16 +173,21 @@ struct Bench: ParsableCommand {
         model.beginTraining()
         defer { model.endTraining() }
         var seconds: Double = 0
-        time("train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)²") {
-            let start = Date()
-            let batch = objective.batch(clean: clean, random: &noise)
-            let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning), batch.target)
-            loss.backward()
-            var gradients: [String: Tensor] = [:]
-            for (key, g) in model.gradients() { gradients[key] = g }
-            optimizer.update(parameters, gradients: gradients, learningRate: 1e-4)
-            model.zeroGradients()
-            seconds = Date().timeIntervalSince(start)
+        // As `diffuse train` runs it: Winograd 3×3 convolutions (DIFFUSE_CONV_ALG=direct for the direct ones).
+        OneDNNConvolution.$algorithm.withValue(.winograd) {
+            let label = "train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)², "
+                + "\(OneDNNConvolution.effectiveAlgorithm) convolutions"
+            time(label) {
+                let start = Date()
+                let batch = objective.batch(clean: clean, random: &noise)
+                let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning), batch.target)
+                loss.backward()
+                var gradients: [String: Tensor] = [:]
+                for (key, g) in model.gradients() { gradients[key] = g }
+                optimizer.update(parameters, gradients: gradients, learningRate: 1e-4)
+                model.zeroGradients()
+                seconds = Date().timeIntervalSince(start)
+            }
         }
         print(String(format: "  last step %.2f s = %.1f images/s", seconds, Double(trainBatch) / seconds))
     }
