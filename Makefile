@@ -33,7 +33,7 @@ demo: deps $(BIN)
 	$(BIN) generate --prompt "a red apple" --seed 7 --upscale 8 --output out/demo.png && \
 	echo "made out/demo.png (256×256, the bundled 32×32 model enlarged 8×) in $$(awk "BEGIN { printf \"%.1f\", $$(date +%s.%N) - $$start }") s"
 
-## bench: kernel benchmarks (ratio to this machine's sgemm ceiling, measured with numpy when present), then Stable Diffusion 1.5-scale works (text encoder, UNet step, VAE decode at BENCH_SIZES) on SD15_DIR; with REFERENCE_PYTHON=/path/to/python (torch, diffusers, transformers, openvino) the same works in PyTorch and OpenVINO, and a table of times and ratios
+## bench: kernel benchmarks (ratio to this machine's sgemm ceiling, measured with numpy when present), the issue-4 training step (configs/bench-small-unet.json), then Stable Diffusion 1.5-scale works (text encoder, UNet step, VAE decode at BENCH_SIZES) on SD15_DIR; with REFERENCE_PYTHON=/path/to/python (torch, diffusers, transformers, openvino) the same works in PyTorch and OpenVINO (the training step in PyTorch), and a table of times and ratios
 SD15_DIR ?= /tmp/sd15-random
 BENCH_SIZES ?= 256,512
 BENCH_REPS ?= 3
@@ -43,20 +43,24 @@ bench: build
 	echo "sgemm ceiling on this machine: $$ceiling GFLOP/s"; \
 	$(BIN) bench --ceiling $$ceiling
 	@mkdir -p out && rm -f out/bench-sd.jsonl
-	@if [ ! -d "$(SD15_DIR)" ] && [ -n "$(REFERENCE_PYTHON)" ]; then \
+	@status=0; \
+	$(BIN) bench --only train --train-config configs/bench-small-unet.json --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
+	if [ -n "$(REFERENCE_PYTHON)" ]; then \
+	    $(REFERENCE_PYTHON) tools/bench_train_reference.py configs/bench-small-unet.json out/bench-sd.jsonl --repetitions $(BENCH_REPS) || status=1; \
+	fi; \
+	if [ ! -d "$(SD15_DIR)" ] && [ -n "$(REFERENCE_PYTHON)" ]; then \
 	    echo "building $(SD15_DIR): SD 1.5 shapes, random weights (a few minutes)"; \
 	    $(REFERENCE_PYTHON) tools/make_sd15_random.py "$(SD15_DIR)" || exit 1; \
-	fi
-	@if [ ! -d "$(SD15_DIR)" ]; then \
+	fi; \
+	if [ ! -d "$(SD15_DIR)" ]; then \
 	    echo "skipping the SD 1.5-scale benchmark: no $(SD15_DIR) (make bench REFERENCE_PYTHON=/path/to/python-with-torch-and-diffusers builds it, or set SD15_DIR=<a diffusers folder>)"; \
 	else \
-	    $(BIN) bench --only sd --model "$(SD15_DIR)" --sizes $(BENCH_SIZES) --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
-	    status=0; \
+	    $(BIN) bench --only sd --model "$(SD15_DIR)" --sizes "$(BENCH_SIZES)" --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
 	    if [ -n "$(REFERENCE_PYTHON)" ]; then \
-	        $(REFERENCE_PYTHON) tools/bench_reference.py "$(SD15_DIR)" out/bench-sd.jsonl --sizes $(BENCH_SIZES) --repetitions $(BENCH_REPS) || status=1; \
+	        $(REFERENCE_PYTHON) tools/bench_reference.py "$(SD15_DIR)" out/bench-sd.jsonl --sizes "$(BENCH_SIZES)" --repetitions $(BENCH_REPS) || status=1; \
 	    fi; \
-	    echo; python3 tools/bench_compare.py out/bench-sd.jsonl && exit $$status; \
-	fi
+	fi; \
+	echo; python3 tools/bench_compare.py out/bench-sd.jsonl && exit $$status
 
 ## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue).
 ## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled

@@ -3,8 +3,9 @@
 
   python3 tools/bench_compare.py FILE.jsonl
 
-FILE.jsonl holds the lines of `diffuse bench --only sd --json FILE` (engine "diffuse") and of
-tools/bench_reference.py (engines "torch" and "openvino"):
+FILE.jsonl holds the lines of `diffuse bench --only sd,train --json FILE` (engine "diffuse"), of
+tools/bench_reference.py (engines "torch" and "openvino") and of tools/bench_train_reference.py
+(engine "torch", the training step):
   {"engine": E, "work": W, "seconds": MEDIAN, "runs": [...]}   a timed work
   {"engine": E, "work": "peak_memory_gb", "value": GB}          peak resident memory
 The latest line per (engine, work) counts. Ratio columns are Diffuse's time over the other's
@@ -31,6 +32,9 @@ def label(work):
         return f"VAE decode, {m.group(2)}²"
     if work == "peak_memory_gb":
         return "peak resident memory (GB)"
+    m = re.fullmatch(r"train_step_b(\d+)_(\d+)", work)
+    if m:
+        return f"training step, batch {m.group(1)} at {m.group(2)}²"
     return work
 
 

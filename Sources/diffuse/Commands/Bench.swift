@@ -53,7 +53,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Image sizes for the model-scale group (comma-separated, multiples of 8).")
     var sizes = "256,512"
 
-    @Option(help: "Append one JSON line per model-scale measurement to this file ({\"engine\": \"diffuse\", \"work\", \"seconds\", \"runs\"}), for tools/bench_compare.py.")
+    @Option(help: "Append one JSON line per model-scale and training measurement to this file ({\"engine\": \"diffuse\", \"work\", \"seconds\", \"runs\"}), for tools/bench_compare.py.")
     var json: String?
 
     func run() throws {
@@ -177,7 +177,7 @@ struct Bench: ParsableCommand {
         OneDNNConvolution.$algorithm.withValue(.winograd) {
             let label = "train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)², "
                 + "\(OneDNNConvolution.effectiveAlgorithm) convolutions"
-            time(label) {
+            time(label, work: "train_step_b\(trainBatch)_\(size)") {
                 let start = Date()
                 let batch = objective.batch(clean: clean, random: &noise)
                 let loss = Variable.meanSquaredError(unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning), batch.target)
