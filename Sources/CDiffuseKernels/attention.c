@@ -35,17 +35,7 @@
 #define DK_VNATIVE __m512
 #define DK_MAXPS _mm512_max_ps
 #define DK_BR 8
-#include "attention_kernel.h"
-#include "attention_backward_kernel.h"
-#undef DK_V
-#undef DK_VI
-#undef DK_W
-#undef DK_R
-#undef DK_CV
-#undef DK_BR
-#undef DK_FN
-#undef DK_VNATIVE
-#undef DK_MAXPS
+#include "attention_instantiate.h"
 #pragma clang attribute pop
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
@@ -56,17 +46,7 @@
 #define DK_VNATIVE __m256
 #define DK_MAXPS _mm256_max_ps
 #define DK_BR 4
-#include "attention_kernel.h"
-#include "attention_backward_kernel.h"
-#undef DK_V
-#undef DK_VI
-#undef DK_W
-#undef DK_R
-#undef DK_CV
-#undef DK_BR
-#undef DK_FN
-#undef DK_VNATIVE
-#undef DK_MAXPS
+#include "attention_instantiate.h"
 #pragma clang attribute pop
 
 static int detect_width(void) {

@@ -1,7 +1,7 @@
 // The attention backward kernel for one head, written once for a vector of DK_W floats and
-// included by attention.c after attention_kernel.h (whose vector type and helpers it uses), inside
-// the same `#pragma clang attribute` that sets the instruction set. Expects DK_BR (query rows per
-// tile) besides attention_kernel.h's macros.
+// included by attention_instantiate.h after attention_kernel.h (whose vector type and helpers it
+// uses), inside the same `#pragma clang attribute` that sets the instruction set. Expects DK_BR
+// (query rows per tile) besides attention_kernel.h's macros.
 //
 // With the forward pass's log-sum-exp L of each row and D = rowsum(dO ∘ O), for each tile of DK_BR
 // query rows and each vector of DK_W keys (keys along the vector lanes):

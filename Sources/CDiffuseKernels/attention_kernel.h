@@ -2,7 +2,7 @@
 // each instruction set, inside a `#pragma clang attribute` that sets the function's target.
 // Expects: DK_W (floats per vector), DK_R (query rows per tile), DK_CV (value vectors per
 // accumulation pass), DK_FN(name) (a per-instruction-set name), DK_VNATIVE and DK_MAXPS (the
-// instruction set's vector type and max intrinsic); attention.c undefines them after
+// instruction set's vector type and max intrinsic); attention_instantiate.h undefines them after
 // attention_backward_kernel.h, which uses them too.
 //
 // Per tile of DK_R query rows and block of DK_NK keys:

@@ -294,5 +294,13 @@ import Testing
         c.learningRateSchedule = "cosine"
         c.resolution = 12
         #expect { try c.validate() } throws: { ($0 as? TrainingError)?.description.contains("--resolution") == true }
+        c.resolution = 16
+        c.convolutionAlgorithm = "fft"
+        #expect { try c.validate() } throws: { ($0 as? TrainingError)?.description.contains("--conv-algorithm") == true }
+        c.convolutionAlgorithm = "direct"
+        #expect(c.convolutions == .direct)
+        try c.validate()
+        c.convolutionAlgorithm = nil
+        #expect(c.convolutions == .winograd)
     }
 }

@@ -136,7 +136,7 @@ public final class AutoencoderKL: Module {
     public let quantConv: Conv2d?
     public let postQuantConv: Conv2d?
     /// How `encode` and `decode` compute their 3×3 convolutions. Winograd by default: on machine B
-    /// it decodes a 512² image in 4.4 s instead of 7.2 (256²: 0.94 s instead of 1.6), and the
+    /// it decodes a 512² image in 4.5 s instead of 7.3 (256²: 0.8–1.1 s instead of 1.6–1.7), and the
     /// parity fixtures' decode differs from diffusers by at most 3.6e-6 instead of 2.3e-6
     /// (BENCHMARKS.md, issue 7, session 11). `.direct` for the bit-closest result.
     public var convolutionAlgorithm: OneDNNConvolution.Algorithm = .winograd

@@ -25,8 +25,8 @@ public enum OneDNNConvolution {
         /// Winograd F(4×4, 3×3) (`jit_wino_4x3`) where oneDNN has it for the shape (3×3, stride 1,
         /// channel counts in whole 16-blocks, AVX-512 only), direct for the rest: 2.25× fewer
         /// multiplications, a few times the rounding error of the direct sums (relative ~1e-6
-        /// instead of ~5e-7 on the parity fixtures). On machine B: the VAE decode 1.6–1.8× faster,
-        /// the issue-4 training step ~20% faster; the UNet at inference slower (its weights are
+        /// instead of ~5e-7 on the parity fixtures). On machine B: the VAE decode 1.5–2× faster,
+        /// the issue-4 training step ~1.4× faster; the UNet at inference slower (its weights are
         /// re-transformed every call).
         case winograd
     }
