@@ -24,6 +24,11 @@ public enum Parallel {
         return dd_parallel_available() != 0
     }()
 
+    /// Which threads run the parallel regions, for `diffuse doctor`.
+    public static var runtimeDescription: String {
+        usesOpenMP ? "OpenMP threads, shared with oneDNN" : "Dispatch's threads"
+    }
+
     /// Calls `body` on disjoint sub-ranges covering `0 ..< count`, in parallel when each thread gets
     /// at least `minPerThread` items. Returns when all are done.
     @inlinable

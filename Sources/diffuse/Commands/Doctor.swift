@@ -10,8 +10,19 @@ struct Doctor: ParsableCommand {
     func run() throws {
         try requireSupportedCPU()
         print("CPU: AVX2, FMA and F16C present")
-        print("threads: \(Parallel.threadCount)")
+        print("threads: \(Parallel.threadCount) (\(Parallel.runtimeDescription))")
         print("attention kernel: \(AttentionKernel.preferred) (this CPU runs: \(AttentionKernel.available.map(\.description).joined(separator: ", ")))")
+        // A 3×3 convolution of a UNet's shape: what oneDNN runs for it, direct and as Winograd.
+        let geometry = ConvGeometry(kernel: (3, 3), padding: Padding2D(1))
+        func convolution(_ algorithm: OneDNNConvolution.Algorithm) -> String {
+            OneDNNConvolution.$algorithm.withValue(algorithm) {
+                OneDNNConvolution.implementation(.forward, input: [1, 64, 32, 32], weight: [64, 64, 3, 3], geometry: geometry,
+                                                 groups: 1, hasBias: true) ?? "im2col (oneDNN off or declined)"
+            }
+        }
+        let winograd = convolution(.winograd)
+        print("convolutions: \(convolution(.direct)); for training and the VAE: "
+              + (winograd.contains("wino") ? winograd : "\(winograd) (no Winograd kernel on this CPU)"))
         var random = BenchRandom()
         // A miniature UNet stage: conv → group norm + SiLU → self-attention over the pixels → conv.
         let image = random.tensor([1, 32, 32, 32])
@@ -33,7 +44,8 @@ struct Doctor: ParsableCommand {
         let a = random.tensor([1024, 1024]), b = random.tensor([1024, 1024])
         let t0 = Date()
         _ = a.matmul(b)
-        print(String(format: "BLAS: 1024² sgemm at %.1f GFLOP/s", 2 * 1024 * 1024 * 1024 / Date().timeIntervalSince(t0) / 1e9))
+        print(String(format: "BLAS: 1024² sgemm at %.1f GFLOP/s (%@)", 2 * 1024 * 1024 * 1024 / Date().timeIntervalSince(t0) / 1e9,
+                     (BLAS.parallelBackend == .onednn ? "oneDNN" : "OpenBLAS") as NSString))
         print("ok")
     }
 }
