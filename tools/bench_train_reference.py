@@ -18,9 +18,10 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_reference import append, timed  # noqa: E402  (the SD works' timing and JSON lines)
 
 PROG = "bench_train_reference.py"
 THREADS = 2
@@ -79,22 +80,15 @@ def main():
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    step()
-    step()
-    runs = []
-    for _ in range(a.repetitions):
-        start = time.perf_counter()
-        step()
-        runs.append(time.perf_counter() - start)
-    median = statistics.median(runs)
+    step()  # the first of two warm-up steps; `timed` runs the second
+    median, runs = timed(step, a.repetitions)
     params = sum(p.numel() for p in model.parameters())
     print(f"{PROG}: [torch] train step UNet2DModel ({params:,} params), batch {a.batch} at {size}²  "
           f"{median:.3f} s  (runs: {', '.join(f'{r:.2f}' for r in runs)}) = {a.batch / median:.1f} images/s",
           file=sys.stderr, flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, "a") as f:
-        f.write(json.dumps({"engine": "torch", "work": f"train_step_b{a.batch}_{size}", "seconds": median,
-                            "runs": runs, "threads": THREADS, "params": params, "torch": torch.__version__}) + "\n")
+    append(a.out, {"engine": "torch", "work": f"train_step_b{a.batch}_{size}", "seconds": median,
+                   "runs": runs, "threads": THREADS, "params": params, "torch": torch.__version__})
 
 
 if __name__ == "__main__":
