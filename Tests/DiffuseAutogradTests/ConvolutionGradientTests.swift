@@ -30,21 +30,34 @@ import Testing
     }
 
     /// Winograd F(4×4, 3×3), what `diffuse train` runs: on the shapes it takes (3×3, stride 1,
-    /// channels in 16-blocks) the gradients still match float64 finite differences. Where oneDNN
-    /// has no Winograd kernel (AVX2-only CPUs) the same shapes run direct; the test prints which.
+    /// channels in 16-blocks) the gradients still match float64 finite differences, with the kernel
+    /// this CPU gets by default (oneDNN's on AVX-512, Diffuse's own on AVX2) and with Diffuse's own
+    /// forced. The test prints which kernels ran.
     @Test(arguments: [Case(input: [2, 16, 8, 8], cout: 32, kernel: (3, 3), padding: Padding2D(1)),
-                      Case(input: [1, 32, 10, 9], cout: 16, kernel: (3, 3), padding: Padding2D(1), bias: false)])
-    func winograd(_ c: Case) throws {
+                      Case(input: [1, 32, 10, 9], cout: 16, kernel: (3, 3), padding: Padding2D(1), bias: false)],
+          [WinogradConvolution.Kernel.automatic, .diffuse])
+    func winograd(_ c: Case, kernel: WinogradConvolution.Kernel) throws {
         try OneDNNConvolution.$algorithm.withValue(.winograd) {
-            let g = ConvGeometry(kernel: c.kernel, stride: c.stride, padding: c.padding)
-            let weight = [c.cout, c.input[1], c.kernel.0, c.kernel.1]
-            var names: [String] = []
-            for kind in [OneDNNConvolution.Kind.forward, .backwardData, .backwardWeights] {
-                names.append(try #require(OneDNNConvolution.implementation(kind, input: c.input, weight: weight, geometry: g,
-                                                                            groups: 1, hasBias: c.bias && kind != .backwardData)))
+            try WinogradConvolution.$kernel.withValue(kernel) {
+                let g = ConvGeometry(kernel: c.kernel, stride: c.stride, padding: c.padding)
+                let weight = [c.cout, c.input[1], c.kernel.0, c.kernel.1]
+                let runner: String
+                if WinogradConvolution.isActive {
+                    // Diffuse's kernels take the shape (forward returns a result rather than nil).
+                    let x = Tensor.zeros(c.input), w = Tensor.zeros(weight)
+                    #expect(WinogradConvolution.forward(x, weight: w, bias: nil, geometry: g, groups: 1) != nil)
+                    runner = "Diffuse's Winograd kernels"
+                } else {
+                    var names: [String] = []
+                    for kind in [OneDNNConvolution.Kind.forward, .backwardData, .backwardWeights] {
+                        names.append(try #require(OneDNNConvolution.implementation(kind, input: c.input, weight: weight, geometry: g,
+                                                                                    groups: 1, hasBias: c.bias && kind != .backwardData)))
+                    }
+                    runner = "oneDNN \(names.joined(separator: ", "))"
+                }
+                print("[grad] winograd (\(kernel)) requested for \(c.testDescription): \(runner) runs")
+                check(c, backend: runner + " ")
             }
-            print("[grad] winograd requested for \(c.testDescription): oneDNN runs \(names.joined(separator: ", "))")
-            check(c, backend: "oneDNN \(names[0]) ")
         }
     }
 

@@ -73,6 +73,61 @@ size_t dk_attention_backward_scratch_floats(int width, int64_t m, int64_t d, int
 /// below BLAS). 0 on success, −1 when d or dv is out of range.
 int dk_attention_backward_head(int width, const dk_attention_backward_problem *problem, float *scratch);
 
+// MARK: Winograd F(4×4, 3×3) convolution (AVX2 + FMA; winograd.c)
+
+/// A 3×3, stride-1 convolution of `[n, c, h, w]` into `[n, k, oh, ow]` with zero padding
+/// `pad_top`/`pad_left` (and the bottom/right padding that `oh`/`ow` imply), cut into 4×4 output
+/// tiles: `tiles_y × tiles_x` per image, `tiles` in all. The input is read from a zero-padded NHWC
+/// copy of `hp × wp` pixels per image (`dk_wino_to_nhwc`).
+typedef struct {
+    int64_t n, c, h, w, k;
+    int64_t pad_top, pad_left;
+    int64_t oh, ow;
+    int64_t tiles_y, tiles_x, tiles;
+    int64_t hp, wp;
+} dk_wino_shape;
+
+/// Fills `s` for an input `[n, c, h, w]`, `k` output channels and the four paddings.
+void dk_wino_shape_init(dk_wino_shape *s, int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t pad_top,
+                        int64_t pad_left, int64_t pad_bottom, int64_t pad_right);
+/// 1 when the kernels take the shape: c and k multiples of 16, each padding 0 … 2, a non-empty output.
+int dk_wino_supports(const dk_wino_shape *s);
+
+/// Rows `first_row ..< first_row + rows` (of n·hp) of the zero-padded NHWC copy of the NCHW `x`
+/// (`c` channels of `h × w`): row r is image r / hp, padded row r % hp, `wp · c` floats; pixel
+/// (i, j) holds x at (i − pad_top, j − pad_left), or 0 outside the image. `c` a multiple of 8.
+void dk_wino_to_nhwc(const float *x, int64_t c, int64_t h, int64_t w, int64_t pad_top, int64_t pad_left, int64_t hp,
+                     int64_t wp, int64_t first_row, int64_t rows, float *out);
+
+/// Floats of the transformed weights: 36 · c · k.
+size_t dk_wino_packed_weight_floats(const dk_wino_shape *s);
+/// Output-channel panels `first_panel ..< first_panel + panels` (of k / 16) of the transformed
+/// weights G·g·Gᵀ, laid out `[36][k / 16][c][16]`. `weight` is `[k, c, 3, 3]`; with `flipped`, it
+/// is `[c, k, 3, 3]` (a forward convolution's weight, whose input gradient this computes: each
+/// kernel is turned by 180° and the channel roles swap).
+void dk_wino_pack_weights(const dk_wino_shape *s, const float *weight, int flipped, int64_t first_panel, int64_t panels,
+                          float *u);
+
+/// Scratch floats `dk_wino_forward_tiles` needs for up to `tiles` tiles.
+size_t dk_wino_forward_scratch_floats(const dk_wino_shape *s, int64_t tiles);
+/// Output tiles `first ..< first + count` of the convolution (plus `bias` `[k]`, optional) into
+/// the NCHW `y`: transforms the input tiles, multiplies them by the packed weights `u`, transforms back.
+void dk_wino_forward_tiles(const dk_wino_shape *s, const float *xpad, const float *u, const float *bias, int64_t first,
+                           int64_t count, float *y, float *scratch);
+
+/// The transformed input tiles `first ..< first + count`: element e of tile first + t, channel i,
+/// at `v[e · e_stride + t · c + i]`.
+void dk_wino_input_tiles(const dk_wino_shape *s, const float *xpad, int64_t first, int64_t count, float *v,
+                         int64_t e_stride);
+/// The output gradient's tiles `first ..< first + count` carried back through the output
+/// transform (A·dY·Aᵀ): element e of tile first + t, channel o, at `dm[e · e_stride + t · k + o]`.
+/// `dypad` is the NHWC copy of dY padded to whole tiles (`4·tiles_y × 4·tiles_x` pixels per image).
+void dk_wino_output_gradient_tiles(const dk_wino_shape *s, const float *dypad, int64_t first, int64_t count, float *dm,
+                                   int64_t e_stride);
+/// The weight gradient `[k, c, 3, 3]` for output channels `first_output ..< first_output + outputs`
+/// from the gradient of the transformed weights, `du` `[36][c][k]` (Gᵀ·dU·G).
+void dk_wino_weight_gradient(const dk_wino_shape *s, const float *du, int64_t first_output, int64_t outputs, float *dw);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,7 +19,8 @@ struct ConvShape {
     var tile: Int { Swift.min(positions, Swift.max(64, (1_572_864 / Swift.max(patchRows, 1)) & ~15)) }
 }
 
-/// Gradients of `Tensor.conv2d` with respect to its input, weight and bias: on oneDNN
+/// Gradients of `Tensor.conv2d` with respect to its input, weight and bias: on Diffuse's Winograd
+/// kernels (`WinogradConvolution`) when they are active and take the shape, else on oneDNN
 /// (`OneDNNConvolution`) when it takes the shape, else with the im2col kernels below.
 ///
 /// - input: `dCol = W_gᵀ · dY` per tile of output positions (GEMM), added back into the image with
@@ -31,6 +32,8 @@ enum Conv2dBackward {
     /// - Parameters: `dy` `[N, Cout, OH, OW]` and `weight` `[Cout, Cin/groups, kh, kw]`, both contiguous.
     /// - Returns: `[N, Cin, H, W]`.
     static func inputGradient(_ dy: Tensor, weight: Tensor, _ s: ConvShape) -> Tensor {
+        if let dx = WinogradConvolution.inputGradient(dy, weight: weight, inputShape: s.inputShape, geometry: s.geometry,
+                                                      groups: s.groups) { return dx }
         if let dx = OneDNNConvolution.inputGradient(dy, weight: weight, inputShape: s.inputShape, geometry: s.geometry,
                                                     groups: s.groups) { return dx }
         return im2colInputGradient(dy, weight: weight, s)
@@ -39,6 +42,8 @@ enum Conv2dBackward {
     /// The weight gradient and, with `withBias` when oneDNN computes it alongside, the bias gradient
     /// (nil otherwise: the caller uses `biasGradient`).
     static func weightGradient(_ dy: Tensor, input: Tensor, _ s: ConvShape, withBias: Bool) -> (Tensor, Tensor?) {
+        if let dw = WinogradConvolution.weightGradient(dy, input: input, weightShape: s.weightShape, geometry: s.geometry,
+                                                       groups: s.groups) { return (dw, nil) }
         if let (dw, db) = OneDNNConvolution.weightGradient(dy, input: input, weightShape: s.weightShape, geometry: s.geometry,
                                                           groups: s.groups, withBias: withBias) { return (dw, db) }
         return (im2colWeightGradient(dy, input: input, s), nil)

@@ -2,7 +2,8 @@
 extension Tensor {
     /// Convolves `self` (`[N, Cin, H, W]`) with `weight` (`[Cout, Cin/groups, kh, kw]`) plus `bias` (`[Cout]`).
     ///
-    /// Runs on oneDNN (`OneDNNConvolution`) when it takes the shape. Otherwise 1×1 stride-1
+    /// Runs on Diffuse's Winograd kernels (`WinogradConvolution`) when the task asks for Winograd
+    /// and oneDNN has none on this CPU, else on oneDNN (`OneDNNConvolution`) when it takes the shape. Otherwise 1×1 stride-1
     /// convolutions are one GEMM per image, and others build the patch matrix of a tile of output
     /// pixels at a time (im2col, a few MB per thread) and multiply it by the weights, with tiles
     /// spread over the cores.
@@ -26,6 +27,7 @@ extension Tensor {
             if let biasTensor {
                 precondition(biasTensor.count == cout, "conv2d: bias of \(biasTensor.count) elements for \(cout) output channels")
             }
+            if let out = WinogradConvolution.forward(x, weight: wt, bias: biasTensor, geometry: g, groups: groups) { return out }
             if let out = OneDNNConvolution.forward(x, weight: wt, bias: biasTensor, geometry: g, groups: groups) { return out }
             let biasPointer = biasTensor?.pointer
             let pointwise = g == ConvGeometry(kernel: (1, 1))
