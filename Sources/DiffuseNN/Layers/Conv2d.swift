@@ -40,8 +40,11 @@ public final class Conv2d: Module {
         guard weight.leaf == nil, !weight.isFloat16, bias?.isFloat16 != true, x.rank == 4, x.shape[1] == inChannels else {
             return nil
         }
+        let geometry = ConvGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
+        // Diffuse's Winograd kernels transform the plain weight themselves (the VAE on AVX2 CPUs).
+        if !(weight.storage is PackedConvolutionWeight),
+           WinogradConvolution.takes(input: x.shape, weight: weight.shape, geometry: geometry, groups: 1) { return nil }
         return OpProfile.measure("conv2d") {
-            let geometry = ConvGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
             let b = bias?.value.contiguous()
             _packLock.lock()
             let current = weight.storage as? PackedConvolutionWeight

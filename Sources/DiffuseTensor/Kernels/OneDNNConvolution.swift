@@ -22,11 +22,12 @@ public enum OneDNNConvolution {
         /// Direct convolution (oneDNN's `jit:avx512_core` / `jit:avx2` kernels): what PyTorch's CPU
         /// convolutions compute, to within float rounding.
         case direct
-        /// Winograd F(4×4, 3×3) (`jit_wino_4x3`) where oneDNN has it for the shape (3×3, stride 1,
-        /// channel counts in whole 16-blocks, AVX-512 only), direct for the rest: 2.25× fewer
-        /// multiplications, a few times the rounding error of the direct sums (relative ~1e-6
-        /// instead of ~5e-7 on the parity fixtures). On machine B: the VAE decode 1.5–2× faster,
-        /// the issue-4 training step ~1.4× faster; the UNet at inference slower (its weights are
+        /// Winograd F(4×4, 3×3) for 3×3, stride-1 convolutions with channel counts in whole
+        /// 16-blocks: oneDNN's `jit_wino_4x3` on AVX-512 CPUs, Diffuse's own `WinogradConvolution`
+        /// on AVX2 ones; direct for the rest. 4× fewer multiplications, a few times the rounding
+        /// error of the direct sums (relative ~1e-6 instead of ~5e-7 on the parity fixtures). On
+        /// machine B: the VAE decode 1.5–2× faster (2.2× held to AVX2), the issue-4 training step
+        /// ~1.4× faster (~1.8× held to AVX2); the UNet at inference slower (its weights are
         /// re-transformed every call).
         case winograd
     }

@@ -46,6 +46,11 @@ public enum WinogradConvolution {
         }
     }
 
+    /// Whether a convolution of `input` by `weight` runs here in this task (`forward` returns a result).
+    public static func takes(input: [Int], weight: [Int], geometry: ConvGeometry, groups: Int) -> Bool {
+        shape(input: input, weight: weight, geometry: geometry, groups: groups) != nil
+    }
+
     /// The tiling of a convolution of `input` (`[N, Cin, H, W]`) by `weight` (`[Cout, Cin, 3, 3]`),
     /// or nil when these kernels do not take it (or are not active).
     static func shape(input: [Int], weight: [Int], geometry g: ConvGeometry, groups: Int) -> dk_wino_shape? {
@@ -81,25 +86,27 @@ public enum WinogradConvolution {
 
     /// Pads `input` into NHWC, transforms the weights and runs the tiles in blocks over the cores.
     private static func run(_ s: inout dk_wino_shape, input x: Tensor, weight: Tensor, flipped: Bool, bias: Tensor?) -> Tensor {
-        let xpad = nhwc(x, &s, padTop: Int(s.pad_top), padLeft: Int(s.pad_left), height: Int(s.hp), width: Int(s.wp))
-        let u = Tensor(uninitializedShape: [Int(dk_wino_packed_weight_floats(&s))])
         let shape = s
-        Parallel.forRange(Int(s.k) / 16) { panels in
-            withUnsafePointer(to: shape) {
-                dk_wino_pack_weights($0, weight.pointer, flipped ? 1 : 0, Int64(panels.lowerBound), Int64(panels.count), u.pointer)
-            }
-        }
-        let y = Tensor(uninitializedShape: [Int(s.n), Int(s.k), Int(s.oh), Int(s.ow)])
         let tiles = Int(s.tiles), block = blockTiles(s)
-        let blocks = (tiles + block - 1) / block
-        let scratchFloats = Int(dk_wino_forward_scratch_floats(&s, Int64(block)))
-        Parallel.forRange(blocks) { range in
-            let scratch = Tensor(uninitializedShape: [scratchFloats])
-            withUnsafePointer(to: shape) { sp in
-                for b in range {
-                    let first = b * block
-                    dk_wino_forward_tiles(sp, xpad.pointer, u.pointer, bias?.pointer, Int64(first),
-                                          Int64(Swift.min(block, tiles - first)), y.pointer, scratch.pointer)
+        let blocks = (tiles + block - 1) / block, threads = Swift.min(Parallel.threadCount, blocks)
+        let padFloats = Int(s.n * s.hp * s.wp * s.c), weightFloats = Int(dk_wino_packed_weight_floats(&s))
+        let scratchFloats = Workspace.rounded(Int(dk_wino_forward_scratch_floats(&s, Int64(block))))
+        let y = Tensor(uninitializedShape: [Int(s.n), Int(s.k), Int(s.oh), Int(s.ow)])
+        Workspace.run(floats: [padFloats, weightFloats, threads * scratchFloats]) { parts in
+            let (xpad, u, scratch) = (parts[0], parts[1], parts[2])
+            nhwc(x, into: xpad, padTop: Int(shape.pad_top), padLeft: Int(shape.pad_left), height: Int(shape.hp), width: Int(shape.wp))
+            Parallel.forRange(Int(shape.k) / 16) { panels in
+                withUnsafePointer(to: shape) {
+                    dk_wino_pack_weights($0, weight.pointer, flipped ? 1 : 0, Int64(panels.lowerBound), Int64(panels.count), u)
+                }
+            }
+            Parallel.run(parts: threads) { t in
+                withUnsafePointer(to: shape) { sp in
+                    for b in (t * blocks / threads) ..< ((t + 1) * blocks / threads) {
+                        let first = b * block
+                        dk_wino_forward_tiles(sp, xpad, u, bias?.pointer, Int64(first), Int64(Swift.min(block, tiles - first)),
+                                              y.pointer, scratch + t * scratchFloats)
+                    }
                 }
             }
         }
@@ -108,27 +115,31 @@ public enum WinogradConvolution {
     }
 
     /// Tiles per block: the block's transformed inputs and products (36 · tiles · (Cin + Cout)
-    /// floats) within about 1 MB (L2), a multiple of 6 (the product kernel's rows), and as many
+    /// floats) within `blockBytes`, a multiple of 6 (the product kernel's rows), and as many
     /// blocks as make every thread's share equal.
+    /// The bytes of a block's transformed inputs and products: half the L2 cache of the reference
+    /// Zen 3 (512 KB). Measured on machine B held to AVX2 (training step, alternating runs):
+    /// 1 MB 1.28–1.29 s, 512 KB 1.26–1.27, 256 KB 1.24–1.32, 128 KB 1.18–1.31 (within the noise).
+    static let blockBytes = 256 << 10
+
     static func blockTiles(_ s: dk_wino_shape) -> Int {
         let tiles = Int(s.tiles), threads = Parallel.threadCount
-        let budget = Swift.max(6, (1 << 20) / (36 * 4 * Int(s.c + s.k)) / 6 * 6)
+        let budget = Swift.max(6, blockBytes / (36 * 4 * Int(s.c + s.k)) / 6 * 6)
         var blocks = (tiles + budget - 1) / budget
         blocks = (blocks + threads - 1) / threads * threads
         return Swift.max(6, ((tiles + blocks - 1) / blocks + 5) / 6 * 6)
     }
 
-    /// The zero-padded NHWC copy of `x` (`[N, C, H, W]`): `height × width` pixels per image with the
-    /// image at (`padTop`, `padLeft`).
-    private static func nhwc(_ x: Tensor, _ s: inout dk_wino_shape, padTop: Int, padLeft: Int, height: Int, width: Int) -> Tensor {
+    /// Writes the zero-padded NHWC copy of `x` (`[N, C, H, W]`) to `out`: `height × width` pixels per
+    /// image with the image at (`padTop`, `padLeft`).
+    private static func nhwc(_ x: Tensor, into out: UnsafeMutablePointer<Float>, padTop: Int, padLeft: Int, height: Int,
+                             width: Int) {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let out = Tensor(uninitializedShape: [n, height, width, c])
         Parallel.forRange(n * height) { rows in
             dk_wino_to_nhwc(x.pointer, Int64(c), Int64(h), Int64(w), Int64(padTop), Int64(padLeft), Int64(height),
-                            Int64(width), Int64(rows.lowerBound), Int64(rows.count), out.pointer)
+                            Int64(width), Int64(rows.lowerBound), Int64(rows.count), out)
         }
         withExtendedLifetime(x) {}
-        return out
     }
 
     /// The weight gradient `[Cout, Cin, 3, 3]` of a convolution of `x` for `dy`, or nil when these
@@ -138,31 +149,68 @@ public enum WinogradConvolution {
                                       groups: Int) -> Tensor? {
         guard var s = shape(input: x.shape, weight: weightShape, geometry: geometry, groups: groups) else { return nil }
         let (c, k, tiles) = (Int(s.c), Int(s.k), Int(s.tiles))
-        let xpad = nhwc(x, &s, padTop: Int(s.pad_top), padLeft: Int(s.pad_left), height: Int(s.hp), width: Int(s.wp))
-        let dypad = nhwc(dy, &s, padTop: 0, padLeft: 0, height: 4 * Int(s.tiles_y), width: 4 * Int(s.tiles_x))
-        let v = Tensor(uninitializedShape: [36, tiles, c])
-        let dm = Tensor(uninitializedShape: [36, tiles, k])
         let shape = s
-        Parallel.forRange(tiles) { range in
-            withUnsafePointer(to: shape) { sp in
-                let first = range.lowerBound
-                dk_wino_input_tiles(sp, xpad.pointer, Int64(first), Int64(range.count), v.pointer + first * c, Int64(tiles * c))
-                dk_wino_output_gradient_tiles(sp, dypad.pointer, Int64(first), Int64(range.count), dm.pointer + first * k,
-                                              Int64(tiles * k))
-            }
-        }
-        let du = Tensor(uninitializedShape: [36, c, k])
-        Parallel.forEach(36) { e in
-            BLAS.gemm(m: c, n: k, k: tiles, BLAS.Operand(v.pointer + e * tiles * c, ld: c, transposed: true),
-                      BLAS.Operand(dm.pointer + e * tiles * k, ld: k), du.pointer + e * c * k, ldc: k)
-        }
+        let (qh, qw) = (4 * Int(s.tiles_y), 4 * Int(s.tiles_x))
         let dw = Tensor(uninitializedShape: weightShape)
-        Parallel.forRange(k) { outputs in
-            withUnsafePointer(to: shape) {
-                dk_wino_weight_gradient($0, du.pointer, Int64(outputs.lowerBound), Int64(outputs.count), dw.pointer)
+        Workspace.run(floats: [Int(s.n * s.hp * s.wp) * c, Int(s.n) * qh * qw * k, 36 * tiles * c, 36 * tiles * k, 36 * c * k]) { parts in
+            let (xpad, dypad, v, dm, du) = (parts[0], parts[1], parts[2], parts[3], parts[4])
+            nhwc(x, into: xpad, padTop: Int(shape.pad_top), padLeft: Int(shape.pad_left), height: Int(shape.hp), width: Int(shape.wp))
+            nhwc(dy, into: dypad, padTop: 0, padLeft: 0, height: qh, width: qw)
+            Parallel.forRange(tiles) { range in
+                withUnsafePointer(to: shape) { sp in
+                    let first = range.lowerBound
+                    dk_wino_input_tiles(sp, xpad, Int64(first), Int64(range.count), v + first * c, Int64(tiles * c))
+                    dk_wino_output_gradient_tiles(sp, dypad, Int64(first), Int64(range.count), dm + first * k, Int64(tiles * k))
+                }
+            }
+            Parallel.forEach(36) { e in
+                BLAS.gemm(m: c, n: k, k: tiles, BLAS.Operand(v + e * tiles * c, ld: c, transposed: true),
+                          BLAS.Operand(dm + e * tiles * k, ld: k), du + e * c * k, ldc: k)
+            }
+            Parallel.forRange(k) { outputs in
+                withUnsafePointer(to: shape) {
+                    dk_wino_weight_gradient($0, du, Int64(outputs.lowerBound), Int64(outputs.count), dw.pointer)
+                }
             }
         }
-        withExtendedLifetime((xpad, dypad, v, dm)) {}
         return dw
+    }
+
+    /// The temporary buffers of a Winograd call, carved from one grow-only buffer: a training step
+    /// of the issue-4 UNet asks for 2–90 MB per call in some 40 sizes, which as separate tensors
+    /// overflowed the buffer pool and cost a page fault per 4 KB of each. One call at a time.
+    enum Workspace {
+        private static let lock = NSLock()
+        private nonisolated(unsafe) static var shared: Tensor?
+        /// The largest workspace kept between calls (128 MB); larger calls get a buffer of their own.
+        static let keptFloats = 32 << 20
+
+        /// `floats` rounded up to a whole 64-byte line.
+        static func rounded(_ floats: Int) -> Int { (floats + 15) & ~15 }
+
+        /// Runs `body` with one buffer of each size in `floats`.
+        static func run(floats: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+            lock.lock()
+            defer { lock.unlock() }
+            let total = floats.map(rounded).reduce(0, +)
+            let buffer: Tensor
+            if total > keptFloats {
+                buffer = Tensor(uninitializedShape: [total])
+            } else {
+                if (shared?.count ?? 0) < total {
+                    shared = nil  // free the smaller one first
+                    shared = Tensor(uninitializedShape: [total])
+                }
+                buffer = shared!
+            }
+            var parts: [UnsafeMutablePointer<Float>] = []
+            var offset = 0
+            for count in floats {
+                parts.append(buffer.pointer + offset)
+                offset += rounded(count)
+            }
+            body(parts)
+            withExtendedLifetime(buffer) {}
+        }
     }
 }
