@@ -17,7 +17,7 @@ import Testing
         Case(input: [3, 16, 9, 6], cout: 16, padding: Padding2D(top: 2, bottom: 0, left: 0, right: 2)),
         Case(input: [1, 64, 24, 20], cout: 32, padding: Padding2D(top: 0, bottom: 1, left: 1, right: 0)),
         Case(input: [40, 16, 4, 4], cout: 16, padding: Padding2D(1)),  // one tile per image
-        Case(input: [6, 64, 24, 24], cout: 64, padding: Padding2D(1)),  // 216 tiles in 4 blocks of 54
+        Case(input: [4, 64, 24, 12], cout: 32, padding: Padding2D(1)),  // 72 tiles in 4 blocks of 18
     ]
 
     func withOwnKernels<R>(_ body: () throws -> R) rethrows -> R {
@@ -67,7 +67,8 @@ import Testing
             } } }
         } } } }
         expectClose(dx, dxRef, shape: c.input, tolerance: 2e-6, "winograd input gradient \(c.testDescription)")
-        expectClose(dw, dwRef, shape: weightShape, tolerance: 2e-6, "winograd weight gradient \(c.testDescription)")
+        // Each weight's gradient sums over every output position (N·OH·OW terms), in float.
+        expectClose(dw, dwRef, shape: weightShape, tolerance: 4e-6, "winograd weight gradient \(c.testDescription)")
     }
 
     /// Shapes the kernels decline: they return nil (and `Tensor.conv2d` takes another path).
