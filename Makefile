@@ -38,15 +38,19 @@ SD15_DIR ?= /tmp/sd15-random
 BENCH_SIZES ?= 256,512
 BENCH_REPS ?= 3
 REFERENCE_PYTHON ?=
+## BENCH_ISA=avx2 holds every run (Diffuse, PyTorch, OpenVINO) to AVX2 + FMA on an AVX-512 machine,
+## to stand in for an AVX2-only CPU such as ../shared/baselines' EPYC.
+BENCH_ISA ?=
+BENCH_ENV := $(if $(filter avx2 AVX2,$(BENCH_ISA)),ONEDNN_MAX_CPU_ISA=AVX2 DIFFUSE_AVX512=0 ATEN_CPU_CAPABILITY=avx2,)
 bench: build
 	@ceiling=$$(python3 tools/sgemm_ceiling.py 2>/dev/null || echo 169); \
 	echo "sgemm ceiling on this machine: $$ceiling GFLOP/s"; \
-	$(BIN) bench --ceiling $$ceiling
+	$(BENCH_ENV) $(BIN) bench --ceiling $$ceiling
 	@mkdir -p out && rm -f out/bench-sd.jsonl
 	@status=0; \
-	$(BIN) bench --only train --train-config configs/bench-small-unet.json --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
+	$(BENCH_ENV) $(BIN) bench --only train --train-config configs/bench-small-unet.json --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
 	if [ -n "$(REFERENCE_PYTHON)" ]; then \
-	    $(REFERENCE_PYTHON) tools/bench_train_reference.py configs/bench-small-unet.json out/bench-sd.jsonl --repetitions $(BENCH_REPS) || status=1; \
+	    $(BENCH_ENV) $(REFERENCE_PYTHON) tools/bench_train_reference.py configs/bench-small-unet.json out/bench-sd.jsonl --repetitions $(BENCH_REPS) || status=1; \
 	fi; \
 	if [ ! -d "$(SD15_DIR)" ] && [ -n "$(REFERENCE_PYTHON)" ]; then \
 	    echo "building $(SD15_DIR): SD 1.5 shapes, random weights (a few minutes)"; \
@@ -55,9 +59,9 @@ bench: build
 	if [ ! -d "$(SD15_DIR)" ]; then \
 	    echo "skipping the SD 1.5-scale benchmark: no $(SD15_DIR) (make bench REFERENCE_PYTHON=/path/to/python-with-torch-and-diffusers builds it, or set SD15_DIR=<a diffusers folder>)"; \
 	else \
-	    $(BIN) bench --only sd --model "$(SD15_DIR)" --sizes "$(BENCH_SIZES)" --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
+	    $(BENCH_ENV) $(BIN) bench --only sd --model "$(SD15_DIR)" --sizes "$(BENCH_SIZES)" --repetitions $(BENCH_REPS) --json out/bench-sd.jsonl || exit 1; \
 	    if [ -n "$(REFERENCE_PYTHON)" ]; then \
-	        $(REFERENCE_PYTHON) tools/bench_reference.py "$(SD15_DIR)" out/bench-sd.jsonl --sizes "$(BENCH_SIZES)" --repetitions $(BENCH_REPS) || status=1; \
+	        $(BENCH_ENV) $(REFERENCE_PYTHON) tools/bench_reference.py "$(SD15_DIR)" out/bench-sd.jsonl --sizes "$(BENCH_SIZES)" --repetitions $(BENCH_REPS) || status=1; \
 	    fi; \
 	fi; \
 	echo; python3 tools/bench_compare.py out/bench-sd.jsonl && exit $$status

@@ -117,7 +117,7 @@ def main():
         print(line(r))
 
     print()
-    print("Times: median after one warm-up, fp32, 2 threads. Ratios < 1: Diffuse is faster (less memory in the memory row).")
+    print("Times: median after warm-up (one run; two steps for PyTorch's training step), fp32, 2 threads. Ratios < 1: Diffuse is faster (less memory in the memory row).")
     rel = [(w, latest[("openvino", w)]["rel_l2"]) for w in works
            if ("openvino", w) in latest and isinstance(latest[("openvino", w)].get("rel_l2"), (int, float))]
     if rel:
