@@ -320,42 +320,22 @@ static void output_tiles(const dk_wino_shape *s, const float *m, int64_t e_strid
 
 /// c (6 × 16, rows `ldc` apart) = a (6 × kdim, rows `lda` apart) · b (kdim × 16, packed rows).
 static inline void kernel_6x16(const float *a, int64_t lda, const float *b, int64_t kdim, float *c, int64_t ldc) {
-    v8 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    v8 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+    // 12 accumulators, two b vectors and a broadcast: 15 of the 16 ymm registers (the constant
+    // loops unroll fully at -O3).
+    v8 acc[6][2];
+    for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (int64_t i = 0; i < kdim; i++) {
         const v8 b0 = LD(b + 16 * i), b1 = LD(b + 16 * i + 8);
-        v8 x = _mm256_broadcast_ss(a0 + i);
-        c00 = FMA(x, b0, c00);
-        c01 = FMA(x, b1, c01);
-        x = _mm256_broadcast_ss(a1 + i);
-        c10 = FMA(x, b0, c10);
-        c11 = FMA(x, b1, c11);
-        x = _mm256_broadcast_ss(a2 + i);
-        c20 = FMA(x, b0, c20);
-        c21 = FMA(x, b1, c21);
-        x = _mm256_broadcast_ss(a3 + i);
-        c30 = FMA(x, b0, c30);
-        c31 = FMA(x, b1, c31);
-        x = _mm256_broadcast_ss(a4 + i);
-        c40 = FMA(x, b0, c40);
-        c41 = FMA(x, b1, c41);
-        x = _mm256_broadcast_ss(a5 + i);
-        c50 = FMA(x, b0, c50);
-        c51 = FMA(x, b1, c51);
+        for (int r = 0; r < 6; r++) {
+            const v8 x = _mm256_broadcast_ss(a + r * lda + i);
+            acc[r][0] = FMA(x, b0, acc[r][0]);
+            acc[r][1] = FMA(x, b1, acc[r][1]);
+        }
     }
-    ST(c, c00);
-    ST(c + 8, c01);
-    ST(c + ldc, c10);
-    ST(c + ldc + 8, c11);
-    ST(c + 2 * ldc, c20);
-    ST(c + 2 * ldc + 8, c21);
-    ST(c + 3 * ldc, c30);
-    ST(c + 3 * ldc + 8, c31);
-    ST(c + 4 * ldc, c40);
-    ST(c + 4 * ldc + 8, c41);
-    ST(c + 5 * ldc, c50);
-    ST(c + 5 * ldc + 8, c51);
+    for (int r = 0; r < 6; r++) {
+        ST(c + r * ldc, acc[r][0]);
+        ST(c + r * ldc + 8, acc[r][1]);
+    }
 }
 
 size_t dk_wino_forward_scratch_floats(const dk_wino_shape *s, int64_t tiles) {
