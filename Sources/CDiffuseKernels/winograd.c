@@ -78,10 +78,11 @@ static inline void weight_1d(const v8 g[3], v8 u[6]) {
 }
 
 /// The adjoint of the weight transform, Gᵀ·du (6 → 3).
-static inline void weight_adjoint_1d(const double u[6], double g[3]) {
-    g[0] = u[0] / 4 - (u[1] + u[2]) / 6 + (u[3] + u[4]) / 24;
-    g[1] = (u[2] - u[1]) / 6 + (u[3] - u[4]) / 12;
-    g[2] = (u[3] + u[4] - u[1] - u[2]) / 6 + u[5];
+static inline void weight_adjoint_1d(const v8 u[6], v8 g[3]) {
+    const v8 s12 = ADD(u[1], u[2]), s34 = ADD(u[3], u[4]), sixth = SET1(1.0f / 6);
+    g[0] = FMA(s34, SET1(1.0f / 24), FNMA(s12, sixth, _mm256_mul_ps(u[0], SET1(1.0f / 4))));
+    g[1] = FMA(SUB(u[3], u[4]), SET1(1.0f / 12), _mm256_mul_ps(SUB(u[2], u[1]), sixth));
+    g[2] = FMA(SUB(s34, s12), sixth, u[5]);
 }
 
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
@@ -362,22 +363,23 @@ void dk_wino_forward_tiles(const dk_wino_shape *s, const float *xpad, const floa
 
 void dk_wino_weight_gradient(const dk_wino_shape *s, const float *du, int64_t first_output, int64_t outputs, float *dw) {
     const int64_t c = s->c, k = s->k;
+    float g[9][8] __attribute__((aligned(32)));
     for (int64_t i = 0; i < c; i++) {
-        for (int64_t o = first_output; o < first_output + outputs; o++) {
-            // du[e][i][o] → Gᵀ·du·G: rows (along b) first, then columns (along a).
-            double rows3[6][3], g[3][3];
+        for (int64_t o = first_output; o < first_output + outputs; o += 8) {
+            // du[e][i][o ..< o + 8] → Gᵀ·du·G: rows (along b) first, then columns (along a).
+            v8 rows3[6][3];
             for (int a = 0; a < 6; a++) {
-                double row[6];
-                for (int b = 0; b < 6; b++) row[b] = du[((a * 6 + b) * c + i) * k + o];
+                v8 row[6];
+                for (int b = 0; b < 6; b++) row[b] = LD(du + ((a * 6 + b) * c + i) * k + o);
                 weight_adjoint_1d(row, rows3[a]);
             }
             for (int b = 0; b < 3; b++) {
-                double column[6] = {rows3[0][b], rows3[1][b], rows3[2][b], rows3[3][b], rows3[4][b], rows3[5][b]}, out[3];
+                v8 column[6] = {rows3[0][b], rows3[1][b], rows3[2][b], rows3[3][b], rows3[4][b], rows3[5][b]}, out[3];
                 weight_adjoint_1d(column, out);
-                for (int a = 0; a < 3; a++) g[a][b] = out[a];
+                for (int a = 0; a < 3; a++) _mm256_store_ps(g[a * 3 + b], out[a]);
             }
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++) dw[((o * c + i) * 3 + a) * 3 + b] = (float)g[a][b];
+            for (int lane = 0; lane < 8; lane++)
+                for (int ab = 0; ab < 9; ab++) dw[((o + lane) * c + i) * 9 + ab] = g[ab][lane];
         }
     }
 }

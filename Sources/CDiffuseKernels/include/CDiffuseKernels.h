@@ -125,7 +125,7 @@ void dk_wino_input_tiles(const dk_wino_shape *s, const float *xpad, int64_t firs
 void dk_wino_output_gradient_tiles(const dk_wino_shape *s, const float *dypad, int64_t first, int64_t count, float *dm,
                                    int64_t e_stride);
 /// The weight gradient `[k, c, 3, 3]` for output channels `first_output ..< first_output + outputs`
-/// from the gradient of the transformed weights, `du` `[36][c][k]` (Gᵀ·dU·G).
+/// (both multiples of 8) from the gradient of the transformed weights, `du` `[36][c][k]` (Gᵀ·dU·G).
 void dk_wino_weight_gradient(const dk_wino_shape *s, const float *du, int64_t first_output, int64_t outputs, float *dw);
 
 #ifdef __cplusplus

@@ -167,9 +167,9 @@ public enum WinogradConvolution {
                 BLAS.gemm(m: c, n: k, k: tiles, BLAS.Operand(v + e * tiles * c, ld: c, transposed: true),
                           BLAS.Operand(dm + e * tiles * k, ld: k), du + e * c * k, ldc: k)
             }
-            Parallel.forRange(k) { outputs in
+            Parallel.forRange(k / 8) { groups in  // eight output channels per vector
                 withUnsafePointer(to: shape) {
-                    dk_wino_weight_gradient($0, du, Int64(outputs.lowerBound), Int64(outputs.count), dw.pointer)
+                    dk_wino_weight_gradient($0, du, Int64(8 * groups.lowerBound), Int64(8 * groups.count), dw.pointer)
                 }
             }
         }
