@@ -114,14 +114,14 @@ public enum WinogradConvolution {
         return y
     }
 
-    /// Tiles per block: the block's transformed inputs and products (36 · tiles · (Cin + Cout)
-    /// floats) within `blockBytes`, a multiple of 6 (the product kernel's rows), and as many
-    /// blocks as make every thread's share equal.
     /// The bytes of a block's transformed inputs and products: half the L2 cache of the reference
     /// Zen 3 (512 KB). Measured on machine B held to AVX2 (training step, alternating runs):
     /// 1 MB 1.28–1.29 s, 512 KB 1.26–1.27, 256 KB 1.24–1.32, 128 KB 1.18–1.31 (within the noise).
     static let blockBytes = 256 << 10
 
+    /// Tiles per block: the block's transformed inputs and products (36 · tiles · (Cin + Cout)
+    /// floats) within `blockBytes`, a multiple of 6 (the product kernel's rows), and as many
+    /// blocks as make every thread's share equal.
     static func blockTiles(_ s: dk_wino_shape) -> Int {
         let tiles = Int(s.tiles), threads = Parallel.threadCount
         let budget = Swift.max(6, blockBytes / (36 * 4 * Int(s.c + s.k)) / 6 * 6)
@@ -147,7 +147,7 @@ public enum WinogradConvolution {
     /// products over all tiles (dU[e] = V[e]ᵀ · dM[e], spread over the cores), and dW = Gᵀ·dU·G.
     public static func weightGradient(_ dy: Tensor, input x: Tensor, weightShape: [Int], geometry: ConvGeometry,
                                       groups: Int) -> Tensor? {
-        guard var s = shape(input: x.shape, weight: weightShape, geometry: geometry, groups: groups) else { return nil }
+        guard let s = shape(input: x.shape, weight: weightShape, geometry: geometry, groups: groups) else { return nil }
         let (c, k, tiles) = (Int(s.c), Int(s.k), Int(s.tiles))
         let shape = s
         let (qh, qw) = (4 * Int(s.tiles_y), 4 * Int(s.tiles_x))
@@ -177,7 +177,7 @@ public enum WinogradConvolution {
     }
 
     /// The temporary buffers of a Winograd call, carved from one grow-only buffer: a training step
-    /// of the issue-4 UNet asks for 2–90 MB per call in some 40 sizes, which as separate tensors
+    /// of the issue-4 UNet asks for 2–114 MB per call in some 40 sizes, which as separate tensors
     /// overflowed the buffer pool and cost a page fault per 4 KB of each. One call at a time.
     enum Workspace {
         private static let lock = NSLock()
