@@ -75,7 +75,9 @@ bench: build
 ## the caption index below sends every prompt to a caption, so captions are all the UNet must draw.
 ## The last stage writes the model's default guidance (1.5) into its model_index.json.
 ## Last, the captions are indexed (models/emoji/caption_index.safetensors) so that prompts in other
-## words find their caption.
+## words find their caption. The configs have 16 group-norm groups (two channels per group at the
+## 32-channel level): with 32 (one channel per group, as the bundled model was trained) every run
+## learns a fixed-position stripe (BENCHMARKS.md, the bundled model, session 12).
 EMOJI_STEPS ?= 3000
 EMOJI_POOLED_STEPS ?= 5000
 EMOJI_TEMPLATE_STEPS ?= 3000
