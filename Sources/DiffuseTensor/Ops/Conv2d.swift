@@ -3,8 +3,8 @@ extension Tensor {
     /// Convolves `self` (`[N, Cin, H, W]`) with `weight` (`[Cout, Cin/groups, kh, kw]`) plus `bias` (`[Cout]`).
     ///
     /// Runs on Diffuse's Winograd kernels (`WinogradConvolution`) when the task asks for Winograd
-    /// and oneDNN has none on this CPU, else on oneDNN (`OneDNNConvolution`) when it takes the shape. Otherwise 1×1 stride-1
-    /// convolutions are one GEMM per image, and others build the patch matrix of a tile of output
+    /// and oneDNN has none on this CPU, else on oneDNN (`OneDNNConvolution`) when it takes the
+    /// shape. Otherwise 1×1 stride-1 convolutions are one GEMM per image, and others build the patch matrix of a tile of output
     /// pixels at a time (im2col, a few MB per thread) and multiply it by the weights, with tiles
     /// spread over the cores.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
