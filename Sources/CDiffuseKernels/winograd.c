@@ -201,19 +201,29 @@ void dk_wino_pack_weights(const dk_wino_shape *s, const float *weight, int flipp
 
 // MARK: - Tiles
 
+/// Where tile number `tile` sits: its image, and its row and column of tiles in that image.
+typedef struct {
+    int64_t n, y, x;
+} tile_position;
+
+static inline tile_position tile_at(const dk_wino_shape *s, int64_t tile) {
+    const int64_t per_image = s->tiles_y * s->tiles_x, in_image = tile % per_image;
+    return (tile_position){tile / per_image, in_image / s->tiles_x, in_image % s->tiles_x};
+}
+
 /// Transforms the input tiles `first ..< first + count` (zero rows up to `rows`): element e of
 /// tile t's channel i goes to `v[e·e_stride + t·c + i]`.
 static void input_tiles(const dk_wino_shape *s, const float *xpad, int64_t first, int64_t count, int64_t rows, float *v,
                         int64_t e_stride) {
-    const int64_t c = s->c, per_image = s->tiles_y * s->tiles_x, wp = s->wp;
+    const int64_t c = s->c, wp = s->wp;
     for (int64_t t = 0; t < rows; t++) {
         float *vt = v + t * c;
         if (t >= count) {
             for (int e = 0; e < 36; e++) memset(vt + e * e_stride, 0, (size_t)c * sizeof(float));
             continue;
         }
-        const int64_t tile = first + t, n = tile / per_image, ty = (tile % per_image) / s->tiles_x, tx = tile % s->tiles_x;
-        const float *base = xpad + ((n * s->hp + 4 * ty) * wp + 4 * tx) * c;
+        const tile_position at = tile_at(s, first + t);
+        const float *base = xpad + ((at.n * s->hp + 4 * at.y) * wp + 4 * at.x) * c;
         for (int64_t i = 0; i < c; i += 8) {
             v8 cols[6][6];  // cols[a][j]: Bᵀ·d along the rows of column j
             for (int j = 0; j < 6; j++) {
@@ -238,10 +248,10 @@ void dk_wino_input_tiles(const dk_wino_shape *s, const float *xpad, int64_t firs
 
 void dk_wino_output_gradient_tiles(const dk_wino_shape *s, const float *dypad, int64_t first, int64_t count, float *dm,
                                    int64_t e_stride) {
-    const int64_t k = s->k, per_image = s->tiles_y * s->tiles_x, wq = 4 * s->tiles_x;
+    const int64_t k = s->k, wq = 4 * s->tiles_x;
     for (int64_t t = 0; t < count; t++) {
-        const int64_t tile = first + t, n = tile / per_image, ty = (tile % per_image) / s->tiles_x, tx = tile % s->tiles_x;
-        const float *base = dypad + ((n * 4 * s->tiles_y + 4 * ty) * wq + 4 * tx) * k;
+        const tile_position at = tile_at(s, first + t);
+        const float *base = dypad + ((at.n * 4 * s->tiles_y + 4 * at.y) * wq + 4 * at.x) * k;
         float *mt = dm + t * k;
         for (int64_t o = 0; o < k; o += 8) {
             v8 cols[6][4];  // cols[a][j]: A·dy along the rows of column j
@@ -291,10 +301,10 @@ static inline void store_row(const v8 r[4], float *y, int64_t plane, int64_t col
 /// into the NCHW output, adding the bias.
 static void output_tiles(const dk_wino_shape *s, const float *m, int64_t e_stride, const float *bias, int64_t first,
                          int64_t count, float *y) {
-    const int64_t k = s->k, per_image = s->tiles_y * s->tiles_x, oh = s->oh, ow = s->ow, plane = oh * ow;
+    const int64_t k = s->k, oh = s->oh, ow = s->ow, plane = oh * ow;
     for (int64_t t = 0; t < count; t++) {
-        const int64_t tile = first + t, n = tile / per_image, ty = (tile % per_image) / s->tiles_x, tx = tile % s->tiles_x;
-        const int64_t oy = 4 * ty, ox = 4 * tx;
+        const tile_position at = tile_at(s, first + t);
+        const int64_t oy = 4 * at.y, ox = 4 * at.x;
         const int64_t rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
         const float *mt = m + t * k;
         for (int64_t o = 0; o < k; o += 8) {
@@ -306,7 +316,7 @@ static void output_tiles(const dk_wino_shape *s, const float *m, int64_t e_strid
                 for (int p = 0; p < 4; p++) cols6[p][j] = out[p];
             }
             const v8 b = bias ? LD(bias + o) : _mm256_setzero_ps();
-            float *dst = y + ((n * k + o) * oh + oy) * ow + ox;
+            float *dst = y + ((at.n * k + o) * oh + oy) * ow + ox;
             for (int p = 0; p < rows; p++) {
                 v8 r[4];
                 output_1d(cols6[p], r);
