@@ -1,9 +1,10 @@
 import CDiffuseDNNL
 import Foundation
 
-/// What Diffuse's oneDNN primitives (`OneDNNConvolution`, `OneDNNLinear`) share: one call runs at a
-/// time (each already uses every core through oneDNN's OpenMP threads), with a scratch buffer
-/// for its reorders and oneDNN's own scratchpad.
+/// What Diffuse's oneDNN primitives (`OneDNNConvolution`, `OneDNNLinear`) and its own Winograd
+/// convolutions (`WinogradConvolution`) share: one call runs at a time (each already uses every
+/// core), with a scratch buffer for its reorders and oneDNN's own scratchpad, or for the Winograd
+/// kernels' padded copies and transformed tiles.
 enum OneDNNRuntime {
     private static let executionLock = NSLock()
 

@@ -90,9 +90,9 @@ public enum WinogradConvolution {
         let tiles = Int(s.tiles), block = blockTiles(s)
         let blocks = (tiles + block - 1) / block, threads = Swift.min(Parallel.threadCount, blocks)
         let padFloats = Int(s.n * s.hp * s.wp * s.c), weightFloats = Int(dk_wino_packed_weight_floats(&s))
-        let scratchFloats = Workspace.rounded(Int(dk_wino_forward_scratch_floats(&s, Int64(block))))
+        let scratchFloats = (Int(dk_wino_forward_scratch_floats(&s, Int64(block))) + 15) & ~15  // whole 64-byte lines
         let y = Tensor(uninitializedShape: [Int(s.n), Int(s.k), Int(s.oh), Int(s.ow)])
-        Workspace.run(floats: [padFloats, weightFloats, threads * scratchFloats]) { parts in
+        withBuffers([padFloats, weightFloats, threads * scratchFloats]) { parts in
             let (xpad, u, scratch) = (parts[0], parts[1], parts[2])
             nhwc(x, into: xpad, padTop: Int(shape.pad_top), padLeft: Int(shape.pad_left), height: Int(shape.hp), width: Int(shape.wp))
             Parallel.forRange(Int(shape.k) / 16) { panels in
@@ -152,7 +152,7 @@ public enum WinogradConvolution {
         let shape = s
         let (qh, qw) = (4 * Int(s.tiles_y), 4 * Int(s.tiles_x))
         let dw = Tensor(uninitializedShape: weightShape)
-        Workspace.run(floats: [Int(s.n * s.hp * s.wp) * c, Int(s.n) * qh * qw * k, 36 * tiles * c, 36 * tiles * k, 36 * c * k]) { parts in
+        withBuffers([Int(s.n * s.hp * s.wp) * c, Int(s.n) * qh * qw * k, 36 * tiles * c, 36 * tiles * k, 36 * c * k]) { parts in
             let (xpad, dypad, v, dm, du) = (parts[0], parts[1], parts[2], parts[3], parts[4])
             nhwc(x, into: xpad, padTop: Int(shape.pad_top), padLeft: Int(shape.pad_left), height: Int(shape.hp), width: Int(shape.wp))
             nhwc(dy, into: dypad, padTop: 0, padLeft: 0, height: qh, width: qw)
@@ -176,41 +176,20 @@ public enum WinogradConvolution {
         return dw
     }
 
-    /// The temporary buffers of a Winograd call, carved from one grow-only buffer: a training step
-    /// of the issue-4 UNet asks for 2–114 MB per call in some 40 sizes, which as separate tensors
-    /// overflowed the buffer pool and cost a page fault per 4 KB of each. One call at a time.
-    enum Workspace {
-        private static let lock = NSLock()
-        private nonisolated(unsafe) static var shared: Tensor?
-        /// The largest workspace kept between calls (128 MB); larger calls get a buffer of their own.
-        static let keptFloats = 32 << 20
-
-        /// `floats` rounded up to a whole 64-byte line.
-        static func rounded(_ floats: Int) -> Int { (floats + 15) & ~15 }
-
-        /// Runs `body` with one buffer of each size in `floats`.
-        static func run(floats: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
-            lock.lock()
-            defer { lock.unlock() }
-            let total = floats.map(rounded).reduce(0, +)
-            let buffer: Tensor
-            if total > keptFloats {
-                buffer = Tensor(uninitializedShape: [total])
-            } else {
-                if (shared?.count ?? 0) < total {
-                    shared = nil  // free the smaller one first
-                    shared = Tensor(uninitializedShape: [total])
-                }
-                buffer = shared!
-            }
-            var parts: [UnsafeMutablePointer<Float>] = []
-            var offset = 0
-            for count in floats {
-                parts.append(buffer.pointer + offset)
-                offset += rounded(count)
-            }
-            body(parts)
-            withExtendedLifetime(buffer) {}
+    /// Runs `body` with one buffer of each size in `floats` (each starting on a 64-byte line),
+    /// carved from the scratch buffer oneDNN's calls share (`OneDNNRuntime`: one call at a time,
+    /// grown to the largest request up to 128 MB). A training step of the issue-4 UNet asks for
+    /// 2–114 MB per call in some 40 sizes, which as separate tensors overflowed the buffer pool and
+    /// cost a page fault per 4 KB of each.
+    private static func withBuffers(_ floats: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+        let rounded = floats.map { ($0 + 15) & ~15 }
+        _ = OneDNNRuntime.run(scratchFloats: rounded.reduce(0, +)) { scratch in
+            var next = scratch!
+            body(rounded.map { count in
+                defer { next += count }
+                return next
+            })
+            return 0
         }
     }
 }
