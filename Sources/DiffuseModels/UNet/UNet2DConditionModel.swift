@@ -16,6 +16,12 @@ public final class UNet2DConditionModel: Module {
     public let upBlocks: [UNetUpBlock]
     public let convNormOut: GroupNorm
     public let convOut: Conv2d
+    /// How inference (`Tensor` inputs) computes its 3×3 convolutions. `.automatic` by default:
+    /// Winograd where a call has enough output positions to repay transforming its weights again
+    /// (a Stable Diffusion 1.5 UNet's 320- and 640-channel levels), direct elsewhere (BENCHMARKS.md,
+    /// issue 7, session 13). `.direct` for the bit-closest result to diffusers; training chooses
+    /// its own (`TrainingConfiguration.convolutionAlgorithm`).
+    public var convolutionAlgorithm: OneDNNConvolution.Algorithm = .automatic
 
     public init(config: UNet2DConditionConfig) {
         self.config = config
@@ -98,7 +104,9 @@ public final class UNet2DConditionModel: Module {
     ///     `classEmbedding`; required exactly when the config has a class embedding.
     /// - Returns: the model output `[B, outChannels, h, w]`.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, classLabels: Tensor? = nil) -> Tensor {
-        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels)
+        OneDNNConvolution.$algorithm.withValue(convolutionAlgorithm) {
+            forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels)
+        }
     }
 
     /// The same model on `Variable`s (training: gradients reach the parameters' leaves, see

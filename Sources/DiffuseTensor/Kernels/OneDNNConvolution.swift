@@ -30,6 +30,29 @@ public enum OneDNNConvolution {
         /// ~1.4× faster (~1.8× held to AVX2); the UNet at inference slower (its weights are
         /// re-transformed every call).
         case winograd
+        /// Winograd where it pays at inference, direct elsewhere: where a call has enough output
+        /// positions (`N·OH·OW ≥ winogradMinimumPositions`) to pay for transforming the weights
+        /// again (every call does: that cost grows with the channels, not the image) and its
+        /// temporaries fit the shared scratch buffer (`OneDNNRuntime`; larger ones would be fresh
+        /// memory, page-faulted in at every call). For the Stable Diffusion UNet these are the
+        /// 3×3 convolutions of the 320- and 640-channel levels.
+        case automatic
+    }
+
+    /// The fewest output positions (`N·OH·OW`) for which `.automatic` takes Winograd. At 128
+    /// positions (a 256² UNet's 8×8 level) the weight transform costs more than Winograd saves;
+    /// from 512 on it costs less (BENCHMARKS.md, issue 7, session 13).
+    public static let winogradMinimumPositions = 512
+
+    /// Whether a convolution of an input of shape `input` (`[N, Cin, H, W]`) with output `outputHeight`
+    /// × `outputWidth` asks for Winograd under the current algorithm (whether a Winograd kernel
+    /// takes its geometry, and under `.automatic` whether its temporaries fit, the kernel decides).
+    public static func asksForWinograd(input: [Int], outputHeight: Int, outputWidth: Int) -> Bool {
+        switch effectiveAlgorithm {
+        case .direct: return false
+        case .winograd: return true
+        case .automatic: return input.count == 4 && input[0] * outputHeight * outputWidth >= winogradMinimumPositions
+        }
     }
 
     /// The algorithm for convolutions in this task: `.direct` unless a caller (the VAE, training)
@@ -240,8 +263,14 @@ public enum OneDNNConvolution {
                 pad_bottom: Int64(g.padBottom), pad_left: Int64(g.padLeft), pad_right: Int64(g.padRight),
                 dilation_y: Int64(g.dilationY), dilation_x: Int64(g.dilationX), groups: Int64(groups),
                 has_bias: hasBias ? 1 : 0, src_rows: 0, dst_rows: 0,
-                winograd: OneDNNConvolution.effectiveAlgorithm == .winograd ? 1 : 0))
+                winograd: !OneDNNConvolution.asksForWinograd(input: input, outputHeight: oh, outputWidth: ow) ? 0
+                    : OneDNNConvolution.effectiveAlgorithm == .automatic ? Key.winogradIfItFits : 1))
         }
+
+        /// `shape.winograd` for `.automatic`: Winograd unless its scratchpad exceeds the shared
+        /// buffer (`primitive(for:)` then builds the direct primitive); the C side reads any
+        /// nonzero value as Winograd.
+        static let winogradIfItFits: Int32 = 2
 
         init(_ kind: Kind, shape s: dd_conv_shape) {
             self.kind = kind
@@ -254,7 +283,7 @@ public enum OneDNNConvolution {
         func hash(into hasher: inout Hasher) { hasher.combine(fields) }
     }
 
-    /// A built primitive; freed with the process (the cache is never emptied).
+    /// A built primitive; those in the cache live as long as the process (it is never emptied).
     final class Primitive: @unchecked Sendable {
         let pointer: OpaquePointer
         let scratchFloats: Int
@@ -262,6 +291,7 @@ public enum OneDNNConvolution {
             self.pointer = pointer
             scratchFloats = dd_conv_scratch_floats(pointer)
         }
+        deinit { dd_conv_destroy(pointer) }
 
         /// Runs `body` with a scratch buffer of `scratchFloats` floats, one oneDNN call at a time.
         func run(_ body: (UnsafeMutablePointer<Float>?) -> Int32) -> Int32 {
@@ -277,7 +307,11 @@ public enum OneDNNConvolution {
         defer { cacheLock.unlock() }
         if let cached = cache[key] { return cached }
         var shape = key.shape
-        let built = dd_conv_create(dd_conv_kind(UInt32(key.kind.rawValue)), &shape).map(Primitive.init)
+        var built = dd_conv_create(dd_conv_kind(UInt32(key.kind.rawValue)), &shape).map(Primitive.init)
+        if shape.winograd == Key.winogradIfItFits, let winograd = built, winograd.scratchFloats > OneDNNRuntime.keptScratchFloats {
+            shape.winograd = 0
+            built = dd_conv_create(dd_conv_kind(UInt32(key.kind.rawValue)), &shape).map(Primitive.init)
+        }
         cache[key] = .some(built)
         return built
     }

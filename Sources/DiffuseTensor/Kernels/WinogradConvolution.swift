@@ -29,16 +29,17 @@ public enum WinogradConvolution {
     @TaskLocal public static var kernel: Kernel =
         ProcessInfo.processInfo.environment["DIFFUSE_WINOGRAD_KERNEL"].flatMap { Kernel(rawValue: $0.lowercased()) } ?? .automatic
 
-    /// Whether oneDNN has a Winograd kernel on this CPU (probed once on a 16-channel shape).
+    /// Whether oneDNN has a Winograd kernel on this CPU (probed once on a 16-channel shape with
+    /// enough positions for `.automatic` to ask for it too).
     public static let oneDNNHasWinograd: Bool = OneDNNConvolution.$algorithm.withValue(.winograd) {
-        OneDNNConvolution.implementation(.forward, input: [1, 16, 8, 8], weight: [16, 16, 3, 3],
+        OneDNNConvolution.implementation(.forward, input: [1, 16, 32, 32], weight: [16, 16, 3, 3],
                                          geometry: ConvGeometry(kernel: (3, 3), padding: Padding2D(1)), groups: 1,
                                          hasBias: false)?.contains("wino") == true
     }
 
     /// Whether convolutions in this task run here when their shape fits.
     public static var isActive: Bool {
-        guard OneDNNConvolution.effectiveAlgorithm == .winograd else { return false }
+        guard OneDNNConvolution.effectiveAlgorithm != .direct else { return false }
         switch kernel {
         case .diffuse: return true
         case .onednn: return false
@@ -56,10 +57,27 @@ public enum WinogradConvolution {
     static func shape(input: [Int], weight: [Int], geometry g: ConvGeometry, groups: Int) -> dk_wino_shape? {
         guard isActive, groups == 1, input.count == 4, weight.count == 4, weight[1] == input[1], weight[2] == 3,
               weight[3] == 3, g.strideY == 1, g.strideX == 1, g.dilationY == 1, g.dilationX == 1 else { return nil }
+        let (oh, ow) = g.outputSize(height: input[2], width: input[3])
+        guard OneDNNConvolution.asksForWinograd(input: input, outputHeight: oh, outputWidth: ow) else { return nil }
         var s = dk_wino_shape()
         dk_wino_shape_init(&s, Int64(input[0]), Int64(input[1]), Int64(input[2]), Int64(input[3]), Int64(weight[0]),
                            Int64(g.padTop), Int64(g.padLeft), Int64(g.padBottom), Int64(g.padRight))
-        return dk_wino_supports(&s) != 0 ? s : nil
+        guard dk_wino_supports(&s) != 0 else { return nil }
+        // `.automatic` takes Winograd only where the temporaries fit the shared scratch buffer.
+        if OneDNNConvolution.effectiveAlgorithm == .automatic, forwardBuffers(s).reduce(0, +) > OneDNNRuntime.keptScratchFloats {
+            return nil
+        }
+        return s
+    }
+
+    /// The floats of a forward call's temporaries: the padded NHWC input, the transformed weights
+    /// and each thread's block scratch (whole 64-byte lines).
+    private static func forwardBuffers(_ s: dk_wino_shape) -> [Int] {
+        var s = s
+        let tiles = Int(s.tiles), block = blockTiles(s)
+        let threads = Swift.min(Parallel.threadCount, (tiles + block - 1) / block)
+        let scratchFloats = (Int(dk_wino_forward_scratch_floats(&s, Int64(block))) + 15) & ~15
+        return [Int(s.n * s.hp * s.wp * s.c), Int(dk_wino_packed_weight_floats(&s)), threads * scratchFloats]
     }
 
     /// `[N, Cout, OH, OW]` = `x` convolved with `weight` plus `bias`, or nil when these kernels do not
@@ -89,10 +107,9 @@ public enum WinogradConvolution {
         let shape = s
         let tiles = Int(s.tiles), block = blockTiles(s)
         let blocks = (tiles + block - 1) / block, threads = Swift.min(Parallel.threadCount, blocks)
-        let padFloats = Int(s.n * s.hp * s.wp * s.c), weightFloats = Int(dk_wino_packed_weight_floats(&s))
-        let scratchFloats = (Int(dk_wino_forward_scratch_floats(&s, Int64(block))) + 15) & ~15  // whole 64-byte lines
+        let buffers = forwardBuffers(s), scratchFloats = buffers[2] / threads
         let y = Tensor(uninitializedShape: [Int(s.n), Int(s.k), Int(s.oh), Int(s.ow)])
-        withBuffers([padFloats, weightFloats, threads * scratchFloats]) { parts in
+        withBuffers(buffers) { parts in
             let (xpad, u, scratch) = (parts[0], parts[1], parts[2])
             nhwc(x, into: xpad, padTop: Int(shape.pad_top), padLeft: Int(shape.pad_left), height: Int(shape.hp), width: Int(shape.wp))
             Parallel.forRange(Int(shape.k) / 16) { panels in
