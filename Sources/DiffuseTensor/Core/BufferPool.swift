@@ -95,6 +95,7 @@ public enum BufferPool {
         cachedBytes = 0
         lock.unlock()
         for list in lists.values { for p in list { Foundation.free(p) } }
+        OneDNNRuntime.releaseScratch()
         _ = diffuse_release_free_heap()
     }
 

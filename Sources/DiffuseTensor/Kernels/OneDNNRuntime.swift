@@ -12,8 +12,19 @@ enum OneDNNRuntime {
     /// `keptScratchFloats`; larger requests get a buffer of their own. Winograd convolutions ask
     /// for 16–86 MB each in a training step of the issue-4 UNet, in some 40 different sizes: as
     /// separate buffers they overflowed the buffer pool and each step took ~3,900 page faults.
+    /// `BufferPool.trim()` frees it too (the VAE decoder trims before each up block).
     private nonisolated(unsafe) static var sharedScratch: Tensor?
-    static let keptScratchFloats = 32 << 20
+    /// 512 MB: a 512² Stable Diffusion UNet step's Winograd convolutions at 1280 channels ask for
+    /// up to ~490 MB (their transformed weights), which a fresh buffer per call would page-fault
+    /// in every time.
+    static let keptScratchFloats = 128 << 20
+
+    /// Frees the shared scratch buffer (the next call that needs one allocates it again).
+    static func releaseScratch() {
+        executionLock.lock()
+        sharedScratch = nil
+        executionLock.unlock()
+    }
 
     /// Runs `body` with a scratch buffer of `scratchFloats` floats (nil when 0), one call at a time.
     static func run(scratchFloats: Int, _ body: (UnsafeMutablePointer<Float>?) -> Int32) -> Int32 {

@@ -195,7 +195,7 @@ public enum WinogradConvolution {
 
     /// Runs `body` with one buffer of each size in `floats` (each starting on a 64-byte line),
     /// carved from the scratch buffer oneDNN's calls share (`OneDNNRuntime`: one call at a time,
-    /// grown to the largest request up to 128 MB). A training step of the issue-4 UNet asks for
+    /// grown to the largest request up to 512 MB). A training step of the issue-4 UNet asks for
     /// 2–114 MB per call in some 40 sizes, which as separate tensors overflowed the buffer pool and
     /// cost a page fault per 4 KB of each.
     private static func withBuffers(_ floats: [Int], _ body: ([UnsafeMutablePointer<Float>]) -> Void) {

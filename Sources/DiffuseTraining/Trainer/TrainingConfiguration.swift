@@ -113,7 +113,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if samplesPerPrompt < 1 { try fail("--samples-per-prompt must be at least 1") }
         if sampleSteps < 1 { try fail("--sample-steps must be at least 1") }
         if let name = convolutionAlgorithm, OneDNNConvolution.Algorithm(rawValue: name) == nil {
-            try fail("--conv-algorithm must be winograd or direct (got \(name))")
+            try fail("--conv-algorithm must be winograd, direct or automatic (got \(name))")
         }
     }
 

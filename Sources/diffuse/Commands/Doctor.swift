@@ -22,7 +22,7 @@ struct Doctor: ParsableCommand {
         }
         let winograd = convolution(.winograd)
         let ownWinograd = OneDNNConvolution.$algorithm.withValue(.winograd) { WinogradConvolution.isActive }
-        print("convolutions: \(convolution(.direct)); for training and the VAE: "
+        print("convolutions: \(convolution(.direct)); for training, the VAE and the UNet's large levels: "
               + (ownWinograd ? "Diffuse's Winograd F(4×4, 3×3) (AVX2 + FMA; oneDNN's \(winograd) where it declines)" : winograd))
         var random = BenchRandom()
         // A miniature UNet stage: conv → group norm + SiLU → self-attention over the pixels → conv.

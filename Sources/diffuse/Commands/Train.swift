@@ -157,7 +157,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Recompute block activations during the backward pass (less memory, more time).")
     var gradientCheckpointing = false
 
-    @Option(help: "How to compute the UNet's 3×3 convolutions: winograd (4× fewer multiplications for 3×3 stride-1 convolutions with channels in multiples of 16: oneDNN's kernels on AVX-512, Diffuse's own on AVX2; steps ~1.4–1.8× faster) or direct.")
+    @Option(help: "How to compute the UNet's 3×3 convolutions: winograd (4× fewer multiplications for 3×3 stride-1 convolutions with channels in multiples of 16: oneDNN's kernels on AVX-512, Diffuse's own on AVX2; steps ~1.4–1.8× faster), direct, or automatic (Winograd only for convolutions with at least 512 output positions per call, as the Stable Diffusion UNet uses at inference).")
     var convAlgorithm = "winograd"
 
     @Option(help: "Write a checkpoint every K steps (and at the end).")
