@@ -18,7 +18,8 @@ public final class UNet2DConditionModel: Module {
     public let convOut: Conv2d
     /// How inference (`Tensor` inputs) computes its 3×3 convolutions. `.automatic` by default:
     /// Winograd where a call has enough output positions to repay transforming its weights again
-    /// (a Stable Diffusion 1.5 UNet's 320- and 640-channel levels), direct elsewhere (BENCHMARKS.md,
+    /// (a Stable Diffusion 1.5 UNet's 320- and 640-channel levels, and at 512² its 1280-channel
+    /// 16² one), direct elsewhere (BENCHMARKS.md,
     /// issue 7, session 13). `.direct` for the bit-closest result to diffusers; training chooses
     /// its own (`TrainingConfiguration.convolutionAlgorithm`).
     public var convolutionAlgorithm: OneDNNConvolution.Algorithm = .automatic

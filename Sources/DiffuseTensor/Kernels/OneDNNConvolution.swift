@@ -27,15 +27,15 @@ public enum OneDNNConvolution {
         /// on AVX2 ones; direct for the rest. 4× fewer multiplications, a few times the rounding
         /// error of the direct sums (relative ~1e-6 instead of ~5e-7 on the parity fixtures). On
         /// machine B: the VAE decode 1.5–2× faster (2.2× held to AVX2), the issue-4 training step
-        /// ~1.4× faster (~1.8× held to AVX2); the UNet at inference slower (its weights are
-        /// re-transformed every call).
+        /// ~1.4× faster (~1.8× held to AVX2); the UNet at inference slower at its low-resolution
+        /// levels (its weights are re-transformed every call; see `.automatic`).
         case winograd
         /// Winograd where it pays at inference, direct elsewhere: where a call has enough output
         /// positions (`N·OH·OW ≥ winogradMinimumPositions`) to pay for transforming the weights
         /// again (every call does: that cost grows with the channels, not the image) and its
         /// temporaries fit the shared scratch buffer (`OneDNNRuntime`; larger ones would be fresh
-        /// memory, page-faulted in at every call). For the Stable Diffusion UNet these are the
-        /// 3×3 convolutions of the 320- and 640-channel levels.
+        /// memory, page-faulted in at every call). For a Stable Diffusion 1.5 UNet these are the
+        /// 3×3 convolutions of the 320- and 640-channel levels, and at 512² the 1280-channel 16² one.
         case automatic
     }
 
