@@ -176,7 +176,7 @@ struct Bench: ParsableCommand {
         // As `diffuse train` runs it: Winograd 3×3 convolutions (DIFFUSE_CONV_ALG=direct for the direct ones).
         OneDNNConvolution.$algorithm.withValue(.winograd) {
             let label = "train step \(unet.className) (\(model.parameterCount.formatted()) params), batch \(trainBatch) at \(size)², "
-                + (OneDNNConvolution.effectiveAlgorithm == .winograd ? (WinogradConvolution.isActive ? "Diffuse's Winograd convolutions" : "oneDNN's Winograd convolutions where it has them") : "direct convolutions")
+                + (OneDNNConvolution.effectiveAlgorithm != .direct ? (WinogradConvolution.isActive ? "Diffuse's Winograd convolutions" : "oneDNN's Winograd convolutions where it has them") : "direct convolutions")
             time(label, work: "train_step_b\(trainBatch)_\(size)") {
                 let start = Date()
                 let batch = objective.batch(clean: clean, random: &noise)
