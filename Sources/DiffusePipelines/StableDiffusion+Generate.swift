@@ -20,7 +20,7 @@ extension StableDiffusion {
         let guided = request.guidance > 1 && textEncoder != nil
         let inpaintingUNet = unet.inputChannels == 9
         if inpaintingUNet && request.mode != .inpaint {
-            throw PipelineError("\(name) is an inpainting model (9 input channels): give --init-image and --mask")
+            throw PipelineError("\(name) is an inpainting model (9 input channels): it needs an init image and a mask", parameter: .mask)
         }
 
         // 1. Text embeddings: [uncond × count, cond × count] as diffusers' encode_prompt.
@@ -36,7 +36,7 @@ extension StableDiffusion {
         do {
             scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps)
         } catch SchedulerError.invalidArgument(let message) {
-            throw PipelineError(message)
+            throw PipelineError(message, parameter: .sampler)
         }
         var timesteps = scheduler.timesteps
         if request.mode != .textToImage {
@@ -45,7 +45,7 @@ extension StableDiffusion {
             timesteps = Array(timesteps.dropFirst(start * scheduler.order))
             scheduler.setBeginIndex(start * scheduler.order)
             if timesteps.isEmpty {
-                throw PipelineError("strength \(request.effectiveStrength) with \(request.steps) steps leaves no denoising step; raise --strength or --steps")
+                throw PipelineError("strength \(request.effectiveStrength) with \(request.steps) steps leaves no denoising step; raise strength or steps", parameter: .strength)
             }
         }
 
@@ -143,28 +143,28 @@ extension StableDiffusion {
 
     private func validate(_ r: GenerationRequest, width: Int, height: Int) throws {
         guard width > 0, height > 0, width % 8 == 0, height % 8 == 0 else {
-            throw PipelineError("size \(width)x\(height) is not a multiple of 8")
+            throw PipelineError("size \(width)x\(height) is not a multiple of 8", parameter: width % 8 == 0 && width > 0 ? .height : .width)
         }
-        guard r.steps >= 1 else { throw PipelineError("steps must be at least 1 (got \(r.steps))") }
-        guard r.count >= 1 else { throw PipelineError("count must be at least 1 (got \(r.count))") }
-        guard (0 ... 1).contains(r.effectiveStrength) else { throw PipelineError("strength \(r.effectiveStrength) is outside 0…1") }
-        if r.mask != nil && r.initImage == nil { throw PipelineError("a mask needs an init image to inpaint") }
+        guard r.steps >= 1 else { throw PipelineError("steps must be at least 1 (got \(r.steps))", parameter: .steps) }
+        guard r.count >= 1 else { throw PipelineError("count must be at least 1 (got \(r.count))", parameter: .count) }
+        guard (0 ... 1).contains(r.effectiveStrength) else { throw PipelineError("strength \(r.effectiveStrength) is outside 0…1", parameter: .strength) }
+        if r.mask != nil && r.initImage == nil { throw PipelineError("a mask needs an init image to inpaint", parameter: .mask) }
         if let mask = r.mask, let image = r.initImage, (mask.width, mask.height) != (image.width, image.height) {
-            throw PipelineError("mask is \(mask.width)x\(mask.height) but the init image is \(image.width)x\(image.height)")
+            throw PipelineError("mask is \(mask.width)x\(mask.height) but the init image is \(image.width)x\(image.height)", parameter: .mask)
         }
     }
 
     /// The init image as `[1, 3, height, width]` in [-1, 1]; it must already have the output size.
     private func preparedImage(_ image: PNGImage, width: Int, height: Int) throws -> Tensor {
         guard image.width == width && image.height == height else {
-            throw PipelineError("init image is \(image.width)x\(image.height); the output is \(width)x\(height) (give a matching --width/--height)")
+            throw PipelineError("init image is \(image.width)x\(image.height); the output is \(width)x\(height) (give a matching width and height)", parameter: .initImage)
         }
         return try ImageTensors.tensor(from: image)
     }
 
     private func preparedMask(_ mask: PNGImage, width: Int, height: Int) throws -> Tensor {
         guard mask.width == width && mask.height == height else {
-            throw PipelineError("mask is \(mask.width)x\(mask.height); the output is \(width)x\(height)")
+            throw PipelineError("mask is \(mask.width)x\(mask.height); the output is \(width)x\(height)", parameter: .mask)
         }
         return try ImageTensors.mask(from: mask)
     }

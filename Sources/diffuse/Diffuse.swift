@@ -1,5 +1,6 @@
 import ArgumentParser
 import CDiffuseCPU
+import DiffusePipelines
 import Foundation
 
 @main
@@ -28,4 +29,12 @@ func requireSupportedCPU() throws {
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension CLIError {
+    /// A pipeline error with the request property at fault named as this command's flag
+    /// (`initImage` → `--init-image: …`).
+    init(_ error: PipelineError) {
+        self.init(error.parameter.map { "--\($0.kebabCase): \(error.description)" } ?? error.description)
+    }
 }

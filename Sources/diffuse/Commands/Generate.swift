@@ -129,9 +129,14 @@ struct Generate: ParsableCommand {
         let size = (request.width ?? pipeline.defaultImageSize, request.height ?? pipeline.defaultImageSize)
 
         let bar = ProgressBar(label: "generating")
-        let images = try pipeline.generate(request) { p in
-            bar.update(step: p.step, total: p.totalSteps, elapsed: p.elapsed)
-            return true
+        let images: [PNGImage]
+        do {
+            images = try pipeline.generate(request) { p in
+                bar.update(step: p.step, total: p.totalSteps, elapsed: p.elapsed)
+                return true
+            }
+        } catch let error as PipelineError {
+            throw CLIError(error)
         }
         bar.finish()
         let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
