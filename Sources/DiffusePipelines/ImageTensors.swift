@@ -27,9 +27,16 @@ public enum ImageTensors {
     }
 
     /// `[N, 3, H, W]` in about [-1, 1] → N RGB images: `round(clamp(x/2 + 0.5, 0, 1) · 255)`.
+    ///
+    /// - Throws: `PipelineError` when a value is NaN or infinite (a diverged model, infinite
+    ///   guidance, a broken scheduler config): such a sample has no image.
     public static func images(from tensor: Tensor) throws -> [PNGImage] {
         let (n, h, w) = (tensor.shape[0], tensor.shape[2], tensor.shape[3])
         let x = tensor.contiguous()
+        let bad = UnsafeBufferPointer(start: x.pointer, count: x.count).lazy.filter { !$0.isFinite }.count
+        guard bad == 0 else {
+            throw PipelineError("the generated image has \(bad) non-finite values (NaN or infinity) of \(x.count): the model, its weights or the guidance scale diverged")
+        }
         return try (0 ..< n).map { i in
             var pixels = [UInt8](repeating: 0, count: h * w * 3)
             let base = x.pointer + i * 3 * h * w
