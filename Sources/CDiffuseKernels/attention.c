@@ -51,18 +51,15 @@
 
 static int detect_width(void) {
     __builtin_cpu_init();
-    const char *env = getenv("DIFFUSE_AVX512");
-    int allowed = !(env && env[0] == '0');
-    return allowed && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                   __builtin_cpu_supports("avx512vl")
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
                ? 16
                : 8;
 }
 
-int dk_vector_width(void) {
+int dk_vector_width(int allow_avx512) {
     static int width = 0;
     if (!width) width = detect_width();
-    return width;
+    return allow_avx512 ? width : 8;
 }
 
 #else

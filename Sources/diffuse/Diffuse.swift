@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDiffuseCPU
 import DiffusePipelines
+import DiffuseTensor
 import Foundation
 
 @main
@@ -12,16 +13,24 @@ struct Diffuse: ParsableCommand {
         Diffuse runs, trains and serves diffusion models. Its numeric kernels need an x86-64 CPU \
         with AVX2, FMA and F16C (any x86-64-v3 processor: Intel Haswell, AMD Zen and later).
 
-        Threads: DIFFUSE_THREADS (default: every core).
+        Engine settings (threads, kernels, memory pool) come from DIFFUSE_* environment variables; \
+        `diffuse doctor` lists them with their effective values.
         """,
         subcommands: [Generate.self, Train.self, TrainClassifier.self, Eval.self, IndexCaptions.self, Tokenize.self, Dataset.self, Doctor.self, Bench.self, Serve.self]
     )
 }
 
-/// Stops with a clear message on CPUs the kernels were not compiled for (instead of SIGILL).
-func requireSupportedCPU() throws {
+/// Readies the tensor engine before a command's first tensor operation: stops with a clear message
+/// on CPUs the kernels were not compiled for (instead of SIGILL) and on a `DIFFUSE_*` variable
+/// whose value is not understood, and installs the environment's `EngineSettings`.
+func prepareEngine() throws {
     guard diffuse_cpu_has_avx2_fma() == 1 else {
         throw CLIError("this CPU lacks AVX2/FMA/F16C, which Diffuse's kernels are compiled for (x86-64-v3)")
+    }
+    do {
+        EngineSettings.current = try EngineSettings(environment: ProcessInfo.processInfo.environment)
+    } catch let error as EngineSettingsError {
+        throw CLIError(error.description)
     }
 }
 

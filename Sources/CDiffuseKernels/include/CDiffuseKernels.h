@@ -13,10 +13,9 @@ extern "C" {
 #endif
 
 /// The widest vector, in floats, the kernels can use on this CPU: 16 (AVX-512F, DQ and VL) or 8
-/// (AVX2 + FMA). `DIFFUSE_AVX512=0` in the environment makes it 8. Every function below takes the
-/// `width` to run with (8, or 16 when this returns 16); packed data must be used with the width it
-/// was packed for.
-int dk_vector_width(void);
+/// (AVX2 + FMA); 8 when `allow_avx512` is 0. Every function below takes the `width` to run with
+/// (8, or 16 when this returns 16); packed data must be used with the width it was packed for.
+int dk_vector_width(int allow_avx512);
 
 /// Floats of one head's packed keys: `m` keys of `d` floats in panels of 2·width keys (zero-padded).
 size_t dk_attention_packed_keys_floats(int width, int64_t m, int64_t d);

@@ -36,8 +36,8 @@ public enum EmojiDataset {
     ///   - size: the image side in pixels (default 64).
     ///   - keywords: CLDR keywords to add to the metadata (none by default).
     ///   - outputDirectory: created if missing.
-    ///   - threads: worker threads for decoding, resampling and writing (default: `DIFFUSE_THREADS`,
-    ///     else every active processor). The output does not depend on it.
+    ///   - threads: worker threads for decoding, resampling and writing (default: every active
+    ///     processor). The output does not depend on it.
     /// - Throws: `OpenTypeError`, `EmojiTestFileError`, `EmojiDatasetError`.
     public static func build(fontURL: URL, namesURL: URL, size: Int = 64, outputDirectory: URL,
                              keywords: EmojiKeywords = EmojiKeywords(), threads: Int? = nil) throws -> EmojiDatasetReport {
@@ -62,7 +62,7 @@ public enum EmojiDataset {
 
         // Each item is independent: decode, resample, encode, write. Errors are kept per item and
         // the first one (in item order) is thrown, so the result does not depend on scheduling.
-        let workers = max(1, min(threads ?? defaultThreads(), items.count))
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, items.count))
         var failures = [Error?](repeating: nil, count: items.count)
         failures.withUnsafeMutableBufferPointer { slots in
             let slots = SendableSlots(slots)
@@ -138,11 +138,6 @@ public enum EmojiDataset {
         }
         try AtomicFile.write([UInt8](png), to: directory.appendingPathComponent(stem + ".png"), syncDirectory: false)
         try AtomicFile.write(Array(item.name.utf8), to: directory.appendingPathComponent(stem + ".txt"), syncDirectory: false)
-    }
-
-    private static func defaultThreads() -> Int {
-        if let text = ProcessInfo.processInfo.environment["DIFFUSE_THREADS"], let n = Int(text), n > 0 { return n }
-        return ProcessInfo.processInfo.activeProcessorCount
     }
 
     private static func createDirectory(_ url: URL) throws {

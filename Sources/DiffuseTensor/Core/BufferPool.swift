@@ -7,7 +7,7 @@ import Foundation
 /// glibc serves buffers over 32 MB (and many smaller ones) with fresh `mmap`s, so each one costs
 /// page faults and kernel page clearing (7–9% of a Stable Diffusion UNet step when measured).
 /// Freed buffers of `minimumBytes` … `maximumCachedBytes` are kept, by size class, up to `capacityBytes` in
-/// all (environment `DIFFUSE_POOL_MB`, default 1024 MB; 0 disables pooling), and handed out
+/// all (`EngineSettings.poolBytes`, default 1024 MB; 0 disables pooling), and handed out
 /// again for the same size class.
 public enum BufferPool {
     /// Buffers below this size go straight to malloc.
@@ -20,15 +20,11 @@ public enum BufferPool {
     /// Buffers of this size or more are 2 MB aligned and backed by transparent huge pages
     /// (`madvise(MADV_HUGEPAGE)`): a 134 MB activation then takes 67 page faults instead of
     /// 32,768, and the kernels that stride through it miss the TLB far less.
-    /// `DIFFUSE_HUGE_PAGES=0` turns it off.
-    public static let hugePageBytes: Int =
-        ProcessInfo.processInfo.environment["DIFFUSE_HUGE_PAGES"] == "0" ? Int.max : 4 << 20
+    /// `EngineSettings.hugePages` false turns it off.
+    public static let hugePageBytes: Int = EngineSettings.current.hugePages ? 4 << 20 : Int.max
     static let hugePageAlignment = 2 << 20
 
-    public nonisolated(unsafe) static var capacityBytes: Int = {
-        if let text = ProcessInfo.processInfo.environment["DIFFUSE_POOL_MB"], let mb = Int(text), mb >= 0 { return mb << 20 }
-        return 1024 << 20
-    }()
+    public nonisolated(unsafe) static var capacityBytes: Int = EngineSettings.current.poolBytes
 
     private nonisolated(unsafe) static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private nonisolated(unsafe) static var cachedBytes = 0

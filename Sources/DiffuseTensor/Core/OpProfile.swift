@@ -2,12 +2,12 @@ import Foundation
 
 /// Wall time per tensor operation, to find where a model's time goes.
 ///
-/// Off unless the environment has `DIFFUSE_PROFILE=1` (then each op costs two clock reads). Only
+/// Off unless `EngineSettings.profile` (then each op costs two clock reads). Only
 /// the outermost op is charged: an op that calls another (linear → matmul) counts once, under its
 /// own name. Meant for one calling thread at a time (a benchmark or a `generate` run).
 public enum OpProfile {
-    /// Whether ops are timed: `DIFFUSE_PROFILE=1`.
-    public static let enabled = ProcessInfo.processInfo.environment["DIFFUSE_PROFILE"] == "1"
+    /// Whether ops are timed (`EngineSettings.profile`).
+    public static let enabled = EngineSettings.current.profile
 
     /// Time and call count of one op.
     public struct Entry: Sendable {

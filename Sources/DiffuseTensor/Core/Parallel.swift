@@ -3,25 +3,22 @@ import Dispatch
 import Foundation
 
 /// Splits work over the machine's cores. Every kernel goes through here, so `threadCount` is the
-/// one knob (environment `DIFFUSE_THREADS`, default: all active processors).
+/// one knob (`EngineSettings.threads`, default: all active processors).
 ///
 /// The work runs on the OpenMP threads that oneDNN's convolutions and products use (libgomp,
-/// through `dd_parallel`), so one set of threads serves every op. With Dispatch's threads as well
-/// (`DIFFUSE_PARALLEL=dispatch`, the engine before session 11) the two pools took turns on the
-/// cores: OpenMP's idle worker keeps spinning for a few milliseconds after each oneDNN call, on
-/// the core a Dispatch worker needs next.
+/// through `dd_parallel`), so one set of threads serves every op. Dispatch's threads
+/// (`EngineSettings.parallelRuntime`) stay for A/B runs: beside OpenMP's, the two pools take turns
+/// on the cores (OpenMP's idle worker spins for a few milliseconds after each oneDNN call).
 public enum Parallel {
     /// Number of worker threads kernels use.
     public nonisolated(unsafe) static var threadCount: Int = {
-        if let text = ProcessInfo.processInfo.environment["DIFFUSE_THREADS"], let n = Int(text), n > 0 { return n }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        EngineSettings.current.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
     /// Whether parallel regions run on oneDNN's OpenMP threads (default) or on Dispatch's.
     @usableFromInline
     static let usesOpenMP: Bool = {
-        if ProcessInfo.processInfo.environment["DIFFUSE_PARALLEL"]?.lowercased() == "dispatch" { return false }
-        return dd_parallel_available() != 0
+        EngineSettings.current.parallelRuntime == .openmp && dd_parallel_available() != 0
     }()
 
     /// Which threads run the parallel regions, for `diffuse doctor`.

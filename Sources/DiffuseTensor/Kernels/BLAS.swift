@@ -5,7 +5,7 @@ import Glibc
 /// SGEMM. `gemm` runs on the calling thread only, through OpenBLAS: the kernels that split work
 /// over the cores themselves (conv2d tiles, attention blocks, batched matmul) call it from each
 /// worker, and nested calls never oversubscribe the cores. `parallelGemm` runs one product on all
-/// cores, through oneDNN's `dnnl_sgemm` (or OpenBLAS's threads with `DIFFUSE_GEMM=openblas`).
+/// cores, through oneDNN's `dnnl_sgemm` (or OpenBLAS's threads: `EngineSettings.gemm`).
 ///
 /// Why two libraries (BENCHMARKS.md, issue 4, session 11): on the Zen 5 machine B Debian's OpenBLAS
 /// 0.3.21 runs its AVX2 kernels, ~113 GFLOP/s per core, where `dnnl_sgemm`'s JIT kernels use AVX-512
@@ -14,13 +14,10 @@ import Glibc
 /// convolutions slowed by ~7% next to them), so the per-worker products stay on OpenBLAS.
 public enum BLAS {
     /// Which library runs `parallelGemm`.
-    public enum Backend: String, Sendable { case onednn, openblas }
+    public enum Backend: String, Sendable, CaseIterable { case onednn, openblas }
 
-    /// `DIFFUSE_GEMM` (`onednn` or `openblas`), read once; oneDNN when unset or unknown.
-    public static let parallelBackend: Backend = {
-        guard let text = getenv("DIFFUSE_GEMM") else { return .onednn }
-        return Backend(rawValue: String(cString: text).lowercased()) ?? .onednn
-    }()
+    /// `EngineSettings.gemm`, read once.
+    public static let parallelBackend: Backend = EngineSettings.current.gemm
 
     private static let openBLASConfigured: Bool = {
         // After a threaded product OpenBLAS's idle workers keep polling for work (calling

@@ -10,15 +10,15 @@ import Foundation
 /// Primitives are built once per shape and kept (building one JIT-compiles its kernel, ~1 ms).
 /// Calls are serialized: each one already uses every core through oneDNN's OpenMP threads.
 ///
-/// `DIFFUSE_CONV=im2col` in the environment turns it off for the process, and
+/// `EngineSettings.convolution` `.im2col` turns it off for the process, and
 /// `OneDNNConvolution.$enabled.withValue(false) { … }` for one task (the tests run both paths);
 /// shapes oneDNN declines fall back to the im2col kernels on their own.
 public enum OneDNNConvolution {
-    /// Whether convolutions go to oneDNN. Default: on, unless `DIFFUSE_CONV=im2col`.
-    @TaskLocal public static var enabled: Bool = ProcessInfo.processInfo.environment["DIFFUSE_CONV"] != "im2col"
+    /// Whether convolutions go to oneDNN. Default: on, unless `EngineSettings.convolution` is `.im2col`.
+    @TaskLocal public static var enabled: Bool = EngineSettings.current.convolution == .onednn
 
     /// How oneDNN computes a 3×3 convolution.
-    public enum Algorithm: String, Sendable {
+    public enum Algorithm: String, Sendable, CaseIterable {
         /// Direct convolution (oneDNN's `jit:avx512_core` / `jit:avx2` kernels): what PyTorch's CPU
         /// convolutions compute, to within float rounding.
         case direct
@@ -56,12 +56,11 @@ public enum OneDNNConvolution {
     }
 
     /// The algorithm for convolutions in this task: `.direct` unless a caller (the VAE, training)
-    /// chooses otherwise. `DIFFUSE_CONV_ALG=direct|winograd` in the environment overrides every choice.
+    /// chooses otherwise. `EngineSettings.convolutionAlgorithm` overrides every choice.
     @TaskLocal public static var algorithm: Algorithm = .direct
 
-    /// `DIFFUSE_CONV_ALG`, when set to an algorithm's name.
-    public static let forcedAlgorithm: Algorithm? =
-        ProcessInfo.processInfo.environment["DIFFUSE_CONV_ALG"].flatMap { Algorithm(rawValue: $0.lowercased()) }
+    /// The algorithm `EngineSettings.convolutionAlgorithm` forces on every call, if any.
+    public static let forcedAlgorithm: Algorithm? = EngineSettings.current.convolutionAlgorithm
 
     /// The algorithm convolutions use now: `forcedAlgorithm`, else `algorithm`.
     public static var effectiveAlgorithm: Algorithm { forcedAlgorithm ?? algorithm }
@@ -82,13 +81,8 @@ public enum OneDNNConvolution {
     /// of output rows instead (each band's blocked copies then take about this much). A 512² VAE
     /// decode's full-resolution convolutions would otherwise hold 400–540 MB of blocked copies of
     /// their input and output at its memory peak. The weights' copy does not shrink with bands and
-    /// does not count. `DIFFUSE_CONV_BAND_MB` sets it (0 = never band).
-    @TaskLocal public static var bandBytes: Int = {
-        if let text = ProcessInfo.processInfo.environment["DIFFUSE_CONV_BAND_MB"], let mb = Int(text), mb >= 0 {
-            return mb == 0 ? Int.max : mb << 20
-        }
-        return 16 << 20
-    }()
+    /// does not count. Default: `EngineSettings.convolutionBandBytes`.
+    @TaskLocal public static var bandBytes: Int = EngineSettings.current.convolutionBandBytes
 
     /// `[N, Cout, OH, OW]` = `x` (`[N, Cin, H, W]`) convolved with `weight` (`[Cout, Cin/groups, kh, kw]`)
     /// plus `bias` (`[Cout]`); all contiguous. Nil when oneDNN is off or declines the shape.

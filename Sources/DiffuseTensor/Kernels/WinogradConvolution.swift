@@ -12,11 +12,10 @@ import Foundation
 /// channels (tiles × Cin by Cin × Cout), run in blocks of tiles that stay in the L2 cache. The
 /// rounding error is a few times that of the direct sums (relative ~2e-6 against float64).
 ///
-/// `DIFFUSE_WINOGRAD_KERNEL=diffuse|onednn|automatic` in the environment (or `$kernel` for a
-/// task) picks the kernel: `automatic` (the default) takes oneDNN's where it has one and these otherwise.
+/// `EngineSettings.winogradKernel` (or `$kernel` for a task) picks the kernel: `automatic` (the default) takes oneDNN's where it has one and these otherwise.
 public enum WinogradConvolution {
     /// Whose Winograd kernel runs `.winograd` convolutions.
-    public enum Kernel: String, Sendable {
+    public enum Kernel: String, Sendable, CaseIterable {
         /// oneDNN's where this CPU has it (AVX-512), Diffuse's otherwise.
         case automatic
         /// oneDNN's only (direct convolutions where it has none).
@@ -25,9 +24,8 @@ public enum WinogradConvolution {
         case diffuse
     }
 
-    /// The kernel choice for this task. Default: `DIFFUSE_WINOGRAD_KERNEL`, else `.automatic`.
-    @TaskLocal public static var kernel: Kernel =
-        ProcessInfo.processInfo.environment["DIFFUSE_WINOGRAD_KERNEL"].flatMap { Kernel(rawValue: $0.lowercased()) } ?? .automatic
+    /// The kernel choice for this task. Default: `EngineSettings.winogradKernel`.
+    @TaskLocal public static var kernel: Kernel = EngineSettings.current.winogradKernel
 
     /// Whether oneDNN has a Winograd kernel on this CPU (probed once on a 16-channel shape with
     /// enough positions for `.automatic` to ask for it too).

@@ -12,14 +12,18 @@ public enum AttentionKernel: Sendable, Equatable, CustomStringConvertible {
     /// product for the values.
     case blas
 
-    /// The default: the fused kernel at the widest vector this CPU has (`DIFFUSE_AVX512=0` keeps it
-    /// at 8), or `.blas` when the environment sets `DIFFUSE_ATTENTION=blas`.
+    /// The default: the fused kernel at the widest vector this CPU has and `EngineSettings.avx512`
+    /// allows, or `.blas` when `EngineSettings.attention` says so.
     public static let preferred: AttentionKernel =
-        ProcessInfo.processInfo.environment["DIFFUSE_ATTENTION"] == "blas" ? .blas : .fused(width: Int(dk_vector_width()))
+        EngineSettings.current.attention == .blas ? .blas : .fused(width: vectorWidth)
+
+    /// The widest vector, in floats, Diffuse's C kernels use: 16 on AVX-512 CPUs unless
+    /// `EngineSettings.avx512` is off, else 8.
+    public static let vectorWidth = Int(dk_vector_width(EngineSettings.current.avx512 ? 1 : 0))
 
     /// Every kernel this CPU can run, widest first.
     public static let available: [AttentionKernel] =
-        (dk_vector_width() == 16 ? [.fused(width: 16)] : []) + [.fused(width: 8), .blas]
+        (vectorWidth == 16 ? [.fused(width: 16)] : []) + [.fused(width: 8), .blas]
 
     public var description: String {
         switch self {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiffuseData
+import DiffuseTensor
 import Foundation
 
 struct Dataset: ParsableCommand {
@@ -58,7 +59,8 @@ struct Dataset: ParsableCommand {
             let start = Date()
             let report = try EmojiDataset.build(fontURL: URL(fileURLWithPath: font), namesURL: URL(fileURLWithPath: names),
                                                 size: size, outputDirectory: URL(fileURLWithPath: output),
-                                                keywords: noKeywords ? EmojiKeywords() : EmojiKeywords(files: keywordFiles))
+                                                keywords: noKeywords ? EmojiKeywords() : EmojiKeywords(files: keywordFiles),
+                                                threads: Parallel.threadCount)
             print(report.summary)
             print(String(format: "%.1f s", Date().timeIntervalSince(start)))
         }

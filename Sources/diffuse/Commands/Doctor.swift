@@ -8,22 +8,22 @@ struct Doctor: ParsableCommand {
     )
 
     func run() throws {
-        try requireSupportedCPU()
+        try prepareEngine()
         print("CPU: AVX2, FMA and F16C present")
         print("threads: \(Parallel.threadCount) (\(Parallel.runtimeDescription))")
-        print("attention kernel: \(AttentionKernel.preferred) (this CPU runs: \(AttentionKernel.available.map(\.description).joined(separator: ", ")))")
-        // A 3×3 convolution of a UNet's shape: what oneDNN runs for it, direct and as Winograd.
-        let geometry = ConvGeometry(kernel: (3, 3), padding: Padding2D(1))
-        func convolution(_ algorithm: OneDNNConvolution.Algorithm) -> String {
-            OneDNNConvolution.$algorithm.withValue(algorithm) {
-                OneDNNConvolution.implementation(.forward, input: [1, 64, 32, 32], weight: [64, 64, 3, 3], geometry: geometry,
-                                                 groups: 1, hasBias: true) ?? "im2col (oneDNN off or declined)"
-            }
+        print("vector width of Diffuse's C kernels: \(AttentionKernel.vectorWidth == 16 ? "AVX-512 (16 floats)" : "AVX2 + FMA (8 floats)")")
+        print("settings (environment variables):")
+        for setting in EngineSettings.current.summary {
+            print("  \(setting.name): \(setting.value)  [\(setting.variable)]")
         }
-        let winograd = convolution(.winograd)
-        let ownWinograd = OneDNNConvolution.$algorithm.withValue(.winograd) { WinogradConvolution.isActive }
-        print("convolutions: \(convolution(.direct)); for training, the VAE and the UNet's large levels: "
-              + (ownWinograd ? "Diffuse's Winograd F(4×4, 3×3) (AVX2 + FMA; oneDNN's \(winograd) where it declines)" : winograd))
+        print("attention kernel: \(AttentionKernel.preferred) (this CPU runs: \(AttentionKernel.available.map(\.description).joined(separator: ", ")))")
+        print("GEMM across cores: \(BLAS.parallelBackend == .onednn ? "oneDNN dnnl_sgemm" : "OpenBLAS"); within a worker: OpenBLAS")
+        print("3×3 convolutions of a Stable Diffusion 1.5 UNet at inference (batch 2, algorithm automatic):")
+        for (size, levels) in [(512, [(64, 320), (32, 640), (16, 1280), (8, 1280)]), (256, [(32, 320), (16, 640), (8, 1280), (4, 1280)])] {
+            let kernels = levels.map { "\($0.0)² × \($0.1) channels: \(Self.convolutionKernel(side: $0.0, channels: $0.1, algorithm: .automatic))" }
+            print("  \(size)² image: " + kernels.joined(separator: "; "))
+        }
+        print("  the VAE and training (Winograd asked for), 64² × 128 channels: \(Self.convolutionKernel(side: 64, channels: 128, algorithm: .winograd))")
         var random = BenchRandom()
         // A miniature UNet stage: conv → group norm + SiLU → self-attention over the pixels → conv.
         let image = random.tensor([1, 32, 32, 32])
@@ -48,5 +48,19 @@ struct Doctor: ParsableCommand {
         print(String(format: "BLAS: 1024² sgemm at %.1f GFLOP/s (%@)", 2 * 1024 * 1024 * 1024 / Date().timeIntervalSince(t0) / 1e9,
                      (BLAS.parallelBackend == .onednn ? "oneDNN" : "OpenBLAS") as NSString))
         print("ok")
+    }
+
+    /// What runs a 3×3, stride-1 convolution of `channels` → `channels` channels on a batch-2
+    /// `side`² input under `algorithm`: Diffuse's Winograd kernels, oneDNN's implementation, or im2col.
+    static func convolutionKernel(side: Int, channels: Int, algorithm: OneDNNConvolution.Algorithm) -> String {
+        let input = [2, channels, side, side], weight = [channels, channels, 3, 3]
+        let geometry = ConvGeometry(kernel: (3, 3), padding: Padding2D(1))
+        return OneDNNConvolution.$algorithm.withValue(algorithm) {
+            if WinogradConvolution.takes(input: input, weight: weight, geometry: geometry, groups: 1) {
+                return "Diffuse's Winograd F(4×4, 3×3)"
+            }
+            return OneDNNConvolution.implementation(.forward, input: input, weight: weight, geometry: geometry, groups: 1,
+                                                    hasBias: true) ?? "im2col (oneDNN off or declined)"
+        }
     }
 }

@@ -48,7 +48,7 @@ struct TrainClassifier: ParsableCommand {
     }
 
     func run() throws {
-        try requireSupportedCPU()
+        try prepareEngine()
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: resolution)
         var settings = ClassifierTraining.Settings()
         settings.steps = steps
