@@ -62,9 +62,20 @@ public struct DiffusersFolder: Sendable {
     public let promptLength: Int?
 
     /// Diffuse's own key `_diffuse_text_encoder`: where the text encoder lives when the folder does
-    /// not carry a `text_encoder/` (a path relative to the folder), so a small committed model can
-    /// use the encoder `make deps` fetched instead of a second copy of it.
+    /// not carry a `text_encoder/` — a path relative to the folder, or a shared component's folder
+    /// name looked up beside the model folder (`sharedComponentFolder`) — so a small model can use
+    /// an encoder installed once instead of a copy of its own.
     public let textEncoderPath: String?
+
+    /// The folder `textEncoderPath` names: relative to the model folder when that exists, else, for
+    /// a bare folder name, the folder of that name beside the model folder (models installed side
+    /// by side share it). Nil when the key is absent.
+    public var sharedComponentFolder: URL? {
+        guard let path = textEncoderPath else { return nil }
+        let relative = URL(fileURLWithPath: path, relativeTo: root).standardizedFileURL
+        guard !FileManager.default.fileExists(atPath: relative.path), !path.contains("/") else { return relative }
+        return root.deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL
+    }
 
     /// Whether the folder has component `name` (listed in model_index.json and present on disk).
     public func hasComponent(_ name: String) -> Bool {

@@ -20,9 +20,9 @@ public struct GenerationRequest: Sendable {
     public var height: Int? = nil
     /// Images generated from the one seed (diffusers' `num_images_per_prompt`).
     public var count: Int = 1
-    /// For a model with a caption index (`StableDiffusion.captionIndex`): generate from the
+    /// For a model with a caption index (`DiffusionPipeline.captionIndex`): generate from the
     /// training caption nearest to the prompt in meaning instead of the prompt as written
-    /// (`StableDiffusion.matchedCaption(for:)`). No effect on other models.
+    /// (`DiffusionPipeline.matchedCaption(for:)`). No effect on other models.
     public var matchCaption: Bool = true
     /// Image-to-image / inpainting source (any channel layout; resized to the output size if needed).
     public var initImage: PNGImage? = nil

@@ -19,7 +19,7 @@ public protocol NoisePredictor: Module {
     var pooledDimension: Int? { get }
     /// `sample` `[B, inputChannels, h, w]`, one timestep per batch entry (or one for all), and
     /// the prompts' `conditioning` (B rows; ignored when unconditional) → `[B, outputChannels, h, w]`.
-    func predict(_ sample: Tensor, timesteps: [Float], conditioning: PromptEmbedding?) -> Tensor
+    func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor
 }
 
 extension UNet2DConditionModel: NoisePredictor {
@@ -28,7 +28,7 @@ extension UNet2DConditionModel: NoisePredictor {
     public var nativeSampleSize: Int? { config.sampleSize }
     public var contextDimension: Int? { config.crossAttentionDim[0] }
     public var pooledDimension: Int? { config.classEmbeddingInputDim }
-    public func predict(_ sample: Tensor, timesteps: [Float], conditioning: PromptEmbedding?) -> Tensor {
+    public func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor {
         guard let conditioning else { preconditionFailure("UNet2DConditionModel needs token states to attend to") }
         precondition(pooledDimension == nil || conditioning.pooled != nil, "UNet2DConditionModel: this model needs pooled prompt embeddings")
         return self(sample, timesteps: timesteps, encoderHiddenStates: conditioning.tokens,
@@ -42,7 +42,7 @@ extension UNet2DModel: NoisePredictor {
     public var nativeSampleSize: Int? { config.sampleSize }
     public var contextDimension: Int? { nil }
     public var pooledDimension: Int? { nil }
-    public func predict(_ sample: Tensor, timesteps: [Float], conditioning: PromptEmbedding?) -> Tensor {
+    public func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor {
         self(sample, timesteps: timesteps)
     }
 }

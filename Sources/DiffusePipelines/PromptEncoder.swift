@@ -1,57 +1,6 @@
 import DiffuseModels
 import DiffuseTensor
 
-/// What a text encoder gives a UNet for a batch of prompts.
-public struct PromptEmbedding {
-    /// Token states `[B, N, D]` the UNet cross-attends to.
-    public var tokens: Tensor
-    /// One vector per prompt `[B, P]` — a sentence encoder's pooled, unit-length embedding — for
-    /// UNets with a projection class embedding; nil when the encoder gives none.
-    public var pooled: Tensor?
-
-    public init(tokens: Tensor, pooled: Tensor?) {
-        precondition(pooled == nil || pooled!.shape[0] == tokens.shape[0],
-                     "PromptEmbedding: \(tokens.shape[0]) token rows but \(pooled!.shape[0]) pooled rows")
-        self.tokens = tokens
-        self.pooled = pooled
-    }
-
-    /// The batch size B.
-    public var count: Int { tokens.shape[0] }
-
-    /// The embeddings of several batches, one after the other.
-    public static func concatenate(_ parts: [PromptEmbedding]) -> PromptEmbedding {
-        precondition(!parts.isEmpty, "PromptEmbedding.concatenate: no parts")
-        let pooled = parts[0].pooled == nil ? nil : Tensor.concatenate(parts.map { $0.pooled! }, axis: 0)
-        return PromptEmbedding(tokens: Tensor.concatenate(parts.map(\.tokens), axis: 0), pooled: pooled)
-    }
-
-    /// Each prompt's rows repeated `times` times in place (prompt 0 × times, prompt 1 × times …),
-    /// as diffusers repeats embeddings for `num_images_per_prompt`.
-    public func repeatingRows(_ times: Int) -> PromptEmbedding {
-        PromptEmbedding(tokens: tokens.repeatingRows(times), pooled: pooled?.repeatingRows(times))
-    }
-
-    /// Row `index` alone (`[1, …]`).
-    public func row(_ index: Int) -> PromptEmbedding {
-        PromptEmbedding(tokens: tokens.narrowed(axis: 0, start: index, length: 1).contiguous(),
-                        pooled: pooled?.narrowed(axis: 0, start: index, length: 1).contiguous())
-    }
-}
-
-extension Tensor {
-    /// Each row along axis 0 repeated `times` times in place: `[a, b]` → `[a, a, b, b]` for 2.
-    public func repeatingRows(_ times: Int) -> Tensor {
-        precondition(times >= 1, "repeatingRows: \(times) < 1")
-        if times == 1 { return self }
-        var parts: [Tensor] = []
-        for i in 0 ..< shape[0] {
-            parts += Array(repeating: narrowed(axis: 0, start: i, length: 1), count: times)
-        }
-        return Tensor.concatenate(parts, axis: 0)
-    }
-}
-
 /// Turns prompts into what a UNet is conditioned on: token states to cross-attend to and, for
 /// sentence encoders, a pooled embedding.
 public protocol PromptEncoder: AnyObject {

@@ -83,7 +83,7 @@ public struct StableDiffusionConfigs {
     }
 }
 
-extension StableDiffusion {
+extension DiffusionPipeline {
     /// Loads an original (CompVis / LDM key names) single-file `.safetensors` checkpoint.
     ///
     /// SD 1.x files carry a CLIP ViT-L text encoder (`cond_stage_model.transformer.*`), SD 2.x
@@ -97,7 +97,7 @@ extension StableDiffusion {
     ///     SD 2 diffusers folder, which pads with "!").
     ///   - predictionType: with the built-in configs, overrides the scheduler's prediction type.
     public static func load(singleFile url: URL, configs: StableDiffusionConfigs? = nil, tokenizer: URL,
-                            weights precision: WeightPrecision = .float32, predictionType: String? = nil) throws -> StableDiffusion {
+                            weights precision: WeightPrecision = .float32, predictionType: String? = nil) throws -> DiffusionPipeline {
         let weights = try SafeTensorsWeights(url)
         let names = weights.tensorNames
         let openCLIP = names.contains(where: { $0.hasPrefix(OpenCLIPCheckpointKeys.prefix) })
@@ -145,7 +145,7 @@ extension StableDiffusion {
         unet.packConvolutionWeights()
         unet.packLinearWeights()
         vae.packConvolutionWeights()
-        return StableDiffusion(tokenizer: try CLIPTokenizer(directory: tokenizer), textEncoder: textEncoder, unet: unet, vae: vae,
+        return DiffusionPipeline(tokenizer: try CLIPTokenizer(directory: tokenizer), textEncoder: textEncoder, unet: unet, vae: vae,
                                schedulerConfig: c.scheduler, name: url.deletingPathExtension().lastPathComponent)
     }
 }

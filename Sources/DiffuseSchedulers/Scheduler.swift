@@ -133,8 +133,9 @@ struct StepIndexState: Sendable {
     }
 }
 
-/// Stops the program with `message` when `condition` is false, in every build configuration (this
-/// module is compiled with `-Ounchecked`, where `precondition` is not evaluated).
+/// Stops the program with `message` when `condition` is false, in every build configuration
+/// (`precondition` would be compiled out under `-Ounchecked`; Diffuse builds with `-O`, and this
+/// keeps the check should that change).
 @inline(__always)
 func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
     if !condition() { fatalError(message()) }

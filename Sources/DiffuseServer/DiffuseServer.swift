@@ -9,12 +9,12 @@ import ServiceLifecycle
 /// job API with Server-Sent Events), on Hummingbird 2.
 ///
 /// ```swift
-/// let server = try DiffuseServer(model: StableDiffusion.load(folder: url), configuration: ServerConfiguration())
+/// let server = try DiffuseServer(model: DiffusionPipeline.load(folder: url), configuration: ServerConfiguration())
 /// try await server.run()  // until SIGINT / SIGTERM
 /// ```
 public final class DiffuseServer: Sendable {
     /// The model every request uses (loaded once, shared by the workers).
-    public let model: StableDiffusion
+    public let model: DiffusionPipeline
     /// Listening address, API key, workers, queue and caps.
     public let configuration: ServerConfiguration
     /// The generation queue and its worker threads.
@@ -30,7 +30,7 @@ public final class DiffuseServer: Sendable {
 
     /// - Throws: `ServerConfigurationError` for an unusable configuration, or the scheduler error
     ///   if the model's own scheduler config is one Diffuse cannot run.
-    public init(model: StableDiffusion, configuration: ServerConfiguration) throws {
+    public init(model: DiffusionPipeline, configuration: ServerConfiguration) throws {
         try configuration.validate()
         self.model = model
         self.configuration = configuration

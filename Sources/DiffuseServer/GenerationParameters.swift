@@ -58,7 +58,7 @@ public struct GenerationParameters: Sendable {
     }
 
     /// The A1111 infotext of the image with this seed; `matchedCaption` is the training caption the
-    /// model drew instead of the prompt (`StableDiffusion.matchedCaption(for:)`), if any.
+    /// model drew instead of the prompt (`DiffusionPipeline.matchedCaption(for:)`), if any.
     public func infotext(seed: UInt64, samplerName: String, model: String, matchedCaption: String? = nil) -> Infotext {
         var extra: [(key: String, value: String)] = []
         if initImage != nil { extra.append(("Denoising strength", "\(strength ?? (mask != nil ? 1.0 : 0.8))")) }

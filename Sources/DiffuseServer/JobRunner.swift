@@ -8,12 +8,12 @@ import Foundation
 /// throttled latent previews reported to the job, PNGs tagged with A1111 infotext.
 public struct JobRunner: Sendable {
     /// The shared model (its `generate` is safe to call from several threads).
-    public let model: StableDiffusion
+    public let model: DiffusionPipeline
     /// Seconds between two previews of the same image (the first and last step always get one).
     public var previewInterval: Double = 0.2
 
     /// A runner for `model`.
-    public init(model: StableDiffusion) {
+    public init(model: DiffusionPipeline) {
         self.model = model
     }
 

@@ -25,7 +25,7 @@ import Testing
     @Test func bundledModelDrawsItsPromptsColours() throws {
         try #require(FileManager.default.fileExists(atPath: Self.folder.appendingPathComponent("model_index.json").path),
                      "models/emoji is missing")
-        let model = try StableDiffusion.load(folder: Self.folder)
+        let model = try DiffusionPipeline.load(folder: Self.folder)
         #expect(model.defaultImageSize == 32 && model.patchSize == 2 && model.vae == nil)
         // Its folder names the guidance it is drawn with by default (and evaluated at).
         #expect(model.defaultGuidance == 1.5)
@@ -48,7 +48,7 @@ import Testing
     /// A pooled-only encoder gives every prompt the empty prompt's token states and its own pooled
     /// sentence embedding (the same as the ordinary encoder's).
     @Test func pooledOnlyEncoderKeepsOnlyThePooledEmbedding() throws {
-        let model = try StableDiffusion.load(folder: Self.folder)
+        let model = try DiffusionPipeline.load(folder: Self.folder)
         let plain = try #require(model.textEncoder as? SentencePromptEncoder)
         let pooled = SentencePromptEncoder(encoder: plain.encoder, length: plain.length, pooledOnly: true)
         let prompts = ["red apple", "a kitty"]
@@ -62,7 +62,7 @@ import Testing
     /// With `pooledToken` the sentence embedding follows the prompt's token states as one more
     /// token; the token states and the pooled embedding are the ordinary encoder's.
     @Test func pooledTokenEncoderAppendsTheSentenceEmbedding() throws {
-        let model = try StableDiffusion.load(folder: Self.folder)
+        let model = try DiffusionPipeline.load(folder: Self.folder)
         let plain = try #require(model.textEncoder as? SentencePromptEncoder)
         let withToken = SentencePromptEncoder(encoder: plain.encoder, length: plain.length, pooledToken: true)
         let prompts = ["red apple", "a kitty"]

@@ -9,10 +9,10 @@ import Testing
     static let captions = ["cat face", "dog face", "red apple", "green apple", "thumbs up", "flag: Japan", "pizza", "rainbow",
                            "fire", "snowman"]
 
-    func bundled() throws -> StableDiffusion {
+    func bundled() throws -> DiffusionPipeline {
         try #require(FileManager.default.fileExists(atPath: BundledModelTests.folder.appendingPathComponent("model_index.json").path),
                      "models/emoji is missing")
-        return try StableDiffusion.load(folder: BundledModelTests.folder)
+        return try DiffusionPipeline.load(folder: BundledModelTests.folder)
     }
 
     @Test func paraphrasesFindTheirCaptionsAndTheFileRoundTrips() throws {

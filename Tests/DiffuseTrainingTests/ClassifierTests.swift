@@ -97,7 +97,7 @@ import Testing
         let dataset = try ImageCaptionDataset(directory: data, size: 8)
         let unet = try TrainableUNet(config: ModelConfig(values: TrainerTestSupport.unconditionalConfig, source: "test"))
         unet.initializeWeights(seed: 1)
-        let pipeline = StableDiffusion(textEncoder: nil, unet: unet.module, vae: nil,
+        let pipeline = DiffusionPipeline(textEncoder: nil, unet: unet.module, vae: nil,
                                        schedulerConfig: try SchedulerConfig(dictionary: TrainerTestSupport.schedulerJSON), name: "untrained")
         let evaluation = try ModelEvaluation(pipeline: pipeline, dataset: dataset, classifier: classifier)
         var settings = ModelEvaluation.Settings()

@@ -126,7 +126,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: partial.path))
 
         // The output folder is a model the pipeline loads (unconditional: the prompt is ignored).
-        let model = try StableDiffusion.load(folder: output)
+        let model = try DiffusionPipeline.load(folder: output)
         #expect(model.textEncoder == nil && model.vae == nil && model.defaultImageSize == 8)
         var request = GenerationRequest(prompt: "anything")
         request.steps = 5
@@ -162,7 +162,7 @@ import Testing
         // Generate with the trained (EMA) weights from the exported folder's weights.
         let weights = try SafeTensorsWeights(output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
         try trainer.unet.module.load(from: weights)
-        let pipeline = StableDiffusion(textEncoder: ColourWordEncoder(), unet: trainer.unet.module, vae: nil,
+        let pipeline = DiffusionPipeline(textEncoder: ColourWordEncoder(), unet: trainer.unet.module, vae: nil,
                                        schedulerConfig: trainer.schedulerConfig, name: "colours")
         #expect(pipeline.defaultImageSize == 8)
         for (prompt, wantRed) in [("red", true), ("blue", false)] {
@@ -204,7 +204,7 @@ import Testing
         try trainer.run(resume: false)
         let exported = try UNet2DConditionConfig(ModelConfig(contentsOf: output.appendingPathComponent("unet/config.json")))
         #expect(exported.classEmbeddingInputDim == 12)
-        let pipeline = StableDiffusion(textEncoder: PooledOnlyWordEncoder(), unet: trainer.unet.module, vae: nil,
+        let pipeline = DiffusionPipeline(textEncoder: PooledOnlyWordEncoder(), unet: trainer.unet.module, vae: nil,
                                        schedulerConfig: trainer.schedulerConfig, name: "keywords")
         try trainer.unet.module.load(from: SafeTensorsWeights(output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors")))
         for (prompt, wantRed) in [("red", true), ("apple", true), ("blue", false), ("sky", false)] {
@@ -219,7 +219,7 @@ import Testing
             }
         }
         // A pooled-embedding UNet refuses an encoder without pooled vectors, by name.
-        #expect(StableDiffusion.conditioningMismatch(textEncoder: ColourWordEncoder(), unet: trainer.unet.module)?
+        #expect(DiffusionPipeline.conditioningMismatch(textEncoder: ColourWordEncoder(), unet: trainer.unet.module)?
             .contains("gives none") == true)
         #expect(throws: TrainingError.self) {
             _ = try TrainerTestSupport.trainer(config: TrainerTestSupport.pooledConfig, data: data, output: output, configuration: c)
@@ -256,7 +256,7 @@ import Testing
         try TrainerTestSupport.writeDataset(Self.colours, size: 32, to: data)
         let output = try TrainerTestSupport.temporaryFolder("ft-out")
         defer { for u in [data, output] { try? FileManager.default.removeItem(at: u) } }
-        let original = try StableDiffusion.load(folder: source)
+        let original = try DiffusionPipeline.load(folder: source)
         let folder = try DiffusersFolder(source)
         let unetConfig = try ModelConfig(contentsOf: folder.configURL("unet"))
         let unet = try TrainableUNet(config: unetConfig)
@@ -272,7 +272,7 @@ import Testing
                                            dataset: ImageCaptionDataset(directory: data, size: 32), configuration: c, output: output)
         let state = try trainer.run(resume: false)
         #expect(state.losses.count == 3 && state.losses.allSatisfy(\.isFinite))
-        let tuned = try StableDiffusion.load(folder: output)
+        let tuned = try DiffusionPipeline.load(folder: output)
         #expect(tuned.vae != nil && tuned.textEncoder is CLIPPromptEncoder && tuned.defaultImageSize == original.defaultImageSize)
         #expect(tuned.defaultGuidance == 5.5 && original.defaultGuidance == nil)
         let before = original.unet.namedParameters().map(\.parameter.value.scalars)

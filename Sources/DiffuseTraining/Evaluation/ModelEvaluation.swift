@@ -16,7 +16,7 @@ import Foundation
 ///   (its `featureWidth`-wide penultimate layer) — FID's formula with this classifier in place of
 ///   Inception, for comparing samplers, step counts and runs.
 public final class ModelEvaluation {
-    public let pipeline: StableDiffusion
+    public let pipeline: DiffusionPipeline
     public let dataset: ImageCaptionDataset
     public let classifier: ImageClassifier
     /// Classifier features of every real image.
@@ -43,7 +43,7 @@ public final class ModelEvaluation {
 
     /// - Throws: `DatasetError` for an unreadable image, `TrainingError` when the classifier was
     ///   trained on other images (other labels or size).
-    public init(pipeline: StableDiffusion, dataset: ImageCaptionDataset, classifier: ImageClassifier) throws {
+    public init(pipeline: DiffusionPipeline, dataset: ImageCaptionDataset, classifier: ImageClassifier) throws {
         guard classifier.config.labels == dataset.entries.map(\.caption) else {
             throw TrainingError("the classifier's \(classifier.config.classes) labels are not the captions of \(dataset.directory.path) (\(dataset.count) images): train it on this dataset")
         }

@@ -69,7 +69,7 @@ public final class DiffusionTrainer {
         let model = unet.module
         if model.contextDimension != nil {
             guard let textEncoder else { throw TrainingError("a text-conditioned UNet needs a text encoder (--text-encoder or --model)") }
-            if let mismatch = StableDiffusion.conditioningMismatch(textEncoder: textEncoder, unet: model) { throw TrainingError(mismatch) }
+            if let mismatch = DiffusionPipeline.conditioningMismatch(textEncoder: textEncoder, unet: model) { throw TrainingError(mismatch) }
         }
         if vae != nil && configuration.patchSize != 1 { throw TrainingError("--patch-size is for pixel models (this one has a VAE)") }
         let channels = vae?.config.latentChannels ?? 3 * configuration.patchSize * configuration.patchSize
@@ -271,7 +271,7 @@ public final class DiffusionTrainer {
         let saved = parameters.map { $0.parameter.value }
         if let ema { ema.copy(to: model) }
         defer { for (i, p) in parameters.enumerated() { p.parameter.value = saved[i] } }
-        let pipeline = StableDiffusion(textEncoder: textEncoder, unet: model, vae: vae, schedulerConfig: schedulerConfig,
+        let pipeline = DiffusionPipeline(textEncoder: textEncoder, unet: model, vae: vae, schedulerConfig: schedulerConfig,
                                        name: output.lastPathComponent, patchSize: configuration.patchSize)
         let size = configuration.resolution
         var rows: [[PNGImage]] = []

@@ -1,0 +1,60 @@
+import DiffuseModels
+import DiffuseTensor
+
+/// What a UNet is conditioned on, one row per batch entry: the value a model family's encoders
+/// produce and the denoising loop hands to the `NoisePredictor`. A family that conditions its UNet
+/// on something else adds it here as an optional field, batched like the others
+/// (`concatenate`, `repeatingRows`, `row`).
+public struct Conditioning {
+    /// Token states `[B, N, D]` the UNet cross-attends to.
+    public var tokens: Tensor
+    /// One vector per prompt `[B, P]` — a sentence encoder's pooled, unit-length embedding — for
+    /// UNets with a projection class embedding; nil when the encoder gives none.
+    public var pooled: Tensor?
+
+    public init(tokens: Tensor, pooled: Tensor?) {
+        precondition(pooled == nil || pooled!.shape[0] == tokens.shape[0],
+                     "Conditioning: \(tokens.shape[0]) token rows but \(pooled!.shape[0]) pooled rows")
+        self.tokens = tokens
+        self.pooled = pooled
+    }
+
+    /// The batch size B.
+    public var count: Int { tokens.shape[0] }
+
+    /// The conditionings of several batches, one after the other.
+    public static func concatenate(_ parts: [Conditioning]) -> Conditioning {
+        precondition(!parts.isEmpty, "Conditioning.concatenate: no parts")
+        let pooled = parts[0].pooled == nil ? nil : Tensor.concatenate(parts.map { $0.pooled! }, axis: 0)
+        return Conditioning(tokens: Tensor.concatenate(parts.map(\.tokens), axis: 0), pooled: pooled)
+    }
+
+    /// Each prompt's rows repeated `times` times in place (prompt 0 × times, prompt 1 × times …),
+    /// as diffusers repeats embeddings for `num_images_per_prompt`.
+    public func repeatingRows(_ times: Int) -> Conditioning {
+        Conditioning(tokens: tokens.repeatingRows(times), pooled: pooled?.repeatingRows(times))
+    }
+
+    /// Row `index` alone (`[1, …]`).
+    public func row(_ index: Int) -> Conditioning {
+        Conditioning(tokens: tokens.narrowed(axis: 0, start: index, length: 1).contiguous(),
+                        pooled: pooled?.narrowed(axis: 0, start: index, length: 1).contiguous())
+    }
+}
+
+extension Tensor {
+    /// Each row along axis 0 repeated `times` times in place: `[a, b]` → `[a, a, b, b]` for 2.
+    public func repeatingRows(_ times: Int) -> Tensor {
+        precondition(times >= 1, "repeatingRows: \(times) < 1")
+        if times == 1 { return self }
+        var parts: [Tensor] = []
+        for i in 0 ..< shape[0] {
+            parts += Array(repeating: narrowed(axis: 0, start: i, length: 1), count: times)
+        }
+        return Tensor.concatenate(parts, axis: 0)
+    }
+}
+
+/// What a text encoder gives for a batch of prompts: token states and, for sentence encoders, a
+/// pooled embedding.
+public typealias PromptEmbedding = Conditioning
