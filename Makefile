@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build test test-browser demo bench clean train-default train-wide train-classifier eval-default
+.PHONY: deps build install uninstall test test-browser demo bench clean train-default train-wide train-classifier eval-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -19,6 +19,21 @@ SOURCES := Package.swift $(shell find Sources -type f 2>/dev/null)
 $(BIN): $(SOURCES)
 	$(SWIFT) build $(CONFIG) --product diffuse
 	@touch $(BIN)
+
+## install: `diffuse` in PREFIX/bin and its data (the bundled model, its classifier, the MiniLM text
+## encoder) in PREFIX/share/diffuse/models; the binary finds them there, and in /usr/local/share or
+## /usr/share (XDG_DATA_DIRS) when moved elsewhere. Files are copied under temporary names and
+## renamed into place.
+PREFIX ?= /usr/local
+DATA_DIR = $(PREFIX)/share/diffuse/models
+install: deps $(BIN)
+	@bash tools/install.sh "$(BIN)" "$(PREFIX)"
+
+## uninstall: removes what `make install PREFIX=…` put there
+uninstall:
+	rm -f "$(PREFIX)/bin/diffuse"
+	rm -rf "$(DATA_DIR)/emoji" "$(DATA_DIR)/emoji-classifier" "$(DATA_DIR)/all-MiniLM-L6-v2"
+	-rmdir "$(DATA_DIR)" "$(PREFIX)/share/diffuse" 2>/dev/null
 
 ## test: every test, built optimized, in one process
 test: deps
@@ -130,7 +145,7 @@ train-classifier: deps $(BIN)
 ## eval-default: the bundled model's quality figures (README, BENCHMARKS.md)
 eval-default: deps $(BIN)
 	@grep -q '"keywords"' data/emoji-32/metadata.jsonl 2>/dev/null || $(BIN) dataset emoji --output data/emoji-32 --size 32
-	$(BIN) eval --data data/emoji-32 --captions 200 --paraphrases configs/emoji-paraphrases.tsv \
+	$(BIN) eval --data data/emoji-32 --captions 200 --steps 20 --paraphrases configs/emoji-paraphrases.tsv \
 	    --paraphrases configs/emoji-paraphrases-heldout.tsv
 
 clean:

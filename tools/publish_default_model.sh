@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Copies the inference files of a `diffuse train` output folder (model_index.json, unet/, scheduler/)
 # into the committed default-model folder. The text encoder stays where `make deps` put it: the
-# model_index.json written by the trainer points at it relatively (../../.deps/all-MiniLM-L6-v2),
-# which is right for both runs/emoji and models/emoji.
+# trainer's model_index.json points at it by a relative path (../../.deps/all-MiniLM-L6-v2); the
+# published one names it by its folder name alone, found beside the model folder (models/ in a
+# checkout, where make deps links it; PREFIX/share/diffuse/models once installed).
 #
 # Usage: tools/publish_default_model.sh RUN_DIR MODEL_DIR
 set -euo pipefail
@@ -14,6 +15,7 @@ mkdir -p "$dest/unet" "$dest/scheduler"
 for f in model_index.json unet/config.json scheduler/scheduler_config.json unet/diffusion_pytorch_model.safetensors; do
     cp "$run/$f" "$dest/$f.tmp" && mv "$dest/$f.tmp" "$dest/$f"
 done
+sed -i -E 's|("_diffuse_text_encoder" *: *")[^"]*/([^"/]+)"|\1\2"|' "$dest/model_index.json"
 [ -f "$run/loss.png" ] && cp "$run/loss.png" "$dest/loss.png"
 cp "$run/training.json" "$dest/training.json"
 echo "published $(du -sh "$dest/unet/diffusion_pytorch_model.safetensors" | cut -f1) of weights to $dest"

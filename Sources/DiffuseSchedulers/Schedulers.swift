@@ -1,9 +1,18 @@
+/// The samplers Diffuse runs, by the names `Schedulers.make` takes (see `make` for the diffusers
+/// class each one means).
+public enum SamplerName: String, CaseIterable, Sendable {
+    case pndm, ddim, ddpm, euler
+    case eulerAncestral = "euler_a"
+    case heun, lms
+    case dpmpp2m = "dpmpp_2m"
+    case dpmpp2mKarras = "dpmpp_2m_karras"
+    case unipc
+}
+
 /// Makes schedulers by sampler name from a diffusers scheduler config.
 public enum Schedulers {
-    /// The sampler names `make` accepts (see `make` for the diffusers class each one means).
-    public static let names: [String] = [
-        "pndm", "ddim", "ddpm", "euler", "euler_a", "heun", "lms", "dpmpp_2m", "dpmpp_2m_karras", "unipc",
-    ]
+    /// The sampler names `make` accepts.
+    public static let names: [String] = SamplerName.allCases.map(\.rawValue)
 
     /// The diffusers scheduler classes this module implements.
     public static let classNames: [String] = [

@@ -3,10 +3,9 @@ import DiffuseTensor
 import Foundation
 import Testing
 
-/// Load and encode times of all-MiniLM-L6-v2, printed. The checks are on the results (a batch of 64
-/// captions equals the captions encoded alone, and the fixture's texts their reference embeddings);
-/// the time limits are loose multiples of what the 2-core reference machine takes, so a busy
-/// machine does not fail them.
+/// Load and encode times of all-MiniLM-L6-v2, printed for reading, not asserted (timing belongs to
+/// `make bench`). The checks are on the results: a batch of 64 captions equals the captions encoded
+/// alone, and the fixture's texts their reference embeddings.
 @Suite(.serialized) struct MiniLMPerformanceTests {
     private func seconds(_ body: () throws -> Void) rethrows -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -66,8 +65,5 @@ import Testing
                             "batch of 64 vs alone, \(text)", tolerance: 1e-5)
             }
         }
-        #expect(load < 10)
-        #expect(single[single.count / 2] < 0.5)
-        #expect(batchTimes.min()! < 10)
     }
 }

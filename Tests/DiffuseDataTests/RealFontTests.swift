@@ -150,9 +150,6 @@ struct RealFontTests {
             }
             let r = try #require(report)
             print("full 64x64 build: \(elapsed)\n\(r.summary)")
-            // About 5 s on an idle 2-core machine; the bound only catches pathological slowness
-            // (tests share the CPU with each other and, on CI, with other jobs).
-            #expect(elapsed < .seconds(120))
             #expect(r.imagesWritten == r.namedFromEmojiTest + r.namedFromUnicodeNames)
             #expect(r.imagesWritten + r.skippedCount == r.glyphsWithImages)
 

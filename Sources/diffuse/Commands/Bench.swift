@@ -38,17 +38,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size of the training group.")
     var trainBatch = 32
 
-    @Option(help: "Which groups to run: gemm, conv, attention, sd, train (comma-separated; sd needs --model, train --train-config).")
+    @Option(help: "Which groups to run: gemm, conv, attention, sd, train (comma-separated; sd runs on --model, default the bundled model; train needs --train-config).")
     var only = "gemm,conv,attention"
 
-    @Option(help: "A Stable Diffusion diffusers folder for the model-scale group (e.g. SD 1.5 shapes from tools/make_sd15_random.py).")
-    var model: String?
-
-    @Option(help: "Decode the image in tiles of N×N latent pixels (N×8 image pixels for Stable Diffusion), blended over a quarter tile: bounds the VAE's memory for large images (e.g. 64).")
-    var vaeTile: Int?
-
-    @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
-    var weights: WeightPrecision = .float32
+    @OptionGroup(title: "Model of the sd group (a Stable Diffusion folder, e.g. SD 1.5 shapes from tools/make_sd15_random.py)")
+    var modelOptions: ModelOptions
 
     @Option(help: "Image sizes for the model-scale group (comma-separated, multiples of 8).")
     var sizes = "256,512"
@@ -57,10 +51,10 @@ struct Bench: ParsableCommand {
     var json: String?
 
     func run() throws {
-        try requireSupportedCPU()
+        try prepareEngine()
         guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
         var groups = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        if model != nil { groups.insert("sd") }
+        if modelOptions.model != nil { groups.insert("sd") }
         if trainConfig != nil { groups.insert("train") }
         let unknown = groups.subtracting(["gemm", "conv", "attention", "sd", "train"])
         guard unknown.isEmpty else { throw ValidationError("unknown benchmark group(s): \(unknown.sorted().joined(separator: ", "))") }
@@ -104,17 +98,16 @@ struct Bench: ParsableCommand {
             try benchTraining(URL(fileURLWithPath: trainConfig), &random)
         }
         if groups.contains("sd") {
-            guard let model else { throw ValidationError("the sd group needs --model") }
-            try benchStableDiffusion(URL(fileURLWithPath: model), &random)
+            try benchStableDiffusion(&random)
         }
     }
 
     /// Text encoder (batch 2), one guided UNet step (batch 2) and a VAE decode at each size, as
     /// ../shared/baselines/bench_sd15_torch.py measures PyTorch.
-    func benchStableDiffusion(_ url: URL, _ random: inout BenchRandom) throws {
+    func benchStableDiffusion(_ random: inout BenchRandom) throws {
         let start = Date()
-        let sd = try StableDiffusion.load(folder: url, weights: weights)
-        if let vaeTile { sd.vaeTiling = try TiledDecoding(tile: vaeTile) }
+        let url = try modelOptions.location()
+        let sd = try modelOptions.load()
         print(String(format: "%-44@ %9.2f s", "load \(url.lastPathComponent)" as NSString, Date().timeIntervalSince(start)))
         guard let encoder = sd.textEncoder else { throw CLIError("\(url.path) is an unconditional model; the SD benchmark needs a text encoder") }
         let prompts = ["a photograph of an astronaut riding a horse", ""]

@@ -3,6 +3,7 @@ import DiffuseData
 import DiffuseFormats
 import DiffuseModels
 import DiffusePipelines
+import DiffuseSchedulers
 import DiffuseTraining
 import Foundation
 
@@ -22,19 +23,18 @@ struct Eval: ParsableCommand {
 
         Example (the bundled model on its own data):
           diffuse dataset emoji --output data/emoji-32 --size 32
-          diffuse eval --data data/emoji-32 --paraphrases configs/emoji-paraphrases.tsv \\
+          diffuse eval --data data/emoji-32 --steps 20 --paraphrases configs/emoji-paraphrases.tsv \\
               --paraphrases configs/emoji-paraphrases-heldout.tsv
         """
     )
 
-    @Option(help: "The model (default: the bundled text-to-emoji model).")
-    var model: String?
+    @OptionGroup(title: "Model") var modelOptions: ModelOptions
 
     @Option(help: "The captioned images the model was trained on.")
     var data: String
 
-    @Option(help: "The classifier trained on those images (diffuse train-classifier).")
-    var classifier = "models/emoji-classifier"
+    @Option(help: "The classifier trained on those images (diffuse train-classifier; default: the bundled models/emoji-classifier).")
+    var classifier: String?
 
     @Option(help: "Training captions to generate from.")
     var captions = 200
@@ -42,17 +42,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Paraphrase file: TEXT<TAB>CAPTION per line (# starts a comment); repeat for more files, each reported on its own.")
     var paraphrases: [String] = []
 
-    @Option(help: "Sampler (default: the model's own).")
-    var sampler: String?
-
-    @Option(help: "Denoising steps.")
-    var steps = 20
-
-    @Option(help: "Classifier-free guidance scale (default: the model's own, as for generate; else 7.5).")
-    var guidance: Float?
+    @OptionGroup(title: "Sampling") var sampling: SamplingOptions
 
     @Option(help: "A second sampler to compare on the first --compare-count captions (e.g. ddpm).")
-    var compareSampler: String?
+    var compareSampler: SamplerName?
 
     @Option(help: "Steps of the second sampler.")
     var compareSteps = 1000
@@ -73,18 +66,20 @@ struct Eval: ParsableCommand {
     var json: String?
 
     func run() throws {
-        try requireSupportedCPU()
-        let pipeline = try ModelLocation.load(model, tokenizer: nil)
+        try prepareEngine()
+        let pipeline = try modelOptions.load()
+        let (sampler, steps) = (sampling.sampler?.rawValue, sampling.steps)
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: pipeline.defaultImageSize)
-        guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: classifier).appendingPathComponent("config.json").path) else {
-            throw CLIError("no classifier in \(classifier); train one with: diffuse train-classifier --data \(data) --output \(classifier)")
+        let classifierURL = try classifier.map { URL(fileURLWithPath: $0) } ?? ModelLocation.defaultClassifier()
+        guard FileManager.default.fileExists(atPath: classifierURL.appendingPathComponent("config.json").path) else {
+            throw CLIError("--classifier: no classifier in \(classifierURL.path); train one with: diffuse train-classifier --data \(data) --output \(classifierURL.path)")
         }
         let evaluation = try ModelEvaluation(pipeline: pipeline, dataset: dataset,
-                                             classifier: try ImageClassifier.load(directory: URL(fileURLWithPath: classifier)))
+                                             classifier: try ImageClassifier.load(directory: classifierURL))
         var settings = ModelEvaluation.Settings()
         settings.sampler = sampler
         settings.steps = steps
-        let guidance = pipeline.guidance(guidance)
+        let guidance = pipeline.guidance(sampling.guidance)
         settings.guidance = guidance
         settings.matchCaption = !noCaptionMatching
         let samplerName = try pipeline.samplerDisplayName(sampler)
@@ -143,13 +138,13 @@ struct Eval: ParsableCommand {
 
         if let compareSampler {
             var other = settings
-            other.sampler = compareSampler
+            other.sampler = compareSampler.rawValue
             other.steps = compareSteps
             let subset = Array(captionPrompts.prefix(compareCount))
             let (a, aImages) = (captionResult, Array(captionImages.prefix(compareCount)))
             let (b, bImages) = try evaluation.retrieval(subset, settings: other)
             let fa = try evaluation.frechetDistance(aImages), fb = try evaluation.frechetDistance(bImages)
-            let name = try pipeline.samplerDisplayName(compareSampler)
+            let name = try pipeline.samplerDisplayName(compareSampler.rawValue)
             print(String(format: "sampler comparison on %d captions: %@ %d steps FD %.4f vs %@ %d steps FD %.4f (ratio %.3f); top-5 %.1f%% vs %.1f%%",
                          subset.count, samplerName, steps, fa, name, compareSteps, fb, fa / fb,
                          100 * Double(a.ranks.prefix(compareCount).filter { $0.rank <= 5 }.count) / Double(subset.count), 100 * b.top5))

@@ -36,7 +36,7 @@ struct Generate: ParsableCommand {
         """
     )
 
-    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup(title: "Model") var modelOptions: ModelOptions
 
     @Option(help: "What to draw.")
     var prompt: String
@@ -44,14 +44,7 @@ struct Generate: ParsableCommand {
     @Option(help: "What to steer away from.")
     var negativePrompt = ""
 
-    @Option(help: "pndm, ddim, ddpm, euler, euler_a, heun, lms, dpmpp_2m, dpmpp_2m_karras or unipc (default: the model's own scheduler).")
-    var sampler: String?
-
-    @Option(help: "Denoising steps.")
-    var steps = 25
-
-    @Option(help: "Classifier-free guidance scale, 1 turns guidance off (default: the model's own, 1.5 for the bundled model; else 7.5).")
-    var guidance: Float?
+    @OptionGroup(title: "Sampling") var sampling: SamplingOptions
 
     @Option(help: "Random seed (the same seed gives the same image).")
     var seed: UInt64 = 0
@@ -85,7 +78,6 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard output.lowercased().hasSuffix(".png") else { throw ValidationError("--output must end in .png (got \(output))") }
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         guard (1 ... 32).contains(upscale) else { throw ValidationError("--upscale must be in 1…32 (got \(upscale))") }
         if let strength, !(0 ... 1).contains(strength) { throw ValidationError("--strength \(strength) is outside 0…1") }
@@ -95,14 +87,14 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        try requireSupportedCPU()
+        try prepareEngine()
         let pipeline = try modelOptions.load()
-        let samplerName = try pipeline.samplerDisplayName(sampler)
+        let samplerName = try pipeline.samplerDisplayName(sampling.sampler?.rawValue)
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
-        request.sampler = sampler
-        request.steps = steps
-        let guidance = pipeline.guidance(guidance)
+        request.sampler = sampling.sampler?.rawValue
+        request.steps = sampling.steps
+        let guidance = pipeline.guidance(sampling.guidance)
         request.guidance = guidance
         request.seed = seed
         request.count = count
@@ -139,7 +131,7 @@ struct Generate: ParsableCommand {
             throw CLIError(error)
         }
         bar.finish()
-        let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
+        let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: sampling.steps, sampler: samplerName,
                             cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
                             model: pipeline.name, extra: extra)
         for (i, image) in images.enumerated() {

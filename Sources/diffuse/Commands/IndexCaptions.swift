@@ -25,13 +25,16 @@ struct IndexCaptions: ParsableCommand {
     @Option(help: "The captioned images the model was trained on (their captions and keywords are indexed).")
     var data: String
 
-    @Option(help: "The model folder to index (default: the bundled text-to-emoji model).")
-    var model: String?
+    @OptionGroup(title: "Model (the folder whose caption_index.safetensors is written)") var modelOptions: ModelOptions
 
     func run() throws {
-        try requireSupportedCPU()
-        let folder = try model.map { URL(fileURLWithPath: $0) } ?? ModelLocation.defaultModel()
-        let pipeline = try ModelLocation.load(folder.path, tokenizer: nil)
+        try prepareEngine()
+        let folder = try modelOptions.location()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("--model \(folder.path) is not a model folder (the caption index is written into one)")
+        }
+        let pipeline = try modelOptions.load()
         guard let encoder = pipeline.textEncoder, encoder.pooledDimension != nil else {
             throw CLIError("\(folder.path) has no sentence encoder (pooled embeddings) to match prompts with")
         }

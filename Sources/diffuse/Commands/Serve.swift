@@ -69,7 +69,7 @@ struct Serve: ParsableCommand {
         } catch let error as ServerConfigurationError {
             throw CLIError("--\(error.setting): \(error.message)")
         }
-        try requireSupportedCPU()
+        try prepareEngine()
 
         let start = Date()
         let pipeline = try modelOptions.load()

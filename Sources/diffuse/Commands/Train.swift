@@ -208,7 +208,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try requireSupportedCPU()
+        try prepareEngine()
         let outputURL = URL(fileURLWithPath: output).standardizedFileURL
         let source = try model.map { try DiffusersFolder(URL(fileURLWithPath: $0).standardizedFileURL) }
 
@@ -259,7 +259,7 @@ struct Train: ParsableCommand {
                                                 pooledOnly: pooledOnly, pooledToken: pooledToken)
                 encoderSource = .sentenceEncoder(folder: folder, length: promptLength)
             } else if let source {
-                encoder = try StableDiffusion.loadTextEncoder(source)
+                encoder = try DiffusionPipeline.loadTextEncoder(source)
                 encoderSource = source.textEncoderPath != nil || !source.hasComponent("text_encoder")
                     ? .sentenceEncoder(folder: URL(fileURLWithPath: source.textEncoderPath!, relativeTo: source.root).standardizedFileURL,
                                        length: source.promptLength ?? promptLength)
