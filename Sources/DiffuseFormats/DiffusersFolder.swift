@@ -37,7 +37,12 @@ public struct DiffusersFolder: Sendable {
         pooledOnly = object["_diffuse_pooled_only"] as? Bool ?? false
         pooledToken = object["_diffuse_pooled_token"] as? Bool ?? false
         guidance = (object["_diffuse_guidance"] as? NSNumber)?.doubleValue
+        steps = object["_diffuse_steps"] as? Int
     }
+
+    /// Diffuse's own key `_diffuse_steps`: the denoising steps the model is meant to run with
+    /// (a few-step model's), used when a command is given none.
+    public let steps: Int?
 
     /// Diffuse's own key `_diffuse_guidance`: the classifier-free guidance scale the model works
     /// best at, used when a command is given none (diffusers' pipelines default to 7.5, too strong

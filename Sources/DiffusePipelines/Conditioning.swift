@@ -11,12 +11,26 @@ public struct Conditioning {
     /// One vector per prompt `[B, P]` — a sentence encoder's pooled, unit-length embedding — for
     /// UNets with a projection class embedding; nil when the encoder gives none.
     public var pooled: Tensor?
+    /// The guidance scale as an embedding `[B, D]` (diffusers' `timestep_cond`:
+    /// `Tensor.guidanceScaleEmbedding`) for UNets that take guidance that way (LCM-distilled
+    /// ones); nil otherwise. Set by `GuidanceStrategy.embedded`.
+    public var guidanceEmbedding: Tensor?
 
-    public init(tokens: Tensor, pooled: Tensor?) {
-        precondition(pooled == nil || pooled!.shape[0] == tokens.shape[0],
-                     "Conditioning: \(tokens.shape[0]) token rows but \(pooled!.shape[0]) pooled rows")
+    public init(tokens: Tensor, pooled: Tensor?, guidanceEmbedding: Tensor? = nil) {
+        for (name, part) in [("pooled", pooled), ("guidance embedding", guidanceEmbedding)] {
+            if let part {
+                precondition(part.shape[0] == tokens.shape[0], "Conditioning: \(tokens.shape[0]) token rows but \(part.shape[0]) \(name) rows")
+            }
+        }
         self.tokens = tokens
         self.pooled = pooled
+        self.guidanceEmbedding = guidanceEmbedding
+    }
+
+    /// Each optional part of `parts` concatenated along the batch (nil when the first part has none).
+    private static func joined(_ parts: [Conditioning], _ part: (Conditioning) -> Tensor?) -> Tensor? {
+        guard part(parts[0]) != nil else { return nil }
+        return Tensor.concatenate(parts.map { part($0)! }, axis: 0)
     }
 
     /// The batch size B.
@@ -25,20 +39,21 @@ public struct Conditioning {
     /// The conditionings of several batches, one after the other.
     public static func concatenate(_ parts: [Conditioning]) -> Conditioning {
         precondition(!parts.isEmpty, "Conditioning.concatenate: no parts")
-        let pooled = parts[0].pooled == nil ? nil : Tensor.concatenate(parts.map { $0.pooled! }, axis: 0)
-        return Conditioning(tokens: Tensor.concatenate(parts.map(\.tokens), axis: 0), pooled: pooled)
+        return Conditioning(tokens: Tensor.concatenate(parts.map(\.tokens), axis: 0), pooled: joined(parts, \.pooled),
+                            guidanceEmbedding: joined(parts, \.guidanceEmbedding))
     }
 
     /// Each prompt's rows repeated `times` times in place (prompt 0 × times, prompt 1 × times …),
     /// as diffusers repeats embeddings for `num_images_per_prompt`.
     public func repeatingRows(_ times: Int) -> Conditioning {
-        Conditioning(tokens: tokens.repeatingRows(times), pooled: pooled?.repeatingRows(times))
+        Conditioning(tokens: tokens.repeatingRows(times), pooled: pooled?.repeatingRows(times),
+                     guidanceEmbedding: guidanceEmbedding?.repeatingRows(times))
     }
 
     /// Row `index` alone (`[1, …]`).
     public func row(_ index: Int) -> Conditioning {
-        Conditioning(tokens: tokens.narrowed(axis: 0, start: index, length: 1).contiguous(),
-                        pooled: pooled?.narrowed(axis: 0, start: index, length: 1).contiguous())
+        func row(_ x: Tensor?) -> Tensor? { x?.narrowed(axis: 0, start: index, length: 1).contiguous() }
+        return Conditioning(tokens: row(tokens)!, pooled: row(pooled), guidanceEmbedding: row(guidanceEmbedding))
     }
 }
 

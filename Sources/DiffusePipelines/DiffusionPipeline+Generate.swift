@@ -17,7 +17,8 @@ extension DiffusionPipeline {
         try validate(request, width: width, height: height)
         let count = request.count
         // An unconditional model has nothing to guide: one pass per step, the prompt is ignored.
-        let guidance = textEncoder == nil ? GuidanceStrategy.none : GuidanceStrategy(scale: request.guidance)
+        let guidance = textEncoder == nil ? GuidanceStrategy.none
+            : GuidanceStrategy(scale: request.guidance, embeddingDimension: unet.guidanceEmbeddingDimension)
         let inpaintingUNet = unet.inputChannels == 9
         if inpaintingUNet && request.mode != .inpaint {
             throw PipelineError("\(name) is an inpainting model (9 input channels): it needs an init image and a mask", parameter: .mask)

@@ -29,9 +29,16 @@ public final class DiffusionPipeline: @unchecked Sendable {
     /// for callers that were given none; nil = diffusers' 7.5.
     public var defaultGuidance: Float? = nil
 
+    /// The denoising steps the model's folder recommends (`_diffuse_steps` in model_index.json, or
+    /// its pipeline class's default: 4 for `LatentConsistencyModelPipeline`); nil = the caller's.
+    public var defaultSteps: Int? = nil
+
     /// The guidance scale to generate with: `given`, else `defaultGuidance`, else diffusers' 7.5
     /// (`GenerationRequest`'s default).
     public func guidance(_ given: Float?) -> Float { given ?? defaultGuidance ?? GenerationRequest(prompt: "").guidance }
+
+    /// The steps to generate with: `given`, else `defaultSteps`, else `fallback`.
+    public func steps(_ given: Int?, fallback: Int) -> Int { given ?? defaultSteps ?? fallback }
 
     /// A pipeline over these components.
     /// - Precondition: `textEncoder` can condition `unet` (`conditioningMismatch` is nil).

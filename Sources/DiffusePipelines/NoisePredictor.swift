@@ -17,6 +17,9 @@ public protocol NoisePredictor: Module {
     /// The width of the pooled prompt embedding it also takes (a projection class embedding);
     /// nil when it takes none.
     var pooledDimension: Int? { get }
+    /// The width of the guidance-scale embedding it takes (`Conditioning.guidanceEmbedding`); nil
+    /// when guidance is classifier-free (or absent) for it.
+    var guidanceEmbeddingDimension: Int? { get }
     /// `sample` `[B, inputChannels, h, w]`, one timestep per batch entry (or one for all), and
     /// the prompts' `conditioning` (B rows; ignored when unconditional) → `[B, outputChannels, h, w]`.
     func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor
@@ -28,11 +31,12 @@ extension UNet2DConditionModel: NoisePredictor {
     public var nativeSampleSize: Int? { config.sampleSize }
     public var contextDimension: Int? { config.crossAttentionDim[0] }
     public var pooledDimension: Int? { config.classEmbeddingInputDim }
+    public var guidanceEmbeddingDimension: Int? { config.timeConditionDim }
     public func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor {
         guard let conditioning else { preconditionFailure("UNet2DConditionModel needs token states to attend to") }
         precondition(pooledDimension == nil || conditioning.pooled != nil, "UNet2DConditionModel: this model needs pooled prompt embeddings")
         return self(sample, timesteps: timesteps, encoderHiddenStates: conditioning.tokens,
-                    classLabels: pooledDimension == nil ? nil : conditioning.pooled)
+                    classLabels: pooledDimension == nil ? nil : conditioning.pooled, timestepCondition: conditioning.guidanceEmbedding)
     }
 }
 
@@ -42,6 +46,7 @@ extension UNet2DModel: NoisePredictor {
     public var nativeSampleSize: Int? { config.sampleSize }
     public var contextDimension: Int? { nil }
     public var pooledDimension: Int? { nil }
+    public var guidanceEmbeddingDimension: Int? { nil }
     public func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor {
         self(sample, timesteps: timesteps)
     }

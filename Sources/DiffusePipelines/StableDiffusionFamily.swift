@@ -8,13 +8,15 @@ import Foundation
 /// text-to-image, image-to-image and 9-channel inpainting checkpoints) and the models
 /// `diffuse train` writes: pixel-space UNets without a VAE (`_diffuse_patch_size` folds pixel
 /// blocks into channels), text-conditioned through CLIP or a BERT sentence encoder, or
-/// unconditional (`UNet2DModel`, diffusers' `DDPMPipeline`).
+/// unconditional (`UNet2DModel`, diffusers' `DDPMPipeline`). LCM-distilled folders
+/// (`LatentConsistencyModelPipeline`: a UNet with `time_cond_proj_dim`, guidance as an embedding)
+/// load the same way, with that pipeline's defaults: 4 steps, guidance 8.5.
 public struct StableDiffusionFamily: ModelFamily {
     public init() {}
 
     public var pipelineClasses: Set<String> {
         ["StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
-         "DiffuseTextToPixelPipeline", "DDPMPipeline"]
+         "DiffuseTextToPixelPipeline", "DDPMPipeline", "LatentConsistencyModelPipeline"]
     }
 
     /// Reads `model_index.json`, `unet/`, `scheduler/`, and as the model needs them `text_encoder/`
@@ -63,7 +65,9 @@ public struct StableDiffusionFamily: ModelFamily {
         }
         let model = DiffusionPipeline(textEncoder: textEncoder, unet: unet, decoder: decoder,
                                       schedulerConfig: try SchedulerConfig(jsonData: schedulerData), name: url.lastPathComponent)
-        model.defaultGuidance = folder.guidance.map { Float($0) }
+        let lcm = folder.pipelineClass == "LatentConsistencyModelPipeline"
+        model.defaultGuidance = folder.guidance.map { Float($0) } ?? (lcm ? 8.5 : nil)
+        model.defaultSteps = folder.steps ?? (lcm ? 4 : nil)
         let indexURL = url.appendingPathComponent(CaptionIndex.fileName)
         if textEncoder?.pooledDimension != nil, FileManager.default.fileExists(atPath: indexURL.path) {
             let index = try CaptionIndex(contentsOf: indexURL)

@@ -26,7 +26,8 @@ enum ModelLocation {
         for base in [home] + shared.split(separator: ":").map(String.init) {
             folders.append(URL(fileURLWithPath: base).appendingPathComponent("diffuse"))
         }
-        return folders
+        var seen = Set<String>()
+        return folders.map(\.standardizedFileURL).filter { seen.insert($0.path).inserted }
     }
 
     /// The first `models/NAME` among the data folders that holds `marker`, or a one-line error

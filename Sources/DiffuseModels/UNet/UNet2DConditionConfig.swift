@@ -28,6 +28,10 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
     /// (diffusers' `class_embed_type` "projection" with `projection_class_embeddings_input_dim`);
     /// nil when the model has no class embedding.
     public var classEmbeddingInputDim: Int? = nil
+    /// The width of the guidance-scale embedding added to the time embedding's input through its
+    /// `cond_proj` (diffusers' `time_cond_proj_dim`: LCM-distilled UNets take the guidance scale
+    /// this way); nil when the model takes none.
+    public var timeConditionDim: Int? = nil
 
     public init() {}
 
@@ -93,8 +97,15 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
             throw ModelConfigError(source: c.source, key: "class_embed_type",
                                    problem: "is \(other); Diffuse implements only \"projection\" class embeddings")
         }
+        if c.has("time_cond_proj_dim") {
+            let width = try c.int("time_cond_proj_dim", default: 0)
+            guard width >= 4 else {
+                throw ModelConfigError(source: c.source, key: "time_cond_proj_dim", problem: "must be at least 4 (got \(width))")
+            }
+            timeConditionDim = width
+        }
         for key in ["addition_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
-                    "time_cond_proj_dim", "time_embedding_act_fn", "timestep_post_act", "time_embedding_dim",
+                    "time_embedding_act_fn", "timestep_post_act", "time_embedding_dim",
                     "cross_attention_norm"] {
             try c.requireUnset(key, feature: "the \(key) option")
         }

@@ -19,8 +19,7 @@ public final class UNet2DConditionModel: Module {
     /// How inference (`Tensor` inputs) computes its 3×3 convolutions. `.automatic` by default:
     /// Winograd where a call has enough output positions to repay transforming its weights again
     /// (a Stable Diffusion 1.5 UNet's 320- and 640-channel levels, and at 512² its 1280-channel
-    /// 16² one), direct elsewhere (BENCHMARKS.md,
-    /// issue 7, session 13). `.direct` for the bit-closest result to diffusers; training chooses
+    /// 16² one), direct elsewhere. `.direct` for the bit-closest result to diffusers; training chooses
     /// its own (`TrainingConfiguration.convolutionAlgorithm`).
     public var convolutionAlgorithm: OneDNNConvolution.Algorithm = .automatic
 
@@ -30,7 +29,7 @@ public final class UNet2DConditionModel: Module {
         let groups = config.normNumGroups, eps = config.normEps
         let tembDim = ch[0] * 4
         convIn = Conv2d(config.inChannels, ch[0], kernel: 3, padding: 1)
-        timeEmbedding = TimestepEmbedding(inChannels: ch[0], dim: tembDim)
+        timeEmbedding = TimestepEmbedding(inChannels: ch[0], dim: tembDim, conditionDim: config.timeConditionDim)
         classEmbedding = config.classEmbeddingInputDim.map { TimestepEmbedding(inChannels: $0, dim: tembDim) }
 
         func transformer(_ channels: Int, block: Int, heads: Int) -> Transformer2DModel {
@@ -103,27 +102,39 @@ public final class UNet2DConditionModel: Module {
     ///   - encoderHiddenStates: text embeddings `[B, 77, crossAttentionDim]`.
     ///   - classLabels: `[B, classEmbeddingInputDim]` vectors added to the time embedding through
     ///     `classEmbedding`; required exactly when the config has a class embedding.
+    ///   - timestepCondition: `[B, timeConditionDim]` (diffusers' `timestep_cond`, e.g. a guidance-scale
+    ///     embedding) added to the time embedding's input through its `cond_proj`; ignored when the
+    ///     config has no `time_cond_proj_dim`, as in diffusers.
     /// - Returns: the model output `[B, outChannels, h, w]`.
-    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, classLabels: Tensor? = nil) -> Tensor {
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, classLabels: Tensor? = nil,
+                               timestepCondition: Tensor? = nil) -> Tensor {
         OneDNNConvolution.$algorithm.withValue(convolutionAlgorithm) {
-            forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels)
+            forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels,
+                    timestepCondition: timestepCondition)
         }
     }
 
     /// The same model on `Variable`s (training: gradients reach the parameters' leaves, see
     /// `Module.beginTraining()`) or any other `TensorValue`. The timestep embedding is a constant.
-    public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T? = nil) -> T {
-        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels)
+    public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T? = nil,
+                                               timestepCondition: T? = nil) -> T {
+        forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels,
+                timestepCondition: timestepCondition)
     }
 
     /// The forward pass, written once for both value types.
-    private func forward<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T?) -> T {
+    private func forward<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T?,
+                                         timestepCondition: T?) -> T {
         let batch = sample.shape[0]
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
         precondition(ts.count == batch, "UNet: \(timesteps.count) timesteps for a batch of \(batch)")
         let tProj = Tensor.timestepEmbedding(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
                                              downscaleFreqShift: Float(config.freqShift))
-        var temb = timeEmbedding(T.constant(tProj))
+        if let timestepCondition, let width = config.timeConditionDim {
+            precondition(timestepCondition.shape == [batch, width],
+                         "UNet: timestep condition is \(timestepCondition.shape), expected [\(batch), \(width)]")
+        }
+        var temb = timeEmbedding(T.constant(tProj), condition: timestepCondition)
         switch (classEmbedding, classLabels) {
         case (let embedding?, let labels?):
             precondition(labels.shape == [batch, config.classEmbeddingInputDim!],

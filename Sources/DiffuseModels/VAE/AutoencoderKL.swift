@@ -135,11 +135,10 @@ public final class AutoencoderKL: Module {
     public let decoder: VAEDecoder
     public let quantConv: Conv2d?
     public let postQuantConv: Conv2d?
-    /// How `encode` and `decode` compute their 3×3 convolutions. Winograd by default: on machine B
-    /// it decodes a 512² image in 4.5 s instead of 7.3 (256²: 0.8–1.1 s instead of 1.6–1.7), and the
-    /// parity fixtures' decode differs from diffusers by at most 3.6e-6 instead of 2.3e-6
-    /// (BENCHMARKS.md, issue 7, session 11); held to AVX2 (Diffuse's own Winograd kernels) 256² in
-    /// 1.1 s instead of 2.45 (session 12). `.direct` for the bit-closest result.
+    /// How `encode` and `decode` compute their 3×3 convolutions. Winograd by default (every VAE
+    /// convolution has enough positions to repay its weight transform; the speed-up, with oneDNN's
+    /// and Diffuse's own kernels, is in BENCHMARKS.md); its rounding differs from diffusers' a little
+    /// more than direct sums do. `.direct` for the bit-closest result.
     public var convolutionAlgorithm: OneDNNConvolution.Algorithm = .winograd
 
     public init(config: AutoencoderKLConfig) {

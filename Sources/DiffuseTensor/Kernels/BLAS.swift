@@ -7,11 +7,10 @@ import Glibc
 /// worker, and nested calls never oversubscribe the cores. `parallelGemm` runs one product on all
 /// cores, through oneDNN's `dnnl_sgemm` (or OpenBLAS's threads: `EngineSettings.gemm`).
 ///
-/// Why two libraries (BENCHMARKS.md, issue 4, session 11): on the Zen 5 machine B Debian's OpenBLAS
-/// 0.3.21 runs its AVX2 kernels, ~113 GFLOP/s per core, where `dnnl_sgemm`'s JIT kernels use AVX-512
-/// and reach ~225 — the training step's linear layers went from 0.20 to 0.06 s. From inside the
-/// workers (one thread each) oneDNN's products measured slower in the training step (its
-/// convolutions slowed by ~7% next to them), so the per-worker products stay on OpenBLAS.
+/// Why two libraries: Debian's OpenBLAS 0.3.21 runs its AVX2 kernels even on AVX-512 CPUs, where
+/// `dnnl_sgemm`'s JIT kernels use AVX-512; from inside the workers (one thread each) oneDNN's
+/// products were slower next to its own convolutions, so the per-worker products stay on OpenBLAS
+/// (figures in BENCHMARKS.md).
 public enum BLAS {
     /// Which library runs `parallelGemm`.
     public enum Backend: String, Sendable, CaseIterable { case onednn, openblas }

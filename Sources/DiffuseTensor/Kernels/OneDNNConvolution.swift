@@ -25,10 +25,9 @@ public enum OneDNNConvolution {
         /// Winograd F(4×4, 3×3) for 3×3, stride-1 convolutions with channel counts in whole
         /// 16-blocks: oneDNN's `jit_wino_4x3` on AVX-512 CPUs, Diffuse's own `WinogradConvolution`
         /// on AVX2 ones; direct for the rest. 4× fewer multiplications, a few times the rounding
-        /// error of the direct sums (relative ~1e-6 instead of ~5e-7 on the parity fixtures). On
-        /// machine B: the VAE decode 1.5–2× faster (2.2× held to AVX2), the issue-4 training step
-        /// ~1.4× faster (~1.8× held to AVX2); the UNet at inference slower at its low-resolution
-        /// levels (its weights are re-transformed every call; see `.automatic`).
+        /// error of the direct sums (relative ~1e-6 instead of ~5e-7 on the parity fixtures). Faster
+        /// for the VAE and training (BENCHMARKS.md); slower for the UNet's low-resolution levels at
+        /// inference, whose weights are re-transformed every call (see `.automatic`).
         case winograd
         /// Winograd where it pays at inference, direct elsewhere: where a call has enough output
         /// positions (`N·OH·OW ≥ winogradMinimumPositions`) to pay for transforming the weights
@@ -41,7 +40,7 @@ public enum OneDNNConvolution {
 
     /// The fewest output positions (`N·OH·OW`) for which `.automatic` takes Winograd. At 128
     /// positions (a 256² UNet's 8×8 level) the weight transform costs more than Winograd saves;
-    /// from 512 on it costs less (BENCHMARKS.md, issue 7, session 13).
+    /// from 512 on it costs less (BENCHMARKS.md).
     public static let winogradMinimumPositions = 512
 
     /// Whether a convolution of an input of shape `input` (`[N, Cin, H, W]`) with output `outputHeight`

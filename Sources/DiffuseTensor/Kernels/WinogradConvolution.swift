@@ -130,8 +130,7 @@ public enum WinogradConvolution {
     }
 
     /// The bytes of a block's transformed inputs and products: half the L2 cache of the reference
-    /// Zen 3 (512 KB). Measured on machine B held to AVX2 (training step, alternating runs):
-    /// 1 MB 1.28–1.29 s, 512 KB 1.26–1.27, 256 KB 1.24–1.32, 128 KB 1.18–1.31 (within the noise).
+    /// Zen 3 (512 KB); 128 KB to 1 MB measured alike (BENCHMARKS.md).
     static let blockBytes = 256 << 10
 
     /// Tiles per block: the block's transformed inputs and products (36 · tiles · (Cin + Cout)

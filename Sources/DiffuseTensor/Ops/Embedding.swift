@@ -37,4 +37,26 @@ extension Tensor {
         }
         return out
     }
+
+    /// diffusers' `get_guidance_scale_embedding` (the LCM pipelines' `timestep_cond`): for each
+    /// `w` (the guidance scale minus 1), `[sin(1000·w·f_i), cos(1000·w·f_i)]` with
+    /// `f_i = exp(−i · ln(10000) / (dim/2 − 1))`, i < dim/2, zero-padded to `dim` when odd;
+    /// `[w.count, dim]`, in torch's float32 order of operations.
+    public static func guidanceScaleEmbedding(_ w: [Float], dim: Int) -> Tensor {
+        precondition(dim >= 4, "guidanceScaleEmbedding: dim \(dim) < 4")
+        let half = dim / 2
+        let step = Float(Foundation.log(Float(10000))) / Float(half - 1)
+        let frequencies: [Float] = (0 ..< half).map { Foundation.exp(Float($0) * -step) }
+        let out = Tensor(shape: [w.count, dim], repeating: 0)
+        for (row, scale) in w.enumerated() {
+            let r = out.pointer + row * dim
+            let t = scale * 1000
+            for i in 0 ..< half {
+                let angle = t * frequencies[i]
+                r[i] = Foundation.sin(angle)
+                r[half + i] = Foundation.cos(angle)
+            }
+        }
+        return out
+    }
 }

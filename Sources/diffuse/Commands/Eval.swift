@@ -68,7 +68,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try prepareEngine()
         let pipeline = try modelOptions.load()
-        let (sampler, steps) = (sampling.sampler?.rawValue, sampling.steps)
+        let (sampler, steps) = (sampling.sampler?.rawValue, sampling.steps(for: pipeline))
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: pipeline.defaultImageSize)
         let classifierURL = try classifier.map { URL(fileURLWithPath: $0) } ?? ModelLocation.defaultClassifier()
         guard FileManager.default.fileExists(atPath: classifierURL.appendingPathComponent("config.json").path) else {

@@ -93,9 +93,12 @@ struct Generate: ParsableCommand {
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
         request.sampler = sampling.sampler?.rawValue
-        request.steps = sampling.steps
+        request.steps = sampling.steps(for: pipeline)
         let guidance = pipeline.guidance(sampling.guidance)
         request.guidance = guidance
+        if pipeline.unet.guidanceEmbeddingDimension != nil, !negativePrompt.isEmpty {
+            FileHandle.standardError.write(Data("note: \(pipeline.name) takes the guidance scale as an embedding (LCM); --negative-prompt is ignored, as diffusers ignores it\n".utf8))
+        }
         request.seed = seed
         request.count = count
         request.strength = strength
@@ -131,7 +134,7 @@ struct Generate: ParsableCommand {
             throw CLIError(error)
         }
         bar.finish()
-        let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: sampling.steps, sampler: samplerName,
+        let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: request.steps, sampler: samplerName,
                             cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
                             model: pipeline.name, extra: extra)
         for (i, image) in images.enumerated() {
