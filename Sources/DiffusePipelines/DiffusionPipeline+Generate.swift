@@ -80,7 +80,7 @@ extension DiffusionPipeline {
         }
 
         // 4. Denoising loop.
-        let loop = DenoisingLoop(predictor: unet, guidance: guidance, inpainting: inpainting)
+        let loop = DenoisingLoop(predictor: unet, guidance: guidance, inpainting: inpainting, cancellation: request.cancellation)
         latents = try loop.run(latents, timesteps: timesteps, scheduler: &scheduler, conditioning: conditioning,
                                random: &random, progress: progress)
 

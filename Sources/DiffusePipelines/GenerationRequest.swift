@@ -34,6 +34,9 @@ public struct GenerationRequest: Sendable {
     public var effectiveStrength: Double { strength ?? (mask != nil ? 1.0 : 0.8) }
     /// Inpainting mask: white = repaint, black = keep (same size as the output).
     public var mask: PNGImage? = nil
+    /// Cancels the generation from another thread: the UNet stops between its blocks and
+    /// `generate` throws `CancellationError` (not only between steps, as the progress handler can).
+    public var cancellation: CancellationFlag? = nil
 
     public init(prompt: String) { self.prompt = prompt }
 

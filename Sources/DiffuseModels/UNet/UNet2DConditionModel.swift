@@ -145,16 +145,21 @@ public final class UNet2DConditionModel: Module {
         case (nil, _?): preconditionFailure("UNet: class labels given to a model without a class embedding")
         }
         let checkpointing = gradientCheckpointing
+        // Checked between blocks (`Cancellation`): a cancelled call returns zeros, which its caller discards.
+        func cancelled() -> T { T.constant(Tensor.zeros([batch, config.outChannels, sample.shape[2], sample.shape[3]])) }
         var h = config.centerInputSample ? sample * 2 - 1 : sample
         h = convIn(h)
         var skips: [T] = [h]
         for block in downBlocks {
+            if Cancellation.isRequested { return cancelled() }
             let (out, added) = block(h, temb: temb, context: encoderHiddenStates, checkpointing: checkpointing)
             h = out
             skips += added
         }
+        if Cancellation.isRequested { return cancelled() }
         h = midBlock(h, temb: temb, context: encoderHiddenStates, checkpointing: checkpointing)
         for (i, block) in upBlocks.enumerated() {
+            if Cancellation.isRequested { return cancelled() }
             let n = block.resnets.count
             let blockSkips = Array(skips.suffix(n))
             skips.removeLast(n)
