@@ -4,7 +4,12 @@
 Run with a Python that has torch, diffusers and scipy, on an x86-64 machine with AVX2 (the versions
 used are recorded in the files):
 
-    /tmp/torch-venv/bin/python tools/make_scheduler_fixtures.py [--schedulers-only]
+    /tmp/torch-venv/bin/python tools/make_scheduler_fixtures.py [--schedulers-only] [--keep-existing]
+
+--keep-existing copies the cases already in schedulers.json unchanged and computes only the new
+ones. Float32 rounding of some torch kernels differs between machines with the same torch version
+(on one 2-core AVX-512 host, torch.sqrt(16777215.0) gives 4096.0 where the correctly rounded value
+is 4095.9998), which moves earlier cases by up to a few 1e-5 on a full rerun.
 
 Files:
   torch_random.json         torch.randn / torch.rand streams (float32 bit patterns) for several
@@ -13,6 +18,9 @@ Files:
                             made in a subprocess.
   schedulers.json           for each sampler and config: timesteps, init_noise_sigma, a full
                             text-to-image loop, an img2img loop and add_noise, with a fake model.
+                            The few-step samplers (LCM, TCD) run img2img as
+                            LatentConsistencyModelImg2ImgPipeline does (set_timesteps(steps,
+                            strength=…), no begin index); the others as StableDiffusionImg2ImgPipeline.
 
 The fake model is `0.3 * scale_model_input(x, t) + c(t)` with `c(t) = float32(0.1 * sin(t / 100))`
 evaluated in double precision, so the Swift tests can evaluate it identically.
@@ -173,6 +181,25 @@ EXTRAS = [
 # loop at index 1 and the last step reads past the end of the sigmas (IndexError in diffusers).
 SKIPPED = {("dpmpp_2m_karras", "zsnr", 25)}
 
+# The few-step samplers, after the others so that the earlier cases keep their place:
+# (sampler, config, overrides, steps, step kwargs, img2img strength).
+FEW_STEP = [("lcm", config_name, {}, steps, {}, strength)
+            for config_name in ("sd15", "sd2v") for steps in (1, 2, 4, 8) for strength in (0.5, 0.75)]
+FEW_STEP += [
+    ("lcm", "zsnr", {}, 4, {}, 0.5),
+    ("lcm", "sd15", {"clip_sample": True, "clip_sample_range": 0.5}, 4, {}, 0.75),
+    ("lcm", "sd15", {"prediction_type": "sample"}, 4, {}, 0.75),
+    ("lcm", "sd15", {"original_inference_steps": 25, "timestep_scaling": 5.0}, 3, {}, 0.5),
+]
+FEW_STEP += [("tcd", config_name, {}, steps, {"eta": eta}, 0.75)
+             for config_name in ("sd15", "sd2v") for steps in (2, 4) for eta in (0.0, 0.3, 1.0)]
+FEW_STEP += [
+    ("tcd", "sd15", {"prediction_type": "sample"}, 4, {"eta": 0.3}, 0.5),
+    ("tcd", "zsnr", {}, 4, {"eta": 0.3}, 0.5),
+    ("tcd", "sd15", {}, 8, {}, 0.5),  # eta not passed: diffusers' step default (0.3)
+]
+CONSISTENCY = {"lcm", "tcd"}
+
 SHAPE = [1, 4, 3, 5]
 SEED = 1234
 STRENGTH = 0.6
@@ -180,15 +207,15 @@ STRENGTH = 0.6
 
 def scheduler_class(sampler, config):
     from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                           EulerDiscreteScheduler, HeunDiscreteScheduler, LMSDiscreteScheduler, PNDMScheduler,
-                           UniPCMultistepScheduler)
+                           EulerDiscreteScheduler, HeunDiscreteScheduler, LCMScheduler, LMSDiscreteScheduler,
+                           PNDMScheduler, TCDScheduler, UniPCMultistepScheduler)
     table = {"pndm": (PNDMScheduler, {}), "ddim": (DDIMScheduler, {}), "ddpm": (DDPMScheduler, {}),
              "euler": (EulerDiscreteScheduler, {}), "euler_a": (EulerAncestralDiscreteScheduler, {}),
              "heun": (HeunDiscreteScheduler, {}), "lms": (LMSDiscreteScheduler, {}),
              "dpmpp_2m": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2}),
              "dpmpp_2m_karras": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "solver_order": 2,
                                                                "use_karras_sigmas": True}),
-             "unipc": (UniPCMultistepScheduler, {})}
+             "unipc": (UniPCMultistepScheduler, {}), "lcm": (LCMScheduler, {}), "tcd": (TCDScheduler, {})}
     cls, fixed = table[sampler]
     return cls, fixed
 
@@ -251,7 +278,7 @@ def dumps(doc):
     return encode(doc)
 
 
-def run_case(sampler, config_name, overrides, steps, extra):
+def run_case(sampler, config_name, overrides, steps, extra, strength=STRENGTH):
     config = CONFIGS[config_name]
     sched = make_scheduler(sampler, config, overrides)
     sched.set_timesteps(steps)
@@ -266,23 +293,29 @@ def run_case(sampler, config_name, overrides, steps, extra):
         latents = sched.step(model(x_in, t), t, latents, **step_kwargs_for(sched, g, extra), return_dict=False)[0]
     txt2img = floats(latents)
 
-    # Image to image, as StableDiffusionImg2ImgPipeline runs it.
     sched = make_scheduler(sampler, config, overrides)
-    sched.set_timesteps(steps)
-    init_timestep = min(int(steps * STRENGTH), steps)
-    t_start = max(steps - init_timestep, 0)
-    i2i_timesteps = sched.timesteps[t_start * sched.order:]
     begin = None
-    if hasattr(sched, "set_begin_index"):
-        begin = t_start * sched.order
-        sched.set_begin_index(begin)
+    if sampler in CONSISTENCY:
+        # Image to image, as LatentConsistencyModelImg2ImgPipeline runs it: the strength shortens
+        # the origin schedule; no begin index.
+        sched.set_timesteps(steps, strength=strength)
+        i2i_timesteps = sched.timesteps
+    else:
+        # Image to image, as StableDiffusionImg2ImgPipeline runs it.
+        sched.set_timesteps(steps)
+        init_timestep = min(int(steps * strength), steps)
+        t_start = max(steps - init_timestep, 0)
+        i2i_timesteps = sched.timesteps[t_start * sched.order:]
+        if hasattr(sched, "set_begin_index"):
+            begin = t_start * sched.order
+            sched.set_begin_index(begin)
     g = torch.Generator().manual_seed(SEED)
     noise = torch.randn(SHAPE, generator=g, dtype=torch.float32)
     latents = sched.add_noise(pattern("image"), noise, i2i_timesteps[:1])
     for t in i2i_timesteps:
         x_in = sched.scale_model_input(latents, t)
         latents = sched.step(model(x_in, t), t, latents, **step_kwargs_for(sched, g, extra), return_dict=False)[0]
-    img2img = {"strength": STRENGTH, "timesteps": [F32(t) for t in i2i_timesteps.float().tolist()], "begin_index": begin,
+    img2img = {"strength": strength, "timesteps": [F32(t) for t in i2i_timesteps.float().tolist()], "begin_index": begin,
                "latent": floats(latents)}
 
     # add_noise on a fresh schedule (no begin index: index_for_timestep).
@@ -298,17 +331,28 @@ def run_case(sampler, config_name, overrides, steps, extra):
             "add_noise": {"timestep": F32(float(t.item())), "result": added}}
 
 
-def main_schedulers():
+def case_key(sampler, config_name, overrides, steps, extra, strength):
+    return (sampler, config_name, json.dumps(overrides, sort_keys=True), steps, json.dumps(extra, sort_keys=True),
+            strength)
+
+
+def main_schedulers(keep_existing):
     import diffusers
+    existing = {}
+    if keep_existing and (OUT / "schedulers.json").exists():
+        for case in json.loads((OUT / "schedulers.json").read_text())["cases"]:
+            existing[case_key(case["sampler"], case["config"], case["overrides"], case["steps"], case["step_kwargs"],
+                              case["img2img"]["strength"])] = case
+    plan = [(sampler, config_name, {}, steps, {}, STRENGTH)
+            for config_name in CONFIGS for sampler in SAMPLERS for steps in STEP_COUNTS
+            if (sampler, config_name, steps) not in SKIPPED]
+    plan += [(sampler, config_name, overrides, steps, extra, STRENGTH)
+             for sampler, config_name, overrides, steps, extra in EXTRAS]
+    plan += FEW_STEP
     cases = []
-    for config_name in CONFIGS:
-        for sampler in SAMPLERS:
-            for steps in STEP_COUNTS:
-                if (sampler, config_name, steps) in SKIPPED:
-                    continue
-                cases.append(run_case(sampler, config_name, {}, steps, {}))
-    for sampler, config_name, overrides, steps, extra in EXTRAS:
-        cases.append(run_case(sampler, config_name, overrides, steps, extra))
+    for entry in plan:
+        case = existing.get(case_key(*entry))
+        cases.append(case if case is not None else run_case(*entry))
     doc = {"torch": torch.__version__, "diffusers": diffusers.__version__, "shape": SHAPE, "seed": SEED,
            "model": "model_output = 0.3 * scale_model_input(x, t) + float32(0.1 * sin(t / 100))",
            "image_pattern": "float32(0.8 * sin(0.37 * i))", "noise_pattern": "float32(cos(0.23 * i))",
@@ -322,7 +366,7 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     if "--schedulers-only" not in sys.argv:
         main_random()
-    main_schedulers()
+    main_schedulers("--keep-existing" in sys.argv)
 
 
 if __name__ == "__main__":

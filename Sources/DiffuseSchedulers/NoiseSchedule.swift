@@ -20,7 +20,7 @@ public struct NoiseSchedule: Sendable {
 
         /// Reads `num_train_timesteps`, `beta_start`, `beta_end`, `beta_schedule`, `trained_betas`
         /// and (when the class has it) `rescale_betas_zero_snr`, with the class's defaults.
-        init(_ reader: ConfigReader, betaStart: Double = 0.0001, betaEnd: Double = 0.02,
+        init(_ reader: ConfigReader, betaStart: Double = 0.0001, betaEnd: Double = 0.02, betaSchedule: String = "linear",
              schedules: [String], hasZeroSNROption: Bool) throws {
             numTrainTimesteps = try reader.int("num_train_timesteps", default: 1000)
             self.betaStart = try reader.double("beta_start", default: betaStart)
@@ -28,9 +28,9 @@ public struct NoiseSchedule: Sendable {
             trainedBetas = try reader.optionalDoubles("trained_betas")
             rescaleBetasZeroSNR = hasZeroSNROption ? try reader.bool("rescale_betas_zero_snr", default: false) : false
             if trainedBetas == nil {
-                betaSchedule = try reader.choice("beta_schedule", default: "linear", supported: schedules)
+                self.betaSchedule = try reader.choice("beta_schedule", default: betaSchedule, supported: schedules)
             } else {
-                betaSchedule = try reader.string("beta_schedule", default: "linear")
+                self.betaSchedule = try reader.string("beta_schedule", default: betaSchedule)
             }
             if numTrainTimesteps < 2 {
                 throw SchedulerError.invalidConfig(key: "num_train_timesteps",

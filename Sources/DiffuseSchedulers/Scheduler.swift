@@ -62,13 +62,26 @@ public protocol Scheduler {
     /// img2img pipelines). A no-op for the samplers diffusers gives no `set_begin_index` (PNDM,
     /// DDIM, DDPM), which do not track a step index.
     mutating func setBeginIndex(_ index: Int)
+
+    /// The timesteps an image-to-image (or inpainting) run takes after `setTimesteps(steps)`, with
+    /// the scheduler prepared to start at the first of them; `strength` in 0 … 1. Empty when the
+    /// strength leaves no step. The default is `truncatedTimesteps(steps:strength:)`
+    /// (`StableDiffusionImg2ImgPipeline.get_timesteps`); `LCMScheduler` and `TCDScheduler` instead
+    /// recompute a shorter schedule, as `set_timesteps(steps, strength=strength)` does in
+    /// `LatentConsistencyModelImg2ImgPipeline`.
+    mutating func img2imgTimesteps(steps: Int, strength: Double) -> [Float]
 }
 
 extension Scheduler {
+    /// `truncatedTimesteps(steps:strength:)`.
+    public mutating func img2imgTimesteps(steps: Int, strength: Double) -> [Float] {
+        truncatedTimesteps(steps: steps, strength: strength)
+    }
+
     /// What `StableDiffusionImg2ImgPipeline.get_timesteps` does after `setTimesteps(steps)`: keeps
     /// the last `Int(steps · strength)` steps, calls `setBeginIndex` on the first one kept, and
     /// returns the timesteps to run (`strength` in 0 … 1).
-    public mutating func img2imgTimesteps(steps: Int, strength: Double) -> [Float] {
+    public mutating func truncatedTimesteps(steps: Int, strength: Double) -> [Float] {
         let initTimestep = min(Int(Double(steps) * strength), steps)
         let start = max(steps - initTimestep, 0)
         let first = min(start * order, timesteps.count)

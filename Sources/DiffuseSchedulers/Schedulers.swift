@@ -7,6 +7,7 @@ public enum SamplerName: String, CaseIterable, Sendable {
     case dpmpp2m = "dpmpp_2m"
     case dpmpp2mKarras = "dpmpp_2m_karras"
     case unipc
+    case lcm, tcd
 }
 
 /// Makes schedulers by sampler name from a diffusers scheduler config.
@@ -18,12 +19,13 @@ public enum Schedulers {
     public static let classNames: [String] = [
         "PNDMScheduler", "DDIMScheduler", "DDPMScheduler", "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler",
         "HeunDiscreteScheduler", "LMSDiscreteScheduler", "DPMSolverMultistepScheduler", "UniPCMultistepScheduler",
+        "LCMScheduler", "TCDScheduler",
     ]
 
     /// A scheduler that behaves as diffusers' `XScheduler.from_config(config)`:
     /// - `pndm`, `ddim`, `ddpm`, `euler` (EulerDiscrete), `euler_a` (EulerAncestralDiscrete),
-    ///   `heun`, `lms`, `unipc`: that class with the config as is (its unknown keys ignored, its
-    ///   missing keys at that class's defaults);
+    ///   `heun`, `lms`, `unipc`, `lcm` (LCM), `tcd` (TCD): that class with the config as is (its
+    ///   unknown keys ignored, its missing keys at that class's defaults);
     /// - `dpmpp_2m`: DPMSolverMultistep with `algorithm_type` "dpmsolver++" and `solver_order` 2;
     /// - `dpmpp_2m_karras`: the same with `use_karras_sigmas` true;
     /// - nil: the class named by the config's `_class_name`.
@@ -43,6 +45,8 @@ public enum Schedulers {
             case "LMSDiscreteScheduler"?: return try LMSDiscreteScheduler(config: config)
             case "DPMSolverMultistepScheduler"?: return try DPMSolverMultistepScheduler(config: config)
             case "UniPCMultistepScheduler"?: return try UniPCMultistepScheduler(config: config)
+            case "LCMScheduler"?: return try LCMScheduler(config: config)
+            case "TCDScheduler"?: return try TCDScheduler(config: config)
             default: throw SchedulerError.unknownClassName(config.className, supported: classNames)
             }
         }
@@ -62,6 +66,8 @@ public enum Schedulers {
                                                                           "solver_order": .number(2),
                                                                           "use_karras_sigmas": .bool(true)]))
         case "unipc": return try UniPCMultistepScheduler(config: config)
+        case "lcm": return try LCMScheduler(config: config)
+        case "tcd": return try TCDScheduler(config: config)
         default: throw SchedulerError.unknownSampler(name: name, validNames: names)
         }
     }

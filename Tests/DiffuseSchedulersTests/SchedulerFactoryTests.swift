@@ -50,6 +50,8 @@ struct CountingRandomSource: RandomSource {
         ("dpmpp_2m", "DPMSolverMultistepScheduler", "DPM++ 2M", 1),
         ("dpmpp_2m_karras", "DPMSolverMultistepScheduler", "DPM++ 2M Karras", 1),
         ("unipc", "UniPCMultistepScheduler", "UniPC", 1),
+        ("lcm", "LCMScheduler", "LCM", 1),
+        ("tcd", "TCDScheduler", "TCD", 1),
     ]
 
     @Test func everyNameDecodesTheSD15Config() throws {
@@ -144,6 +146,9 @@ struct CountingRandomSource: RandomSource {
         ("unipc", ["predict_x0": .bool(false)], "predict_x0"),
         ("unipc", ["use_dynamic_shifting": .bool(true)], "use_dynamic_shifting"),
         ("unipc", ["solver_p": .object(["_class_name": .string("DDIMScheduler")])], "solver_p"),
+        ("lcm", ["thresholding": .bool(true)], "thresholding"),
+        ("lcm", ["beta_schedule": .string("sigmoid")], "beta_schedule"),
+        ("tcd", ["prediction_type": .string("flow_prediction")], "prediction_type"),
     ]
 
     @Test func unsupportedOptionsThrowNamingTheOption() throws {
@@ -235,6 +240,8 @@ struct CountingRandomSource: RandomSource {
         let expectedDraws: [String: Int] = [
             "pndm": 0, "ddim": 0, "ddpm": steps, "euler": 0, "euler_a": steps, "heun": 0, "lms": 0,
             "dpmpp_2m": 0, "dpmpp_2m_karras": 0, "unipc": 0,
+            // LCM, and TCD at its default eta 0.3: after every step but the last.
+            "lcm": steps - 1, "tcd": steps - 1,
         ]
         for name in Schedulers.names {
             var scheduler = try Schedulers.make(name: name, config: config)
@@ -280,5 +287,91 @@ struct CountingRandomSource: RandomSource {
         #expect(ddim.img2imgTimesteps(steps: 10, strength: 0.6) == [501, 401, 301, 201, 101, 1])
         #expect(ddim.beginIndex == nil)
         #expect(ddim.img2imgTimesteps(steps: 10, strength: 0).isEmpty)
+    }
+
+    /// LCM and TCD on SD 1.5's PNDM config (LCM-LoRA's case): diffusers' skipping timesteps, and
+    /// img2img shortening the origin schedule as LatentConsistencyModelImg2ImgPipeline does.
+    @Test func consistencySamplersPlaceDiffusersTimesteps() throws {
+        for name in ["lcm", "tcd"] {
+            var scheduler = try Schedulers.make(name: name, config: sd15Config())
+            try scheduler.setTimesteps(4)
+            #expect(scheduler.timesteps == [999, 759, 499, 259], "\(name)")
+            try scheduler.setTimesteps(1)
+            #expect(scheduler.timesteps == [999], "\(name)")
+            try scheduler.setTimesteps(50)
+            #expect(scheduler.timesteps.count == 50 && scheduler.timesteps.last == 19, "\(name)")
+            try scheduler.setTimesteps(4)
+            #expect(scheduler.img2imgTimesteps(steps: 4, strength: 0.5) == [499, 379, 259, 139], "\(name)")
+            #expect(scheduler.timesteps == [499, 379, 259, 139] && scheduler.beginIndex == nil, "\(name)")
+            #expect(scheduler.img2imgTimesteps(steps: 4, strength: 0.75) == [739, 559, 379, 199], "\(name)")
+            // Int(50 · 0.07) = 3 distillation timesteps cannot give 4 steps (diffusers raises).
+            #expect(scheduler.img2imgTimesteps(steps: 4, strength: 0.07).isEmpty, "\(name)")
+            #expect(scheduler.img2imgTimesteps(steps: 4, strength: 0).isEmpty, "\(name)")
+        }
+        var custom = try Schedulers.make(name: "lcm", config: sd15Config().merging(["original_inference_steps": .number(25)]))
+        try custom.setTimesteps(3)
+        #expect(custom.timesteps == [999, 679, 359])
+        // The generic truncation stays available (StableDiffusionImg2ImgPipeline.get_timesteps).
+        var truncated = try Schedulers.make(name: "lcm", config: sd15Config())
+        try truncated.setTimesteps(4)
+        #expect(truncated.truncatedTimesteps(steps: 4, strength: 0.5) == [499, 259])
+        #expect(truncated.beginIndex == 2)
+    }
+
+    @Test func consistencySamplersRefuseWhatDiffusersRaisesOn() throws {
+        for name in ["lcm", "tcd"] {
+            do {
+                _ = try Schedulers.make(name: name, config: sd15Config(), steps: 60)
+                Issue.record("\(name): 60 steps must throw")
+            } catch let error as SchedulerError {
+                guard case .invalidArgument(let message) = error else { Issue.record("\(name): \(error)"); continue }
+                #expect(message.hasPrefix("steps 60 "), "\(message)")
+                #expect(message.contains("original_inference_steps (50)"), "\(message)")
+                #expect(!message.contains("\n"))
+            }
+            for value in [0.0, 2000.0] {
+                let config = try sd15Config().merging(["original_inference_steps": .number(value)])
+                #expect(throws: SchedulerError.invalidConfig(key: "original_inference_steps",
+                                                             message: "\(name == "lcm" ? "LCMScheduler" : "TCDScheduler"): original_inference_steps \(Int(value)) is not in 1 ... num_train_timesteps (1000)")) {
+                    _ = try Schedulers.make(name: name, config: config)
+                }
+            }
+        }
+        var tcd = try TCDScheduler(config: sd15Config())
+        #expect(tcd.eta == 0.3)
+        for bad: Float in [-0.1, 1.01, .nan] {
+            do {
+                try tcd.setEta(bad)
+                Issue.record("eta \(bad) must throw")
+            } catch let error as SchedulerError {
+                guard case .invalidArgument(let message) = error else { Issue.record("\(error)"); continue }
+                #expect(message.hasPrefix("eta "), "\(message)")
+            }
+        }
+        #expect(tcd.eta == 0.3)
+        try tcd.setEta(0)
+        #expect(tcd.eta == 0)
+        try tcd.setEta(1)
+        #expect(tcd.eta == 1)
+    }
+
+    /// TCD draws nothing at eta 0; LCM and TCD (eta > 0) draw after every step but the last, so a
+    /// one-step run draws nothing.
+    @Test func consistencySamplersDrawNoiseAsDiffusers() throws {
+        let runs: [(name: String, eta: Float, steps: Int, draws: Int)] = [("tcd", 0, 4, 0), ("tcd", 1, 4, 3), ("lcm", 0, 1, 0), ("tcd", 0.3, 1, 0)]
+        for (name, eta, steps, draws) in runs {
+            var scheduler = try Schedulers.make(name: name, config: sd15Config())
+            if var tcd = scheduler as? TCDScheduler {
+                try tcd.setEta(eta)
+                scheduler = tcd
+            }
+            try scheduler.setTimesteps(steps)
+            var random: any RandomSource = CountingRandomSource()
+            var latents = Tensor(shape: [1, 4, 2, 3], repeating: 0.5)
+            for t in scheduler.timesteps {
+                latents = scheduler.step(modelOutput: latents * Float(0.1), timestep: t, sample: latents, random: &random)
+            }
+            #expect((random as? CountingRandomSource)?.shapes.count == draws, "\(name) eta \(eta), \(steps) steps")
+        }
     }
 }

@@ -15,6 +15,9 @@ struct ParityCase {
     let timesteps: [Float]
     let initNoiseSigma: Float
     let textToImage: [Float]
+    /// The img2img strength (0.6 for the samplers run as StableDiffusionImg2ImgPipeline; 0.5 or
+    /// 0.75 for LCM and TCD, run as LatentConsistencyModelImg2ImgPipeline).
+    let strength: Double
     let img2imgTimesteps: [Float]
     let img2imgBeginIndex: Int?
     let img2imgLatent: [Float]
@@ -22,7 +25,9 @@ struct ParityCase {
     let addNoiseResult: [Float]
 
     var label: String {
-        let extra = overrides.isEmpty ? "" : " \(SchedulerConfig.Value.object(overrides))"
+        var extra = overrides.isEmpty ? "" : " \(SchedulerConfig.Value.object(overrides))"
+        if let eta { extra += " eta \(eta)" }
+        if strength != 0.6 { extra += " strength \(strength)" }
         return "\(sampler)/\(configName)/\(steps) steps\(extra)"
     }
 }
@@ -55,7 +60,9 @@ struct ParityFixture {
                 eta: (kwargs["eta"] as? NSNumber)?.floatValue,
                 className: try entry.value("class", as: String.self), timesteps: try entry.floats("timesteps"),
                 initNoiseSigma: try entry.value("init_noise_sigma", as: NSNumber.self).floatValue,
-                textToImage: try entry.floats("txt2img"), img2imgTimesteps: try img2img.floats("timesteps"),
+                textToImage: try entry.floats("txt2img"),
+                strength: try img2img.value("strength", as: NSNumber.self).doubleValue,
+                img2imgTimesteps: try img2img.floats("timesteps"),
                 img2imgBeginIndex: (img2img["begin_index"] as? NSNumber)?.intValue,
                 img2imgLatent: try img2img.floats("latent"),
                 addNoiseTimestep: try addNoise.value("timestep", as: NSNumber.self).floatValue,
@@ -82,9 +89,15 @@ func makeScheduler(_ c: ParityCase) throws -> any Scheduler {
         scheduler = try Schedulers.make(name: c.sampler, config: c.config)
     }
     if let eta = c.eta {
-        guard var ddim = scheduler as? DDIMScheduler else { throw FixtureError.malformed("eta for a non-DDIM case") }
-        ddim.eta = eta
-        scheduler = ddim
+        if var ddim = scheduler as? DDIMScheduler {
+            ddim.eta = eta
+            scheduler = ddim
+        } else if var tcd = scheduler as? TCDScheduler {
+            try tcd.setEta(eta)
+            scheduler = tcd
+        } else {
+            throw FixtureError.malformed("eta for a case that is neither DDIM nor TCD")
+        }
     }
     return scheduler
 }
@@ -127,6 +140,9 @@ struct DifferenceReport {
             let configs = Set(fixture.cases.filter { $0.sampler == sampler }.map(\.configName))
             #expect(configs.isSuperset(of: ["sd15", "sd2v"]), "\(sampler) lacks a config: \(configs)")
         }
+        let lcm = fixture.cases.filter { $0.sampler == "lcm" }
+        #expect(Set(lcm.map(\.steps)).isSuperset(of: [1, 2, 4, 8]) && Set(lcm.map(\.strength)) == [0.5, 0.75])
+        #expect(Set(fixture.cases.filter { $0.sampler == "tcd" }.compactMap(\.eta)) == [0, 0.3, 1])
     }
 
     @Test func timestepsAndInitialNoiseSigmaMatch() throws {
@@ -172,7 +188,7 @@ struct DifferenceReport {
         for c in fixture.cases {
             var scheduler = try makeScheduler(c)
             try scheduler.setTimesteps(c.steps)
-            let timesteps = scheduler.img2imgTimesteps(steps: c.steps, strength: 0.6)
+            let timesteps = scheduler.img2imgTimesteps(steps: c.steps, strength: c.strength)
             #expect(timesteps == c.img2imgTimesteps || maxAbsDifference(timesteps, c.img2imgTimesteps) <= 1e-3,
                     "\(c.label): img2img timesteps \(timesteps) vs \(c.img2imgTimesteps)")
             #expect(scheduler.beginIndex == c.img2imgBeginIndex, "\(c.label): begin index")
@@ -188,7 +204,7 @@ struct DifferenceReport {
             report.record(c.sampler, difference, c.label)
             #expect(difference <= Self.tolerance, "\(c.label): img2img max difference \(difference)")
         }
-        report.print("img2img (strength 0.6)")
+        report.print("img2img (strength 0.6; LCM and TCD 0.5 and 0.75)")
     }
 
     @Test func addNoiseMatches() throws {
