@@ -84,7 +84,7 @@ CASES = {
         case("lcm_sampler_guidance15_2steps", "txt2img", "lcm", sdf.PROMPT_C, negative_prompt=sdf.NEG_A, steps=2,
              guidance=1.5, seed=505),
         case("lcm_sampler_8steps", "txt2img", "lcm", P, steps=8, guidance=1.0, seed=506),
-        case("tcd_sampler_4steps", "txt2img", "tcd", sdf.PROMPT_B, steps=4, guidance=1.0, seed=507),
+        dict(case("tcd_sampler_4steps", "txt2img", "tcd", sdf.PROMPT_B, steps=4, guidance=1.0, seed=507), eta=0.3),
         case("lcm_sampler_img2img", "img2img", "lcm", P, steps=4, guidance=1.0, seed=508, init_image=sdf.INIT_IMAGE,
              strength=0.5),
     ],
@@ -111,6 +111,8 @@ def run(kind, pipe, ref):
                       output_type="pil")
         if kind != "lcm":
             kwargs["negative_prompt"] = c["negative_prompt"]
+        if "eta" in c:  # StableDiffusionPipeline passes its eta (default 0) to samplers whose step takes one
+            kwargs["eta"] = c["eta"]
         if c["pipeline"] == "txt2img":
             kwargs.update(width=c["width"], height=c["height"])
         else:

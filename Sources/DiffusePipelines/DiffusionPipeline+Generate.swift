@@ -40,9 +40,20 @@ extension DiffusionPipeline {
         } catch SchedulerError.invalidArgument(let message) {
             throw PipelineError(message, parameter: .sampler)
         }
+        if let eta = request.eta {
+            guard var tcd = scheduler as? TCDScheduler else {
+                throw PipelineError("eta is for the tcd sampler (this request's is \(scheduler.displayName))", parameter: .eta)
+            }
+            do { try tcd.setEta(eta) } catch SchedulerError.invalidArgument(let message) { throw PipelineError(message, parameter: .eta) }
+            scheduler = tcd
+        }
         var timesteps = scheduler.timesteps
         if request.mode != .textToImage {
-            timesteps = scheduler.img2imgTimesteps(steps: request.steps, strength: request.effectiveStrength)
+            let (steps, strength) = (request.steps, request.effectiveStrength)
+            switch imageToImageSchedule {
+            case .truncated: timesteps = scheduler.truncatedTimesteps(steps: steps, strength: strength)
+            case .scheduler: timesteps = scheduler.img2imgTimesteps(steps: steps, strength: strength)
+            }
             if timesteps.isEmpty {
                 throw PipelineError("strength \(request.effectiveStrength) with \(request.steps) steps leaves no denoising step; raise strength or steps",
                                     parameter: .strength)

@@ -29,6 +29,13 @@ public final class DiffusionPipeline: @unchecked Sendable {
     /// for callers that were given none; nil = diffusers' 7.5.
     public var defaultGuidance: Float? = nil
 
+    /// How image-to-image and inpainting choose their timesteps: `.truncated` as
+    /// `StableDiffusionImg2ImgPipeline` does (the last `strength` share of the full schedule),
+    /// `.scheduler` as `LatentConsistencyModelImg2ImgPipeline` does (the sampler's own schedule for
+    /// the strength: `Scheduler.img2imgTimesteps`).
+    public enum ImageToImageSchedule: Sendable { case truncated, scheduler }
+    public var imageToImageSchedule = ImageToImageSchedule.truncated
+
     /// The denoising steps the model's folder recommends (`_diffuse_steps` in model_index.json, or
     /// its pipeline class's default: 4 for `LatentConsistencyModelPipeline`); nil = the caller's.
     public var defaultSteps: Int? = nil

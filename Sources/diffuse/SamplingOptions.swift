@@ -21,11 +21,16 @@ struct SamplingOptions: ParsableArguments {
                                valueName: "scale"))
     var guidance: Float?
 
+    @Option(help: ArgumentHelp("The tcd sampler's η (gamma), 0…1: the share of each step taken stochastically (default 0.3, as diffusers).",
+                               valueName: "eta"))
+    var eta: Float?
+
     /// The steps for `pipeline`: `--steps`, else the model's own, else `defaultSteps`.
     func steps(for pipeline: DiffusionPipeline) -> Int { pipeline.steps(steps, fallback: Self.defaultSteps) }
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        if let eta, !(0 ... 1).contains(eta) { throw ValidationError("--eta must be in 0…1 (got \(eta))") }
         if let guidance, !(guidance.isFinite && guidance >= 0) {
             throw ValidationError("--guidance must be a finite number ≥ 0 (got \(guidance))")
         }

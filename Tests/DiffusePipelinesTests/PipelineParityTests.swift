@@ -19,6 +19,7 @@ import Testing
         var sampler: String
         var steps: Int
         var guidance: Float
+        var eta: Float?
         var seed: UInt64
         var width: Int
         var height: Int
@@ -52,6 +53,7 @@ import Testing
         r.sampler = c.sampler
         r.steps = c.steps
         r.guidance = c.guidance
+        r.eta = c.eta
         r.seed = c.seed
         r.width = c.width
         r.height = c.height
@@ -71,7 +73,7 @@ import Testing
 
     static let all: [(String, String)] = {
         var list: [(String, String)] = []
-        for model in ["sd1", "sd2", "inpaint"] {
+        for model in ["sd1", "sd2", "inpaint", "lcm", "turbo"] {
             for c in (try? cases(model)) ?? [] { list.append((model, c.name)) }
         }
         return list

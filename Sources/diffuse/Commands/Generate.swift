@@ -93,6 +93,7 @@ struct Generate: ParsableCommand {
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
         request.sampler = sampling.sampler?.rawValue
+        request.eta = sampling.eta
         request.steps = sampling.steps(for: pipeline)
         let guidance = pipeline.guidance(sampling.guidance)
         request.guidance = guidance
