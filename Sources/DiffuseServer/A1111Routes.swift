@@ -14,12 +14,12 @@ import Hummingbird
 struct A1111Routes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/sdapi/v1/txt2img") { request, _ -> Response in
-            try await generate(request, imageToImage: false)
+    func register(on router: Router<DiffuseRequestContext>) {
+        router.post("/sdapi/v1/txt2img") { request, context -> Response in
+            try await generate(request, context: context, imageToImage: false)
         }
-        router.post("/sdapi/v1/img2img") { request, _ -> Response in
-            try await generate(request, imageToImage: true)
+        router.post("/sdapi/v1/img2img") { request, context -> Response in
+            try await generate(request, context: context, imageToImage: true)
         }
         router.get("/sdapi/v1/progress") { request, _ -> Response in
             let skipImage = request.uri.queryParameters.get("skip_current_image").map { $0 == "true" || $0 == "1" } ?? false
@@ -52,18 +52,17 @@ struct A1111Routes {
 
     // MARK: txt2img / img2img
 
-    private func generate(_ request: Request, imageToImage: Bool) async throws -> Response {
-        try await HTTPSupport.withFieldsCancellingOnDisconnect(request, limit: server.configuration.effectiveMaxBodyBytes) { fields in
-            let parsed = try parse(fields, imageToImage: imageToImage)
-            let (job, result) = try await server.generate(parsed.parameters)
-            let sendImages = try fields.bool("send_images") ?? true
-            let images: [JSONValue] = sendImages ? result.images.map { .string(ImageCoding.base64PNG($0.png)) } : []
-            return HTTPSupport.json([
-                "images": .array(images),
-                "parameters": parsed.echo,
-                "info": .string(info(job: job, result: result, batchSize: parsed.batchSize).serialized),
-            ])
-        }
+    private func generate(_ request: Request, context: DiffuseRequestContext, imageToImage: Bool) async throws -> Response {
+        let fields = try await HTTPSupport.readFields(request, limit: server.configuration.effectiveMaxBodyBytes)
+        let parsed = try parse(fields, imageToImage: imageToImage)
+        let (job, result) = try await server.generate(parsed.parameters, context: context)
+        let sendImages = try fields.bool("send_images") ?? true
+        let images: [JSONValue] = sendImages ? result.images.map { .string(ImageCoding.base64PNG($0.png)) } : []
+        return HTTPSupport.json([
+            "images": .array(images),
+            "parameters": parsed.echo,
+            "info": .string(info(job: job, result: result, batchSize: parsed.batchSize).serialized),
+        ])
     }
 
     /// A parsed txt2img / img2img request: the job, the request echoed back with defaults filled

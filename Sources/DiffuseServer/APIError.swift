@@ -37,6 +37,19 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         APIError(.badRequest, message, code: "invalid_body")
     }
 
+    /// The JSON error body: A1111's `{"detail": …}`, or OpenAI's `{"error": {message, type, param, code}}`
+    /// (also the job API's and the page's).
+    public func body(a1111: Bool) -> JSONValue {
+        if a1111 { return ["detail": .string(message)] }
+        let type: String
+        switch status.code {
+        case 429: type = "rate_limit_error"
+        case 500...: type = "server_error"
+        default: type = "invalid_request_error"
+        }
+        return ["error": ["message": .string(message), "type": .string(type), "param": .optional(field), "code": .optional(code)]]
+    }
+
     /// 401: the `Authorization: Bearer` key is missing or wrong.
     public static func unauthorized(_ message: String) -> APIError {
         APIError(.unauthorized, message, code: "invalid_api_key", headers: [.wwwAuthenticate: "Bearer"])

@@ -14,10 +14,9 @@ import Hummingbird
 struct JobRoutes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<DiffuseRequestContext>) {
         router.post("/api/jobs") { request, _ -> Response in
-            let fields = try await HTTPSupport.readFields(request.body, headers: request.headers,
-                                                          limit: server.configuration.effectiveMaxBodyBytes)
+            let fields = try await HTTPSupport.readFields(request, limit: server.configuration.effectiveMaxBodyBytes)
             let job = server.makeJob(try parse(fields))
             server.jobs.add(job)
             do {
@@ -42,7 +41,7 @@ struct JobRoutes {
         }
     }
 
-    private func job(_ context: BasicRequestContext) throws -> GenerationJob {
+    private func job(_ context: DiffuseRequestContext) throws -> GenerationJob {
         let id = context.parameters.get("id") ?? ""
         guard let job = server.jobs.job(id: id) else { throw APIError.notFound("no job \(id)") }
         return job

@@ -10,23 +10,22 @@ import Hummingbird
 struct OpenAIRoutes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/images/generations") { request, _ -> Response in
-            try await HTTPSupport.withFieldsCancellingOnDisconnect(request, limit: server.configuration.effectiveMaxBodyBytes) { fields in
-                let (parameters, format) = try parse(fields)
-                let (_, result) = try await server.generate(parameters)
-                let base = HTTPSupport.baseURL(request, fallbackHost: server.configuration.host, port: server.configuration.port)
-                let data: [JSONValue] = result.images.map { image in
-                    switch format {
-                    case .url:
-                        let id = server.images.add(image.png)
-                        return ["url": .string("\(base)/images/\(id).png"), "seed": .int(Int64(truncatingIfNeeded: image.seed))]
-                    case .base64:
-                        return ["b64_json": .string(ImageCoding.base64PNG(image.png)), "seed": .int(Int64(truncatingIfNeeded: image.seed))]
-                    }
+    func register(on router: Router<DiffuseRequestContext>) {
+        router.post("/v1/images/generations") { request, context -> Response in
+            let fields = try await HTTPSupport.readFields(request, limit: server.configuration.effectiveMaxBodyBytes)
+            let (parameters, format) = try parse(fields)
+            let (_, result) = try await server.generate(parameters, context: context)
+            let base = HTTPSupport.baseURL(request, fallbackHost: server.configuration.host, port: server.configuration.port)
+            let data: [JSONValue] = result.images.map { image in
+                switch format {
+                case .url:
+                    let id = server.images.add(image.png)
+                    return ["url": .string("\(base)/images/\(id).png"), "seed": .int(Int64(truncatingIfNeeded: image.seed))]
+                case .base64:
+                    return ["b64_json": .string(ImageCoding.base64PNG(image.png)), "seed": .int(Int64(truncatingIfNeeded: image.seed))]
                 }
-                return HTTPSupport.json(["created": .int(Int64(Date().timeIntervalSince1970)), "data": .array(data)])
             }
+            return HTTPSupport.json(["created": .int(Int64(Date().timeIntervalSince1970)), "data": .array(data)])
         }
 
         router.get("/v1/models") { _, _ -> Response in

@@ -23,6 +23,8 @@ actor TestServers {
         case limited
         /// Two workers.
         case twoWorkers
+        /// At most 4 connections, closed after 1 s idle.
+        case guarded
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -42,6 +44,9 @@ actor TestServers {
             case .twoWorkers:
                 c.workers = 2
                 c.maxSteps = 5000
+            case .guarded:
+                c.maxConnections = 4
+                c.idleTimeout = 1
             }
             return c
         }

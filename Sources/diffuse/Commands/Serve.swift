@@ -19,9 +19,11 @@ struct Serve: ParsableCommand {
           GET /health                    {"status":"ok"}
 
         Generation runs on --workers dedicated threads; at most --queue-limit jobs \
-        wait, and further requests get 429 with Retry-After. With --api-key (or \
-        DIFFUSE_API_KEY) every route but the page's own files needs the header \
-        `Authorization: Bearer KEY`.
+        wait, and further requests get 429 with Retry-After. Connections are kept \
+        alive; at most --max-connections are open (more get 503), and one idle for \
+        --idle-timeout seconds (no request, or one sent half-way) is closed. With \
+        --api-key (or DIFFUSE_API_KEY) every route but the page's own files needs the \
+        header `Authorization: Bearer KEY`.
 
         Example:
           diffuse serve --model sd15 --port 7860
@@ -54,6 +56,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest number of images per request.")
     var maxImages = 8
 
+    @Option(help: "Connections open at once; more are answered 503 and closed.")
+    var maxConnections = 256
+
+    @Option(help: "Seconds before a connection without a request, or with one sent half-way, is closed (0 = never).")
+    var idleTimeout = 30.0
+
     func run() throws {
         var configuration = ServerConfiguration()
         configuration.host = host
@@ -64,6 +72,8 @@ struct Serve: ParsableCommand {
         configuration.maxSize = maxSize
         configuration.maxSteps = maxSteps
         configuration.maxImages = maxImages
+        configuration.maxConnections = maxConnections
+        configuration.idleTimeout = idleTimeout == 0 ? nil : idleTimeout
         do {
             try configuration.validate()
         } catch let error as ServerConfigurationError {
