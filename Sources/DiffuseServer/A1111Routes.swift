@@ -119,10 +119,11 @@ struct A1111Routes {
         parameters.seed = requestedSeed < 0 ? DiffuseServer.randomSeed() : UInt64(requestedSeed)
         parameters.count = batchSize * iterations
         parameters.strength = strength
-        var names = GenerationParameters.FieldNames()
-        (names.count, names.guidance, names.strength) = ("batch_size", "cfg_scale", "denoising_strength")
+        parameters.fieldNames = .a1111
+        parameters.initImage = initImage
+        parameters.mask = mask
         // Check sizes before resizing anything to them.
-        try parameters.validate(against: config, samplers: server.samplers, names: names)
+        try parameters.validate(against: config, samplers: server.samplers)
         if let image = initImage {
             parameters.initImage = try ImageResize.resized(image, width: parameters.width, height: parameters.height)
         }

@@ -1,3 +1,4 @@
+import DiffusePipelines
 import Hummingbird
 
 /// A request the server refuses or cannot finish: the HTTP status, a one-line message that names
@@ -35,6 +36,18 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     /// 400: the body as a whole is unusable (not JSON, not an object).
     public static func badBody(_ message: String) -> APIError {
         APIError(.badRequest, message, code: "invalid_body")
+    }
+
+    /// An error of the pipeline: 400 naming the request's field (as `names` spells it) when a
+    /// request value is at fault, else 500 (the model or its output failed, e.g. a non-finite image).
+    public init(_ error: PipelineError, names: GenerationParameters.FieldNames) {
+        guard let parameter = error.parameter else {
+            self.init(.internalServerError, "generation failed: \(error.description)", code: "generation_failed")
+            return
+        }
+        let field = names.field(for: parameter)
+        let message = error.description.hasPrefix(field) ? error.description : "\(field): \(error.description)"
+        self.init(.badRequest, message, field: field, code: "generation_rejected")
     }
 
     /// The JSON error body: A1111's `{"detail": …}`, or OpenAI's `{"error": {message, type, param, code}}`

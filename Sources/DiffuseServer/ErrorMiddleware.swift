@@ -25,9 +25,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as APIError:
             return error
         case let error as PipelineError:
-            return APIError(.badRequest, error.description, code: "generation_rejected")
+            return APIError(error, names: .family(ofPath: request.uri.path))
         case let error as SchedulerError:
-            return APIError(.badRequest, error.description, field: "sampler", code: "generation_rejected")
+            return APIError(.badRequest, error.description, field: GenerationParameters.FieldNames.family(ofPath: request.uri.path).sampler,
+                            code: "generation_rejected")
         case let error as HTTPError where error.status == .notFound:
             return .notFound("no route for \(request.method) \(request.uri.path)")
         case let error as HTTPError:

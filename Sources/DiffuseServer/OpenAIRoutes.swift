@@ -73,9 +73,8 @@ struct OpenAIRoutes {
         parameters.sampler = try server.samplers.resolve(try fields.string("sampler"), field: "sampler")
         let seed = try fields.int("seed", in: -1 ... Int64.max) ?? -1
         parameters.seed = seed < 0 ? DiffuseServer.randomSeed() : UInt64(seed)
-        var names = GenerationParameters.FieldNames()
-        (names.width, names.height, names.count, names.guidance) = ("size", "size", "n", "guidance_scale")
-        try parameters.validate(against: config, samplers: server.samplers, names: names)
+        parameters.fieldNames = .openAI
+        try parameters.validate(against: config, samplers: server.samplers)
         return (parameters, format)
     }
 }

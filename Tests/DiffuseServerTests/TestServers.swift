@@ -1,6 +1,7 @@
 import DiffuseFormats
 import DiffusePipelines
 import DiffuseServer
+import DiffuseTensor
 import Foundation
 import XCTest
 
@@ -25,6 +26,10 @@ actor TestServers {
         case twoWorkers
         /// At most 4 connections, closed after 1 s idle.
         case guarded
+        /// The 9-channel inpainting fixture (it needs an init image and a mask).
+        case inpainting
+        /// The sd1 fixture with every UNet weight NaN: each generation diverges.
+        case diverging
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -47,6 +52,8 @@ actor TestServers {
             case .guarded:
                 c.maxConnections = 4
                 c.idleTimeout = 1
+            case .inpainting, .diverging:
+                break
             }
             return c
         }
@@ -68,7 +75,19 @@ actor TestServers {
     /// The running server of this kind (started on first use).
     func server(_ kind: Kind) async throws -> (server: DiffuseServer, port: Int) {
         if let existing = running[kind] { return existing }
-        let server = try DiffuseServer(model: try loadModel(), configuration: kind.configuration)
+        let model: StableDiffusion
+        switch kind {
+        case .inpainting:
+            model = try StableDiffusion.load(folder: TestServers.fixtures.appendingPathComponent("sd/inpaint"))
+        case .diverging:
+            model = try StableDiffusion.load(folder: TestServers.modelFolder)
+            for (_, parameter) in model.unet.namedParameters() {
+                parameter.value = Tensor(shape: parameter.shape, repeating: .nan)
+            }
+        default:
+            model = try loadModel()
+        }
+        let server = try DiffuseServer(model: model, configuration: kind.configuration)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         Task.detached {
             defer { continuation.finish() }
