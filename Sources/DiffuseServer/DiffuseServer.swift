@@ -49,15 +49,18 @@ public final class DiffuseServer: Sendable {
         self.connections = ConnectionTracker(limit: configuration.maxConnections)
     }
 
-    /// Paths served without an API key: the page and its assets.
-    static let publicPaths: Set<String> = Set(PageRoutes.assets.keys)
+    /// Paths served without an API key: the page and its assets, and `/health`.
+    static let publicPaths: Set<String> = Set(PageRoutes.assets.keys).union(["/health"])
+    /// Path prefixes served without an API key: the image links (unguessable ids).
+    static let publicPrefixes = ["/images/"]
 
     /// The router with every route and middleware.
     func makeRouter() -> Router<DiffuseRequestContext> {
         let router = Router(context: DiffuseRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         if let key = configuration.apiKey {
-            router.add(middleware: AuthMiddleware(key: key, publicPaths: DiffuseServer.publicPaths))
+            router.add(middleware: AuthMiddleware(key: key, publicPaths: DiffuseServer.publicPaths,
+                                                  publicPrefixes: DiffuseServer.publicPrefixes))
         }
         PageRoutes(server: self).register(on: router)
         HealthRoutes(server: self).register(on: router)

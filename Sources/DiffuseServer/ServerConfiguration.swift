@@ -4,7 +4,9 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// TCP port; 0 picks a free one (see `DiffuseServer.run(onRunning:)`).
     public var port = 7860
-    /// When set, every route except the page's static assets needs `Authorization: Bearer <key>`.
+    /// When set, every route except the page's static assets, `/health` and the image links needs
+    /// the key: `Authorization: Bearer <key>`, or HTTP Basic with the key as password (or as
+    /// `user:pass`).
     public var apiKey: String? = nil
     /// Generation threads (each runs one job at a time).
     public var workers = 1

@@ -20,6 +20,8 @@ actor TestServers {
         case standard
         /// `--api-key`.
         case authenticated
+        /// `--api-key user:pass`, as A1111's `--api-auth` spells credentials.
+        case basicAuth
         /// Small caps: body, size, steps, images; queue of 2 for the burst.
         case limited
         /// Two workers.
@@ -39,6 +41,8 @@ actor TestServers {
                 c.maxSteps = 5000
             case .authenticated:
                 c.apiKey = TestServers.apiKey
+            case .basicAuth:
+                c.apiKey = "webui:secret-pass"
             case .limited:
                 c.maxBodyBytes = 64 * 1024
                 c.maxSize = 64

@@ -22,8 +22,9 @@ struct Serve: ParsableCommand {
         wait, and further requests get 429 with Retry-After. Connections are kept \
         alive; at most --max-connections are open (more get 503), and one idle for \
         --idle-timeout seconds (no request, or one sent half-way) is closed. With \
-        --api-key (or DIFFUSE_API_KEY) every route but the page's own files needs the \
-        header `Authorization: Bearer KEY`.
+        --api-key (or DIFFUSE_API_KEY) every route but the page's own files, /health \
+        and the image links needs `Authorization: Bearer KEY`, or HTTP Basic with \
+        the key as password (any user name) or as the whole user:pass.
 
         Example:
           diffuse serve --model sd15 --port 7860
@@ -38,7 +39,7 @@ struct Serve: ParsableCommand {
     @Option(help: "TCP port (0 picks a free one).")
     var port = 7860
 
-    @Option(help: "Require `Authorization: Bearer KEY` (default: the DIFFUSE_API_KEY environment variable, if set).")
+    @Option(help: "Require `Authorization: Bearer KEY` or HTTP Basic with KEY as password or as user:pass (default: the DIFFUSE_API_KEY environment variable, if set).")
     var apiKey: String?
 
     @Option(help: "Generation threads (jobs that run at once).")
