@@ -8,9 +8,10 @@ import Hummingbird
 ///   (`Automatic` or `Karras`), `steps`, `cfg_scale`, `width`, `height`, `batch_size`, `n_iter`,
 ///   `denoising_strength`, `init_images`, `mask`, `inpainting_mask_invert`, `send_images`; reply
 ///   `{images, parameters, info}` with `info` a JSON string (`seed`, `all_seeds`, `infotexts`, …).
-///   Image `i` uses seed `seed + i`, as in A1111.
+///   Image `i` uses seed `seed + i`, as in A1111. `enable_hr`, `restore_faces` and `tiling` set
+///   to true are refused with 501 (Diffuse has no hires fix, face restoration or tiling).
 /// - `GET /sdapi/v1/progress`, `POST /sdapi/v1/interrupt`, `GET /sdapi/v1/samplers`,
-///   `GET /sdapi/v1/sd-models`, `GET /sdapi/v1/options`.
+///   `GET /sdapi/v1/sd-models`; the other informational routes are `A1111InfoRoutes`.
 struct A1111Routes {
     let server: DiffuseServer
 
@@ -45,9 +46,6 @@ struct A1111Routes {
                 "filename": .string(name), "config": nil,
             ]])
         }
-        router.get("/sdapi/v1/options") { _, _ -> Response in
-            HTTPSupport.json(["sd_model_checkpoint": .string(server.model.name), "samples_format": "png"])
-        }
     }
 
     // MARK: txt2img / img2img
@@ -65,6 +63,13 @@ struct A1111Routes {
         ])
     }
 
+    /// A1111 features Diffuse does not have, by the boolean field that turns each on.
+    static let unsupportedFeatures: [(field: String, feature: String)] = [
+        ("enable_hr", "hires fix (a second, upscaled pass)"),
+        ("restore_faces", "face restoration"),
+        ("tiling", "tileable images"),
+    ]
+
     /// A parsed txt2img / img2img request: the job, the request echoed back with defaults filled
     /// (A1111's `parameters`), and the batch size for `info`.
     struct Parsed {
@@ -75,6 +80,11 @@ struct A1111Routes {
 
     func parse(_ fields: RequestFields, imageToImage: Bool) throws -> Parsed {
         let config = server.configuration
+        for (field, feature) in A1111Routes.unsupportedFeatures {
+            if try fields.bool(field) == true {
+                throw APIError.notSupported(field, "\(field) is not supported: Diffuse has no \(feature); send \(field): false or leave it out")
+            }
+        }
         let prompt = try fields.string("prompt") ?? ""
         let negative = try fields.string("negative_prompt") ?? ""
         let requestedSeed = try fields.int("seed", in: -1 ... Int64.max) ?? -1

@@ -50,6 +50,11 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         self.init(.badRequest, message, field: field, code: "generation_rejected")
     }
 
+    /// 501: a feature Diffuse does not have, named by the request field that asks for it.
+    public static func notSupported(_ field: String, _ message: String) -> APIError {
+        APIError(.notImplemented, message, field: field, code: "not_supported")
+    }
+
     /// The JSON error body: A1111's `{"detail": …}`, or OpenAI's `{"error": {message, type, param, code}}`
     /// (also the job API's and the page's).
     public func body(a1111: Bool) -> JSONValue {

@@ -54,9 +54,10 @@ public final class DiffuseServer: Sendable {
     /// Path prefixes served without an API key: the image links (unguessable ids).
     static let publicPrefixes = ["/images/"]
 
-    /// The router with every route and middleware.
+    /// The router with every route and middleware; `HEAD` is answered wherever `GET` is.
     func makeRouter() -> Router<DiffuseRequestContext> {
-        let router = Router(context: DiffuseRequestContext.self)
+        let router = Router(context: DiffuseRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorMiddleware())
         if let key = configuration.apiKey {
             router.add(middleware: AuthMiddleware(key: key, publicPaths: DiffuseServer.publicPaths,
@@ -64,8 +65,11 @@ public final class DiffuseServer: Sendable {
         }
         PageRoutes(server: self).register(on: router)
         HealthRoutes(server: self).register(on: router)
-        OpenAIRoutes(server: self).register(on: router)
+        let openAI = OpenAIRoutes(server: self)
+        openAI.register(on: router)
+        OpenAIImageEditRoutes(server: self, openAI: openAI).register(on: router)
         A1111Routes(server: self).register(on: router)
+        A1111InfoRoutes(server: self).register(on: router)
         JobRoutes(server: self).register(on: router)
         ImageRoutes(server: self).register(on: router)
         return router

@@ -38,6 +38,13 @@ enum HTTPSupport {
         try RequestFields(body: try await readBody(request, limit: limit))
     }
 
+    /// Reads the body as `multipart/form-data`.
+    /// - Throws: `APIError.tooLarge` past the limit, `APIError.badBody` for another content type or a malformed form.
+    static func readForm(_ request: Request, limit: Int) async throws -> MultipartForm {
+        let body = try await readBody(request, limit: limit)
+        return try MultipartForm(body: body, contentType: request.headers[.contentType])
+    }
+
     /// The absolute base URL clients used to reach us (`http://host:port`), from the Host header.
     static func baseURL(_ request: Request, fallbackHost: String, port: Int) -> String {
         if let host = request.head.authority, !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == " " }) {

@@ -11,9 +11,11 @@ struct Serve: ParsableCommand {
         discussion: """
         Loads the model once and serves until Ctrl-C:
           /                              the web page (works offline)
-          POST /v1/images/generations    OpenAI images; GET /v1/models
+          POST /v1/images/generations    OpenAI images, and edits, variations;
+                                         GET /v1/models, /v1/models/ID
           POST /sdapi/v1/txt2img         AUTOMATIC1111, and img2img, progress,
-                                         interrupt, samplers, sd-models
+                                         interrupt, samplers, schedulers, sd-models,
+                                         options, png-info, memory, cmd-flags, …
           POST /api/jobs                 the page's jobs: GET /api/jobs/ID/events
                                          (Server-Sent Events), DELETE /api/jobs/ID
           GET /health                    {"status":"ok"}
