@@ -4,9 +4,10 @@ import NIOCore
 import NIOHTTPTypes
 
 /// One connection's gatekeeper, after the HTTP codec:
-/// - beyond `ConnectionTracker.limit` open connections it answers 503 (`Connection: close`,
-///   `Retry-After`) and closes, before reading anything, so a flood cannot use up the process's
-///   file descriptors;
+/// - at `ConnectionTracker.limit` open connections it closes the oldest one not being answered
+///   (idle, or with a request sent half-way) to make room, or, when every connection is being
+///   answered, answers 503 (`Connection: close`, `Retry-After`) and closes before reading
+///   anything: a flood cannot use up the process's file descriptors, nor keep requests out;
 /// - it closes a connection that has gone `idleTimeout` without a request part while no request
 ///   is being answered: an idle keep-alive connection, or a request whose head or body stopped
 ///   half-way (a generation being computed or a stream being written is never cut);
@@ -26,6 +27,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var unanswered = 0
     /// True between a request's head and its end.
     private var midRequest = false
+    /// What the tracker was last told about `busy`.
+    private var reportedBusy = false
     private var lastActivity = NIODeadline.now()
     private var timer: Scheduled<Void>?
 
@@ -70,6 +73,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             midRequest = false
         }
         lastActivity = .now()
+        reportBusy(context)
         context.fireChannelRead(data)
     }
 
@@ -77,8 +81,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if case .end = unwrapOutboundIn(data) {
             unanswered = max(0, unanswered - 1)
             lastActivity = .now()
+            reportBusy(context)
         }
         context.write(data, promise: promise)
+    }
+
+    /// A request has been read and its reply has not ended: the connection is not idle.
+    private var busy: Bool { unanswered > 0 && !midRequest }
+
+    /// Tells the tracker when `busy` changes (a busy connection is never evicted).
+    private func reportBusy(_ context: ChannelHandlerContext) {
+        guard watch != nil, busy != reportedBusy else { return }
+        reportedBusy = busy
+        tracker.setBusy(context.channel, busy)
     }
 
     // MARK: Admission
@@ -86,11 +101,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        guard let watch = tracker.admit(context.channel) else {
+        switch tracker.admit(context.channel) {
+        case .admitted(let watch):
+            self.watch = watch
+        case .admittedEvicting(let watch, let evicted):
+            self.watch = watch
+            evicted.close(promise: nil)
+            if let count = tracker.countEviction() {
+                logger.notice("connection limit of \(tracker.limit) reached: closed \(count) idle or half-sent connection(s) to admit new ones (--max-connections)")
+            }
+        case .refused:
             refuse(context)
             return
         }
-        self.watch = watch
         lastActivity = .now()
         scheduleTimeout(context)
     }
@@ -107,9 +130,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Answers 503 and closes.
     private func refuse(_ context: ChannelHandlerContext) {
         if let count = tracker.countRefusal() {
-            logger.warning("connection limit of \(tracker.limit) reached: refused \(count) connection(s) with 503 (--max-connections)")
+            logger.warning("connection limit of \(tracker.limit) reached with every connection busy: refused \(count) connection(s) with 503 (--max-connections)")
         }
-        let message = "the server has \(tracker.limit) open connections, its limit; retry later"
+        let message = "the server is answering \(tracker.limit) connections, its limit; retry later"
         let body = ByteBuffer(string: APIError(.serviceUnavailable, message, code: "too_many_connections").body(a1111: false).serialized)
         let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
             .contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes),
@@ -128,7 +151,6 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func scheduleTimeout(_ context: ChannelHandlerContext) {
         guard let idleTimeout, timer == nil else { return }
         // A request being answered is not idle: look again a whole timeout later.
-        let busy = unanswered > 0 && !midRequest
         let deadline = (busy ? NIODeadline.now() : lastActivity) + idleTimeout
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: deadline) {
@@ -140,7 +162,6 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func checkIdle(_ context: ChannelHandlerContext) {
         guard watch != nil, let idleTimeout else { return }
-        let busy = unanswered > 0 && !midRequest
         guard !busy, NIODeadline.now() >= lastActivity + idleTimeout else {
             scheduleTimeout(context)
             return

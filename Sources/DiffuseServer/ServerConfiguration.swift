@@ -25,8 +25,10 @@ public struct ServerConfiguration: Sendable {
     public var keptImages = 256
     /// Finished jobs of the job API kept for `GET /api/jobs/<id>` (oldest evicted first).
     public var keptJobs = 16
-    /// Connections open at once; one more is answered 503 and closed. Below the usual limit of
-    /// 1,024 file descriptors per process, so a flood cannot starve the server of them.
+    /// Connections open at once. At the limit a new connection takes the place of the oldest one
+    /// not being answered (idle, or with a request sent half-way), which is closed; when all are
+    /// being answered it is answered 503 and closed. Below the usual limit of 1,024 file
+    /// descriptors per process, so a flood cannot starve the server of them.
     public var maxConnections = 256
     /// Seconds a connection may go without a request part while no request is being answered —
     /// an idle keep-alive connection, or a request whose head or body stopped half-way — before it

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 
-/// `--max-connections` and `--idle-timeout` (the `guarded` test server: 4 connections, 1 s).
+/// `--max-connections` (the `capped` test server: 4 connections) and `--idle-timeout` (the
+/// `guarded` one: 1 s).
 final class ConnectionLimitTests: XCTestCase {
     /// Seconds until the server closes `connection` (reads and drops whatever it sends first).
     private func secondsUntilClosed(_ connection: RawConnection, since start: Date) throws -> Double {
@@ -42,35 +43,61 @@ final class ConnectionLimitTests: XCTestCase {
         print("generation on the guarded server: \(String(format: "%.2f", seconds)) s (idle timeout 1 s)")
     }
 
-    func testConnectionsBeyondTheCapAreRefusedAndTheServerStillAnswers() async throws {
-        let (server, port) = try await TestServers.shared.server(.guarded)
+    /// A flood of half-sent requests at the cap does not keep requests out: each new connection
+    /// takes the place of the oldest one not being answered.
+    func testAtTheCapTheOldestIdleConnectionMakesRoom() async throws {
+        let (server, port) = try await TestServers.shared.server(.capped)  // 4 connections, no timeout
         try await eventually("earlier connections are gone", timeout: 10) { server.openConnections == 0 }
         try await RawHTTP.onThread {
-            // One keep-alive connection first, then half-sent requests up to the cap of 4.
-            let kept = try RawConnection(port: port, timeout: 20)
-            try kept.send(RawHTTP.requestData(method: "GET", path: "/health", port: port, headers: [:], body: nil))
-            guard try RawHTTP.readReply(kept).status == 200 else { throw TestFailure("health before the flood") }
-            let halfOpen = try (0 ..< 3).map { _ -> RawConnection in
-                let connection = try RawConnection(port: port, timeout: 20)
+            var open: [RawConnection] = []
+            defer { open.forEach { $0.close() } }
+            for _ in 0 ..< 4 {
+                let connection = try RawConnection(port: port, timeout: 10)
                 try connection.send(Data("POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50\r\n\r\n{".utf8))
+                open.append(connection)
+                let deadline = Date().addingTimeInterval(10)
+                while server.openConnections < open.count, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            }
+            guard server.openConnections == 4 else { throw TestFailure("\(server.openConnections) connections open, not 4") }
+            // Three more clients, each kept open: every one is served, and the oldest half-sent
+            // request is closed to make room for it.
+            for i in 0 ..< 3 {
+                let client = try RawConnection(port: port, timeout: 10)
+                open.append(client)
+                try client.send(RawHTTP.requestData(method: "GET", path: "/health", port: port, headers: [:], body: nil))
+                let reply = try RawHTTP.readReply(client)
+                guard reply.status == 200 else { throw TestFailure("client \(i) at the cap: \(reply.status) \(reply.text)") }
+                guard try open[i].receive().isEmpty else { throw TestFailure("half-sent request \(i) was not closed") }
+            }
+            guard server.openConnections == 4 else { throw TestFailure("\(server.openConnections) connections open, not 4") }
+        }
+    }
+
+    /// When every connection is being answered, one more gets a 503 and is closed; the server
+    /// serves again once they are done.
+    func testWhenEveryConnectionIsBusyANewOneIs503() async throws {
+        let (server, port) = try await TestServers.shared.server(.capped)
+        try await eventually("the server is idle", timeout: 10) {
+            server.openConnections == 0 && server.queue.runningJobs.isEmpty && server.queue.pendingCount == 0
+        }
+        let body = Data(#"{"prompt": "slow", "steps": 150, "sampler_name": "Euler", "width": 32, "height": 32, "batch_size": 8}"#.utf8)
+        let busy = try await RawHTTP.onThread { () -> [RawConnection] in
+            try (0 ..< 4).map { _ in
+                let connection = try RawConnection(port: port, timeout: 30)
+                try connection.send(RawHTTP.requestData(method: "POST", path: "/sdapi/v1/txt2img", port: port, headers: [:], body: body))
                 return connection
             }
-            Thread.sleep(forTimeInterval: 0.2)
-            // Beyond the cap: 503 with Connection: close, then the server closes.
-            for i in 0 ..< 5 {
-                let extra = try RawConnection(port: port, timeout: 20)
-                let reply = try RawHTTP.readReply(extra)
-                guard reply.status == 503, reply.headers["connection"] == "close", reply.headers["retry-after"] != nil,
-                      reply.text.contains("too_many_connections") else { throw TestFailure("extra connection \(i): \(reply.status) \(reply.headers) \(reply.text)") }
-                guard try extra.receive().isEmpty else { throw TestFailure("extra connection \(i) left open") }
-            }
-            // The connection already open is still served.
-            try kept.send(RawHTTP.requestData(method: "GET", path: "/health", port: port, headers: [:], body: nil))
-            guard try RawHTTP.readReply(kept).status == 200 else { throw TestFailure("health on the kept connection") }
-            // After the idle timeout the half-sent requests are closed and new connections are served.
-            for connection in halfOpen { _ = try self.secondsUntilClosed(connection, since: Date()) }
         }
-        try await eventually("the cap frees up", timeout: 10) { server.openConnections < 4 }
+        try await eventually("4 generations run or wait") { server.queue.runningJobs.count + server.queue.pendingCount == 4 }
+        let refused = try await TestClient(port: port).get("/health")
+        XCTAssertEqual(refused.status, 503, refused.text)
+        XCTAssertEqual(refused.headers["connection"], "close")
+        XCTAssertNotNil(refused.headers["retry-after"])
+        XCTAssertTrue(refused.text.contains("too_many_connections"), refused.text)
+        for connection in busy { connection.close() }  // their jobs are cancelled
+        try await eventually("the connections and jobs are gone", timeout: 20) {
+            server.openConnections == 0 && server.queue.runningJobs.isEmpty && server.queue.pendingCount == 0
+        }
         let health = try await TestClient(port: port).get("/health")
         XCTAssertEqual(health.status, 200)
     }

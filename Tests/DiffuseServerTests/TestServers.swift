@@ -26,8 +26,10 @@ actor TestServers {
         case limited
         /// Two workers.
         case twoWorkers
-        /// At most 4 connections, closed after 1 s idle.
+        /// Connections closed after 1 s idle.
         case guarded
+        /// At most 4 connections, no idle timeout.
+        case capped
         /// The 9-channel inpainting fixture (it needs an init image and a mask).
         case inpainting
         /// The sd1 fixture with every UNet weight NaN: each generation diverges.
@@ -54,8 +56,10 @@ actor TestServers {
                 c.workers = 2
                 c.maxSteps = 5000
             case .guarded:
-                c.maxConnections = 4
                 c.idleTimeout = 1
+            case .capped:
+                c.maxConnections = 4
+                c.idleTimeout = nil
             case .inpainting, .diverging:
                 break
             }

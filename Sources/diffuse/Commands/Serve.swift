@@ -22,7 +22,8 @@ struct Serve: ParsableCommand {
 
         Generation runs on --workers dedicated threads; at most --queue-limit jobs \
         wait, and further requests get 429 with Retry-After. Connections are kept \
-        alive; at most --max-connections are open (more get 503), and one idle for \
+        alive; at most --max-connections are open (a new one replaces the oldest \
+        idle or half-sent one, or gets 503 when all are busy), and one idle for \
         --idle-timeout seconds (no request, or one sent half-way) is closed. With \
         --api-key (or DIFFUSE_API_KEY) every route but the page's own files, /health \
         and the image links needs `Authorization: Bearer KEY`, or HTTP Basic with \
@@ -59,7 +60,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest number of images per request.")
     var maxImages = 8
 
-    @Option(help: "Connections open at once; more are answered 503 and closed.")
+    @Option(help: "Connections open at once; a new one replaces the oldest idle or half-sent one, or gets 503 when all are busy.")
     var maxConnections = 256
 
     @Option(help: "Seconds before a connection without a request, or with one sent half-way, is closed (0 = never).")
