@@ -8,18 +8,19 @@ import Hummingbird
 ///   (`Automatic` or `Karras`), `steps`, `cfg_scale`, `width`, `height`, `batch_size`, `n_iter`,
 ///   `denoising_strength`, `init_images`, `mask`, `inpainting_mask_invert`, `send_images`; reply
 ///   `{images, parameters, info}` with `info` a JSON string (`seed`, `all_seeds`, `infotexts`, …).
-///   Image `i` uses seed `seed + i`, as in A1111.
+///   Image `i` uses seed `seed + i`, as in A1111. `enable_hr`, `restore_faces` and `tiling` set
+///   to true are refused with 501 (Diffuse has no hires fix, face restoration or tiling).
 /// - `GET /sdapi/v1/progress`, `POST /sdapi/v1/interrupt`, `GET /sdapi/v1/samplers`,
-///   `GET /sdapi/v1/sd-models`, `GET /sdapi/v1/options`.
+///   `GET /sdapi/v1/sd-models`; the other informational routes are `A1111InfoRoutes`.
 struct A1111Routes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/sdapi/v1/txt2img") { request, _ -> Response in
-            try await generate(request, imageToImage: false)
+    func register(on router: Router<DiffuseRequestContext>) {
+        router.post("/sdapi/v1/txt2img") { request, context -> Response in
+            try await generate(request, context: context, imageToImage: false)
         }
-        router.post("/sdapi/v1/img2img") { request, _ -> Response in
-            try await generate(request, imageToImage: true)
+        router.post("/sdapi/v1/img2img") { request, context -> Response in
+            try await generate(request, context: context, imageToImage: true)
         }
         router.get("/sdapi/v1/progress") { request, _ -> Response in
             let skipImage = request.uri.queryParameters.get("skip_current_image").map { $0 == "true" || $0 == "1" } ?? false
@@ -45,26 +46,29 @@ struct A1111Routes {
                 "filename": .string(name), "config": nil,
             ]])
         }
-        router.get("/sdapi/v1/options") { _, _ -> Response in
-            HTTPSupport.json(["sd_model_checkpoint": .string(server.model.name), "samples_format": "png"])
-        }
     }
 
     // MARK: txt2img / img2img
 
-    private func generate(_ request: Request, imageToImage: Bool) async throws -> Response {
-        try await HTTPSupport.withFieldsCancellingOnDisconnect(request, limit: server.configuration.effectiveMaxBodyBytes) { fields in
-            let parsed = try parse(fields, imageToImage: imageToImage)
-            let (job, result) = try await server.generate(parsed.parameters)
-            let sendImages = try fields.bool("send_images") ?? true
-            let images: [JSONValue] = sendImages ? result.images.map { .string(ImageCoding.base64PNG($0.png)) } : []
-            return HTTPSupport.json([
-                "images": .array(images),
-                "parameters": parsed.echo,
-                "info": .string(info(job: job, result: result, batchSize: parsed.batchSize).serialized),
-            ])
-        }
+    private func generate(_ request: Request, context: DiffuseRequestContext, imageToImage: Bool) async throws -> Response {
+        let fields = try await HTTPSupport.readFields(request, limit: server.configuration.effectiveMaxBodyBytes)
+        let parsed = try parse(fields, imageToImage: imageToImage)
+        let (job, result) = try await server.generate(parsed.parameters, context: context)
+        let sendImages = try fields.bool("send_images") ?? true
+        let images: [JSONValue] = sendImages ? result.images.map { .string(ImageCoding.base64PNG($0.png)) } : []
+        return HTTPSupport.json([
+            "images": .array(images),
+            "parameters": parsed.echo,
+            "info": .string(info(job: job, result: result, batchSize: parsed.batchSize).serialized),
+        ])
     }
+
+    /// A1111 features Diffuse does not have, by the boolean field that turns each on.
+    static let unsupportedFeatures: [(field: String, feature: String)] = [
+        ("enable_hr", "hires fix (a second, upscaled pass)"),
+        ("restore_faces", "face restoration"),
+        ("tiling", "tileable images"),
+    ]
 
     /// A parsed txt2img / img2img request: the job, the request echoed back with defaults filled
     /// (A1111's `parameters`), and the batch size for `info`.
@@ -76,6 +80,11 @@ struct A1111Routes {
 
     func parse(_ fields: RequestFields, imageToImage: Bool) throws -> Parsed {
         let config = server.configuration
+        for (field, feature) in A1111Routes.unsupportedFeatures {
+            if try fields.bool(field) == true {
+                throw APIError.notSupported(field, "\(field) is not supported: Diffuse has no \(feature); send \(field): false or leave it out")
+            }
+        }
         let prompt = try fields.string("prompt") ?? ""
         let negative = try fields.string("negative_prompt") ?? ""
         let requestedSeed = try fields.int("seed", in: -1 ... Int64.max) ?? -1
@@ -120,10 +129,11 @@ struct A1111Routes {
         parameters.seed = requestedSeed < 0 ? DiffuseServer.randomSeed() : UInt64(requestedSeed)
         parameters.count = batchSize * iterations
         parameters.strength = strength
-        var names = GenerationParameters.FieldNames()
-        (names.count, names.guidance, names.strength) = ("batch_size", "cfg_scale", "denoising_strength")
+        parameters.fieldNames = .a1111
+        parameters.initImage = initImage
+        parameters.mask = mask
         // Check sizes before resizing anything to them.
-        try parameters.validate(against: config, samplers: server.samplers, names: names)
+        try parameters.validate(against: config, samplers: server.samplers)
         if let image = initImage {
             parameters.initImage = try ImageResize.resized(image, width: parameters.width, height: parameters.height)
         }

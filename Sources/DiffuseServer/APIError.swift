@@ -1,3 +1,4 @@
+import DiffusePipelines
 import Hummingbird
 
 /// A request the server refuses or cannot finish: the HTTP status, a one-line message that names
@@ -35,6 +36,36 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     /// 400: the body as a whole is unusable (not JSON, not an object).
     public static func badBody(_ message: String) -> APIError {
         APIError(.badRequest, message, code: "invalid_body")
+    }
+
+    /// An error of the pipeline: 400 naming the request's field (as `names` spells it) when a
+    /// request value is at fault, else 500 (the model or its output failed, e.g. a non-finite image).
+    public init(_ error: PipelineError, names: GenerationParameters.FieldNames) {
+        guard let parameter = error.parameter else {
+            self.init(.internalServerError, "generation failed: \(error.description)", code: "generation_failed")
+            return
+        }
+        let field = names.field(for: parameter)
+        let message = error.description.hasPrefix(field) ? error.description : "\(field): \(error.description)"
+        self.init(.badRequest, message, field: field, code: "generation_rejected")
+    }
+
+    /// 501: a feature Diffuse does not have, named by the request field that asks for it.
+    public static func notSupported(_ field: String, _ message: String) -> APIError {
+        APIError(.notImplemented, message, field: field, code: "not_supported")
+    }
+
+    /// The JSON error body: A1111's `{"detail": …}`, or OpenAI's `{"error": {message, type, param, code}}`
+    /// (also the job API's and the page's).
+    public func body(a1111: Bool) -> JSONValue {
+        if a1111 { return ["detail": .string(message)] }
+        let type: String
+        switch status.code {
+        case 429: type = "rate_limit_error"
+        case 500...: type = "server_error"
+        default: type = "invalid_request_error"
+        }
+        return ["error": ["message": .string(message), "type": .string(type), "param": .optional(field), "code": .optional(code)]]
     }
 
     /// 401: the `Authorization: Bearer` key is missing or wrong.

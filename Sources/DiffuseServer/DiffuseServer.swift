@@ -1,7 +1,9 @@
 import DiffusePipelines
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// `diffuse serve`: one loaded Stable Diffusion model behind a web page and the HTTP APIs
@@ -27,6 +29,11 @@ public final class DiffuseServer: Sendable {
     public let samplers: SamplerCatalog
     /// When the server was made (OpenAI `/v1/models` `created`).
     public let createdAt: Date
+    /// The open connections (at most `configuration.maxConnections`).
+    let connections: ConnectionTracker
+
+    /// Connections open now.
+    public var openConnections: Int { connections.openCount }
 
     /// - Throws: `ServerConfigurationError` for an unusable configuration, or the scheduler error
     ///   if the model's own scheduler config is one Diffuse cannot run.
@@ -39,22 +46,30 @@ public final class DiffuseServer: Sendable {
         self.images = ImageStore(capacity: configuration.keptImages)
         self.jobs = JobRegistry(keptFinished: configuration.keptJobs)
         self.createdAt = Date()
+        self.connections = ConnectionTracker(limit: configuration.maxConnections)
     }
 
-    /// Paths served without an API key: the page and its assets.
-    static let publicPaths: Set<String> = Set(PageRoutes.assets.keys)
+    /// Paths served without an API key: the page and its assets, and `/health`.
+    static let publicPaths: Set<String> = Set(PageRoutes.assets.keys).union(["/health"])
+    /// Path prefixes served without an API key: the image links (unguessable ids).
+    static let publicPrefixes = ["/images/"]
 
-    /// The router with every route and middleware.
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    /// The router with every route and middleware; `HEAD` is answered wherever `GET` is.
+    func makeRouter() -> Router<DiffuseRequestContext> {
+        let router = Router(context: DiffuseRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: CORSMiddleware())
         router.add(middleware: ErrorMiddleware())
         if let key = configuration.apiKey {
-            router.add(middleware: AuthMiddleware(key: key, publicPaths: DiffuseServer.publicPaths))
+            router.add(middleware: AuthMiddleware(key: key, publicPaths: DiffuseServer.publicPaths,
+                                                  publicPrefixes: DiffuseServer.publicPrefixes))
         }
         PageRoutes(server: self).register(on: router)
         HealthRoutes(server: self).register(on: router)
-        OpenAIRoutes(server: self).register(on: router)
+        let openAI = OpenAIRoutes(server: self)
+        openAI.register(on: router)
+        OpenAIImageEditRoutes(server: self, openAI: openAI).register(on: router)
         A1111Routes(server: self).register(on: router)
+        A1111InfoRoutes(server: self).register(on: router)
         JobRoutes(server: self).register(on: router)
         ImageRoutes(server: self).register(on: router)
         return router
@@ -74,8 +89,13 @@ public final class DiffuseServer: Sendable {
         defer { queue.shutdown() }
         var logger = Logger(label: "diffuse.serve")
         logger.logLevel = logLevel
+        let (tracker, idleTimeout) = (connections, configuration.idleTimeout.map { TimeAmount.nanoseconds(Int64($0 * 1e9)) })
+        let connectionLogger = logger
         let app = Application(
             router: makeRouter(),
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [
+                ConnectionGuard(tracker: tracker, idleTimeout: idleTimeout, logger: connectionLogger),
+            ])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                     serverName: "Diffuse"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
@@ -103,11 +123,15 @@ private struct QueueShutdown: Service {
 }
 
 extension DiffuseServer {
-    /// Queues a job for `parameters` (429 when the queue is full) and waits for it; cancelling
-    /// the calling task (the client went away) cancels the job.
-    func generate(_ parameters: GenerationParameters) async throws -> (GenerationJob, GenerationResult) {
+    /// Queues a job for `parameters` (429 when the queue is full) and waits for it. The job is
+    /// cancelled when the request's client goes away (its connection's `ConnectionWatch`) or the
+    /// calling task is cancelled.
+    func generate(_ parameters: GenerationParameters, context: DiffuseRequestContext) async throws -> (GenerationJob, GenerationResult) {
         let job = makeJob(parameters)
         try queue.submit(job)
+        let watch = connections.watch(for: context.channel)
+        let key = watch?.onClientGone { job.cancel() }
+        defer { if let key { watch?.remove(key) } }
         return (job, try await job.result())
     }
 

@@ -25,9 +25,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as APIError:
             return error
         case let error as PipelineError:
-            return APIError(.badRequest, error.description, code: "generation_rejected")
+            return APIError(error, names: .family(ofPath: request.uri.path))
         case let error as SchedulerError:
-            return APIError(.badRequest, error.description, field: "sampler", code: "generation_rejected")
+            return APIError(.badRequest, error.description, field: GenerationParameters.FieldNames.family(ofPath: request.uri.path).sampler,
+                            code: "generation_rejected")
         case let error as HTTPError where error.status == .notFound:
             return .notFound("no route for \(request.method) \(request.uri.path)")
         case let error as HTTPError:
@@ -50,23 +51,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The reply for `error` on a route under `path`.
     static func response(for error: APIError, path: String) -> Response {
-        if path.hasPrefix("/sdapi/") {
-            return HTTPSupport.json(["detail": .string(error.message)], status: error.status, headers: error.headers)
-        }
-        let type: String
-        switch error.status.code {
-        case 429: type = "rate_limit_error"
-        case 500...: type = "server_error"
-        default: type = "invalid_request_error"
-        }
-        let body: JSONValue = [
-            "error": [
-                "message": .string(error.message),
-                "type": .string(type),
-                "param": .optional(error.field),
-                "code": .optional(error.code),
-            ],
-        ]
-        return HTTPSupport.json(body, status: error.status, headers: error.headers)
+        HTTPSupport.json(error.body(a1111: path.hasPrefix("/sdapi/")), status: error.status, headers: error.headers)
     }
 }

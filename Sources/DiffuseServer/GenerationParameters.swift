@@ -29,6 +29,8 @@ public struct GenerationParameters: Sendable {
     public var mask: PNGImage? = nil
     /// How much of the init image to repaint (nil = the pipeline's default).
     public var strength: Double? = nil
+    /// How the API the job came from names its fields, for error replies.
+    public var fieldNames = FieldNames.jobs
 
     /// A one-image text-to-image job with the defaults above.
     public init(prompt: String, width: Int, height: Int) {
@@ -69,10 +71,14 @@ public struct GenerationParameters: Sendable {
     }
 
     /// Checks the values against the server's caps and the sampler's schedule, naming fields as
-    /// `names` spells them.
+    /// `fieldNames` spells them. Prompts must not hold a NUL character (the PNG text chunk that
+    /// carries the infotext cannot); guidance must be finite, 0…100.
     /// - Throws: `APIError.invalid` for the first value out of range.
-    public func validate(against configuration: ServerConfiguration, samplers: SamplerCatalog,
-                         names: FieldNames = FieldNames()) throws {
+    public func validate(against configuration: ServerConfiguration, samplers: SamplerCatalog) throws {
+        let names = fieldNames
+        for (text, field) in [(prompt, names.prompt), (negativePrompt, names.negativePrompt)] where text.unicodeScalars.contains("\0") {
+            throw APIError.invalid(field, "\(field) must not contain a NUL character (U+0000): the PNG's infotext cannot hold it")
+        }
         let cap = configuration.maxSize
         for (value, field) in [(width, names.width), (height, names.height)] {
             guard value > 0, value % 8 == 0 else {
@@ -105,10 +111,55 @@ public struct GenerationParameters: Sendable {
         }
     }
 
-    /// How each API names the fields `validate` checks.
+    /// How an API names the request fields (`validate`'s errors, and the pipeline's
+    /// `PipelineError.parameter` through `field(for:)`).
     public struct FieldNames: Sendable {
+        public var prompt = "prompt", negativePrompt = "negative_prompt", sampler = "sampler", seed = "seed"
         public var width = "width", height = "height", steps = "steps", count = "n", guidance = "guidance"
-        public var strength = "strength", mask = "mask"
+        public var initImage = "init_image", strength = "strength", mask = "mask"
         public init() {}
+
+        /// The page's job API (`POST /api/jobs`).
+        public static let jobs = FieldNames()
+
+        /// OpenAI images (`/v1/images/…`).
+        public static let openAI: FieldNames = {
+            var names = FieldNames()
+            (names.width, names.height, names.count, names.guidance, names.initImage) = ("size", "size", "n", "guidance_scale", "image")
+            return names
+        }()
+
+        /// AUTOMATIC1111 (`/sdapi/v1/…`).
+        public static let a1111: FieldNames = {
+            var names = FieldNames()
+            (names.sampler, names.count, names.guidance) = ("sampler_name", "batch_size", "cfg_scale")
+            (names.initImage, names.strength) = ("init_images", "denoising_strength")
+            return names
+        }()
+
+        /// The names of the API family a request path belongs to.
+        public static func family(ofPath path: String) -> FieldNames {
+            if path.hasPrefix("/sdapi/") { return .a1111 }
+            if path.hasPrefix("/v1/") { return .openAI }
+            return .jobs
+        }
+
+        /// The request field that carries a `GenerationRequest` property.
+        public func field(for parameter: GenerationRequest.Parameter) -> String {
+            switch parameter {
+            case .prompt: return prompt
+            case .negativePrompt: return negativePrompt
+            case .sampler: return sampler
+            case .steps: return steps
+            case .guidance: return guidance
+            case .seed: return seed
+            case .width: return width
+            case .height: return height
+            case .count: return count
+            case .initImage: return initImage
+            case .strength: return strength
+            case .mask: return mask
+            }
+        }
     }
 }

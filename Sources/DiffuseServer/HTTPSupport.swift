@@ -17,49 +17,32 @@ enum HTTPSupport {
         return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Reads the whole body and parses it as a JSON object.
-    ///
-    /// - Parameter drainExcess: read a body past `limit` to its end (dropping it) before the 413
-    ///   is thrown. Needed under the disconnect watch below, which forwards body parts with
-    ///   back-pressure, so a body left half-read would stall the request; elsewhere Hummingbird
-    ///   drains the rest after sending the 413.
-    /// - Throws: `APIError.tooLarge` (413) past the limit, `APIError.badBody` for non-JSON.
-    static func readFields(_ body: RequestBody, headers: HTTPFields, limit: Int, drainExcess: Bool = false) async throws -> RequestFields {
-        try checkDeclaredLength(headers, limit: limit)
-        var collected = ByteBuffer()
-        var tooLarge = false
-        var iterator = body.makeAsyncIterator()
-        while let chunk = try await iterator.next() {
-            if tooLarge { continue }
-            if collected.readableBytes + chunk.readableBytes > limit {
-                guard drainExcess else { throw APIError.tooLarge(limit: limit) }
-                tooLarge = true
-                collected = ByteBuffer()
-                continue
-            }
-            collected.writeImmutableBuffer(chunk)
-        }
-        if tooLarge { throw APIError.tooLarge(limit: limit) }
-        return try RequestFields(body: Data(collected.readableBytesView))
-    }
-
-    /// 413 for a `Content-Length` over the limit, before any of the body is read.
-    static func checkDeclaredLength(_ headers: HTTPFields, limit: Int) throws {
-        if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
+    /// Reads the whole body (at most `limit` bytes). After a 413, Hummingbird reads the rest of
+    /// the body before the next request, so the connection stays usable (keep-alive).
+    /// - Throws: `APIError.tooLarge` (413) past the limit (at once for a `Content-Length` over it).
+    static func readBody(_ request: Request, limit: Int) async throws -> Data {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError.tooLarge(limit: limit)
         }
+        var collected = ByteBuffer()
+        for try await chunk in request.body {
+            guard collected.readableBytes + chunk.readableBytes <= limit else { throw APIError.tooLarge(limit: limit) }
+            collected.writeImmutableBuffer(chunk)
+        }
+        return Data(collected.readableBytesView)
     }
 
-    /// Reads the JSON body (at most `limit` bytes) and runs `operation` with its fields,
-    /// cancelling it if the client disconnects first (which cancels the generation job it waits
-    /// for).
-    static func withFieldsCancellingOnDisconnect(_ request: Request, limit: Int,
-                                                  _ operation: (RequestFields) async throws -> Response) async throws -> Response {
-        // A declared length over the limit is refused before the watch starts reading the body.
-        try checkDeclaredLength(request.headers, limit: limit)
-        return try await request.body.consumeWithCancellationOnInboundClose { body in
-            try await operation(try await readFields(body, headers: request.headers, limit: limit, drainExcess: true))
-        }
+    /// Reads the body as a JSON object.
+    /// - Throws: `APIError.tooLarge` past the limit, `APIError.badBody` for non-JSON.
+    static func readFields(_ request: Request, limit: Int) async throws -> RequestFields {
+        try RequestFields(body: try await readBody(request, limit: limit))
+    }
+
+    /// Reads the body as `multipart/form-data`.
+    /// - Throws: `APIError.tooLarge` past the limit, `APIError.badBody` for another content type or a malformed form.
+    static func readForm(_ request: Request, limit: Int) async throws -> MultipartForm {
+        let body = try await readBody(request, limit: limit)
+        return try MultipartForm(body: body, contentType: request.headers[.contentType])
     }
 
     /// The absolute base URL clients used to reach us (`http://host:port`), from the Host header.

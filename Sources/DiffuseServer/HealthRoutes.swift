@@ -4,7 +4,7 @@ import Hummingbird
 struct HealthRoutes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<DiffuseRequestContext>) {
         router.get("/health") { _, _ -> Response in
             HTTPSupport.json(["status": "ok"])
         }

@@ -38,6 +38,12 @@ public enum ImageCoding {
         guard let data = Data(base64Encoded: Data(base64)), !data.isEmpty else {
             throw APIError.invalid(field, "\(field) is not valid base64")
         }
+        return try decode(png: data, field: field, maxSize: maxSize)
+    }
+
+    /// Decodes the bytes of an image file (a multipart upload, or a decoded base64 field).
+    /// - Throws: `APIError.invalid` as `decode(_:field:maxSize:)` does, for everything after base64.
+    public static func decode(png data: Data, field: String, maxSize: Int) throws -> PNGImage {
         if let format = foreignFormat(data) {
             throw APIError.invalid(field, "\(field) is a \(format) image; Diffuse reads PNG only")
         }

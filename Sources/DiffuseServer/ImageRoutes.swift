@@ -4,7 +4,7 @@ import Hummingbird
 struct ImageRoutes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<DiffuseRequestContext>) {
         router.get("/images/:file") { _, context -> Response in
             let file = context.parameters.get("file") ?? ""
             guard file.hasSuffix(".png"), let png = server.images.image(id: String(file.dropLast(4))) else {

@@ -14,10 +14,9 @@ import Hummingbird
 struct JobRoutes {
     let server: DiffuseServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<DiffuseRequestContext>) {
         router.post("/api/jobs") { request, _ -> Response in
-            let fields = try await HTTPSupport.readFields(request.body, headers: request.headers,
-                                                          limit: server.configuration.effectiveMaxBodyBytes)
+            let fields = try await HTTPSupport.readFields(request, limit: server.configuration.effectiveMaxBodyBytes)
             let job = server.makeJob(try parse(fields))
             server.jobs.add(job)
             do {
@@ -42,7 +41,7 @@ struct JobRoutes {
         }
     }
 
-    private func job(_ context: BasicRequestContext) throws -> GenerationJob {
+    private func job(_ context: DiffuseRequestContext) throws -> GenerationJob {
         let id = context.parameters.get("id") ?? ""
         guard let job = server.jobs.job(id: id) else { throw APIError.notFound("no job \(id)") }
         return job
@@ -100,8 +99,13 @@ struct JobRoutes {
         if let position = server.queue.position(of: job) { fields.append(("position", .number(position))) }
         if let progress = snapshot.progress { fields.append(("progress", progressJSON(progress, preview: nil))) }
         if let result = snapshot.result { fields.append(("result", resultJSON(result))) }
-        if let error = snapshot.error { fields.append(("error", ["message": .string(error.message), "status": .number(Int(error.status.code))])) }
+        if let error = snapshot.error { fields.append(("error", errorJSON(error))) }
         return .object(fields)
+    }
+
+    /// A failed job's error: message, HTTP status and the request field at fault.
+    private func errorJSON(_ error: APIError) -> JSONValue {
+        ["message": .string(error.message), "status": .number(Int(error.status.code)), "param": .optional(error.field)]
     }
 
     private func progressJSON(_ progress: JobProgress, preview: Data?) -> JSONValue {
@@ -156,7 +160,7 @@ struct JobRoutes {
         case .started: return sse("started", ["id": .string(job.id)])
         case .progress(let progress): return sse("progress", progressJSON(progress, preview: progress.preview))
         case .finished(let result): return sse("done", resultJSON(result))
-        case .failed(let error): return sse("error", ["message": .string(error.message), "status": .number(Int(error.status.code))])
+        case .failed(let error): return sse("error", errorJSON(error))
         case .cancelled: return sse("cancelled", ["id": .string(job.id)])
         }
     }

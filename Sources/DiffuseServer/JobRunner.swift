@@ -62,10 +62,10 @@ public struct JobRunner: Sendable {
                 job.finish(.succeeded(GenerationResult(images: images, interrupted: true, seconds: Date().timeIntervalSince(start))))
                 return
             } catch let error as PipelineError {
-                job.finish(.failed(APIError(.badRequest, error.description, code: "generation_rejected")))
+                job.finish(.failed(APIError(error, names: parameters.fieldNames)))
                 return
             } catch let error as SchedulerError {
-                job.finish(.failed(APIError(.badRequest, error.description, field: "sampler", code: "generation_rejected")))
+                job.finish(.failed(APIError(.badRequest, error.description, field: parameters.fieldNames.sampler, code: "generation_rejected")))
                 return
             } catch {
                 job.finish(.failed(APIError(.internalServerError, "generation failed: \(error)", code: "generation_failed")))

@@ -15,7 +15,7 @@ struct PageRoutes {
         "/favicon.svg": ("image/svg+xml", PageAssets.icon),
     ]
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<DiffuseRequestContext>) {
         for (path, asset) in PageRoutes.assets {
             let body = Data(asset.body.utf8)
             router.get(RouterPath(path)) { _, _ -> Response in

@@ -1,11 +1,19 @@
 import Foundation
 
-/// The fields of a JSON request body, read by name with their types checked: every failure is an
-/// `APIError.invalid` naming the field, the type expected and the type given. A field that is
-/// absent or `null` reads as nil (the route's default applies).
+/// The fields of a JSON request body (or of a form, whose values are all text), read by name with
+/// their types checked: every failure is an `APIError.invalid` naming the field, the type expected
+/// and the type given. A field that is absent or `null` reads as nil (the route's default applies).
 public struct RequestFields: Sendable {
     /// The body's fields, in order.
     public let fields: [(String, JSONValue)]
+    /// True for form fields: numbers and booleans are read from their text.
+    public let isForm: Bool
+
+    /// The text fields of a form (`multipart/form-data`); an empty value reads as absent.
+    public init(form: [(String, String)]) {
+        self.fields = form.map { ($0.0, $0.1.isEmpty ? .null : .string($0.1)) }
+        self.isForm = true
+    }
 
     /// Parses `data` as a JSON object.
     /// - Throws: `APIError.badBody` for an empty body, malformed JSON or a non-object.
@@ -21,6 +29,7 @@ public struct RequestFields: Sendable {
             throw APIError.badBody("request body must be a JSON object, not \(value.typeDescription)")
         }
         self.fields = fields
+        self.isForm = false
     }
 
     /// The raw value of a field; nil if absent or `null`.
@@ -39,6 +48,7 @@ public struct RequestFields: Sendable {
     /// A boolean field.
     public func bool(_ name: String) throws -> Bool? {
         guard let value = value(name) else { return nil }
+        if isForm, case .string(let text) = value, let b = Bool(text.lowercased()) { return b }
         guard case .bool(let b) = value else { throw mismatch(name, "a boolean", value) }
         return b
     }
@@ -51,6 +61,11 @@ public struct RequestFields: Sendable {
         case .int(let i): result = i
         case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.2e18: result = Int64(d)
         case .double(let d): throw APIError.invalid(name, "\(name) must be a whole number, not \(d)")
+        case .string(let text) where isForm:
+            guard let i = Int64(text.trimmingCharacters(in: .whitespaces)) else {
+                throw APIError.invalid(name, "\(name) must be a whole number, not \"\(text)\"")
+            }
+            result = i
         default: throw mismatch(name, "a whole number", value)
         }
         if let range, !range.contains(result) {
@@ -66,6 +81,11 @@ public struct RequestFields: Sendable {
         switch value {
         case .int(let i): result = Double(i)
         case .double(let d): result = d
+        case .string(let text) where isForm:
+            guard let d = Double(text.trimmingCharacters(in: .whitespaces)), d.isFinite else {
+                throw APIError.invalid(name, "\(name) must be a finite number, not \"\(text)\"")
+            }
+            result = d
         default: throw mismatch(name, "a number", value)
         }
         if let range, !range.contains(result) {

@@ -4,7 +4,9 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// TCP port; 0 picks a free one (see `DiffuseServer.run(onRunning:)`).
     public var port = 7860
-    /// When set, every route except the page's static assets needs `Authorization: Bearer <key>`.
+    /// When set, every route except the page's static assets, `/health` and the image links needs
+    /// the key: `Authorization: Bearer <key>`, or HTTP Basic with the key as password (or as
+    /// `user:pass`).
     public var apiKey: String? = nil
     /// Generation threads (each runs one job at a time).
     public var workers = 1
@@ -23,6 +25,15 @@ public struct ServerConfiguration: Sendable {
     public var keptImages = 256
     /// Finished jobs of the job API kept for `GET /api/jobs/<id>` (oldest evicted first).
     public var keptJobs = 16
+    /// Connections open at once. At the limit a new connection takes the place of the oldest one
+    /// not being answered (idle, or with a request sent half-way), which is closed; when all are
+    /// being answered it is answered 503 and closed. Below the usual limit of 1,024 file
+    /// descriptors per process, so a flood cannot starve the server of them.
+    public var maxConnections = 256
+    /// Seconds a connection may go without a request part while no request is being answered —
+    /// an idle keep-alive connection, or a request whose head or body stopped half-way — before it
+    /// is closed; nil never closes one. A running generation is never cut.
+    public var idleTimeout: Double? = 30
 
     /// The defaults above (`diffuse serve`'s).
     public init() {}
@@ -50,6 +61,9 @@ public struct ServerConfiguration: Sendable {
         try require(effectiveMaxBodyBytes >= 1024, "max-body-bytes", "max-body-bytes must be at least 1024")
         try require(keptImages >= 1, "kept-images", "kept-images must be at least 1")
         try require(keptJobs >= 1, "kept-jobs", "kept-jobs must be at least 1")
+        try require((1 ... 100_000).contains(maxConnections), "max-connections", "max-connections must be 1…100000, not \(maxConnections)")
+        try require(idleTimeout.map { $0.isFinite && $0 > 0 && $0 <= 86400 } ?? true, "idle-timeout",
+                    "idle-timeout must be more than 0 and at most 86400 seconds, not \(idleTimeout ?? 0)")
     }
 }
 

@@ -119,11 +119,18 @@ enum RawHTTP {
         let connection = try RawConnection(port: port)
         defer { connection.close() }
         try connection.send(requestData(method: method, path: path, port: port, headers: headers, body: body))
-        return try readReply(connection)
+        return try readReply(connection, method: method)
     }
 
-    /// Reads one reply.
-    static func readReply(_ connection: RawConnection) throws -> HTTPReply {
+    /// Runs blocking socket work on its own thread, off the tests' cooperative threads.
+    static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
+    /// Reads one reply (a reply to `HEAD` has no body, whatever its Content-Length says).
+    static func readReply(_ connection: RawConnection, method: String = "GET") throws -> HTTPReply {
         var buffer = Data()
         let separator = Data("\r\n\r\n".utf8)
         var headerEnd: Range<Data.Index>?
@@ -149,7 +156,9 @@ enum RawHTTP {
             return !chunk.isEmpty
         }
         var body = Data()
-        if let length = headers["content-length"].flatMap(Int.init) {
+        if method == "HEAD" {
+            body = Data()
+        } else if let length = headers["content-length"].flatMap(Int.init) {
             while rest.count < length { guard try more() else { throw TestFailure("reply body cut short") } }
             body = rest.prefix(length)
         } else if headers["transfer-encoding"]?.lowercased() == "chunked" {
@@ -204,6 +213,26 @@ struct TestClient: Sendable {
 
     func post(_ path: String, _ json: String, headers: [String: String] = [:]) async throws -> HTTPReply {
         try await send("POST", path, json: json, headers: headers)
+    }
+
+    /// A `multipart/form-data` POST: text fields, then files (name → (file name, bytes)).
+    func postForm(_ path: String, fields: [(String, String)], files: [(name: String, filename: String, data: Data)] = [],
+                  headers: [String: String] = [:]) async throws -> HTTPReply {
+        let boundary = "diffuse-test-\(UUID().uuidString)"
+        var body = Data()
+        for (name, value) in fields {
+            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        for file in files {
+            body += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.filename)\"\r\nContent-Type: image/png\r\n\r\n".utf8)
+            body += file.data + Data("\r\n".utf8)
+        }
+        body += Data("--\(boundary)--\r\n".utf8)
+        var all = headers
+        if let apiKey { all["Authorization"] = "Bearer \(apiKey)" }
+        all["Content-Type"] = "multipart/form-data; boundary=\(boundary)"
+        let (port, fields, payload) = (self.port, all, body)
+        return try await RawHTTP.onThread { try RawHTTP.send(method: "POST", path: path, port: port, headers: fields, body: payload) }
     }
 
     func post(_ path: String, object: [String: Any]) async throws -> HTTPReply {

@@ -1,6 +1,7 @@
 import DiffuseFormats
 import DiffusePipelines
 import DiffuseServer
+import DiffuseTensor
 import Foundation
 import XCTest
 
@@ -19,10 +20,20 @@ actor TestServers {
         case standard
         /// `--api-key`.
         case authenticated
+        /// `--api-key user:pass`, as A1111's `--api-auth` spells credentials.
+        case basicAuth
         /// Small caps: body, size, steps, images; queue of 2 for the burst.
         case limited
         /// Two workers.
         case twoWorkers
+        /// Connections closed after 1 s idle.
+        case guarded
+        /// At most 4 connections, no idle timeout.
+        case capped
+        /// The 9-channel inpainting fixture (it needs an init image and a mask).
+        case inpainting
+        /// The sd1 fixture with every UNet weight NaN: each generation diverges.
+        case diverging
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -32,6 +43,8 @@ actor TestServers {
                 c.maxSteps = 5000
             case .authenticated:
                 c.apiKey = TestServers.apiKey
+            case .basicAuth:
+                c.apiKey = "webui:secret-pass"
             case .limited:
                 c.maxBodyBytes = 64 * 1024
                 c.maxSize = 64
@@ -42,6 +55,13 @@ actor TestServers {
             case .twoWorkers:
                 c.workers = 2
                 c.maxSteps = 5000
+            case .guarded:
+                c.idleTimeout = 1
+            case .capped:
+                c.maxConnections = 4
+                c.idleTimeout = nil
+            case .inpainting, .diverging:
+                break
             }
             return c
         }
@@ -63,7 +83,19 @@ actor TestServers {
     /// The running server of this kind (started on first use).
     func server(_ kind: Kind) async throws -> (server: DiffuseServer, port: Int) {
         if let existing = running[kind] { return existing }
-        let server = try DiffuseServer(model: try loadModel(), configuration: kind.configuration)
+        let model: StableDiffusion
+        switch kind {
+        case .inpainting:
+            model = try StableDiffusion.load(folder: TestServers.fixtures.appendingPathComponent("sd/inpaint"))
+        case .diverging:
+            model = try StableDiffusion.load(folder: TestServers.modelFolder)
+            for (_, parameter) in model.unet.namedParameters() {
+                parameter.value = Tensor(shape: parameter.shape, repeating: .nan)
+            }
+        default:
+            model = try loadModel()
+        }
+        let server = try DiffuseServer(model: model, configuration: kind.configuration)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         Task.detached {
             defer { continuation.finish() }

@@ -11,17 +11,23 @@ struct Serve: ParsableCommand {
         discussion: """
         Loads the model once and serves until Ctrl-C:
           /                              the web page (works offline)
-          POST /v1/images/generations    OpenAI images; GET /v1/models
+          POST /v1/images/generations    OpenAI images, and edits, variations;
+                                         GET /v1/models, /v1/models/ID
           POST /sdapi/v1/txt2img         AUTOMATIC1111, and img2img, progress,
-                                         interrupt, samplers, sd-models
+                                         interrupt, samplers, schedulers, sd-models,
+                                         options, png-info, memory, cmd-flags, …
           POST /api/jobs                 the page's jobs: GET /api/jobs/ID/events
                                          (Server-Sent Events), DELETE /api/jobs/ID
           GET /health                    {"status":"ok"}
 
         Generation runs on --workers dedicated threads; at most --queue-limit jobs \
-        wait, and further requests get 429 with Retry-After. With --api-key (or \
-        DIFFUSE_API_KEY) every route but the page's own files needs the header \
-        `Authorization: Bearer KEY`.
+        wait, and further requests get 429 with Retry-After. Connections are kept \
+        alive; at most --max-connections are open (a new one replaces the oldest \
+        idle or half-sent one, or gets 503 when all are busy), and one idle for \
+        --idle-timeout seconds (no request, or one sent half-way) is closed. With \
+        --api-key (or DIFFUSE_API_KEY) every route but the page's own files, /health \
+        and the image links needs `Authorization: Bearer KEY`, or HTTP Basic with \
+        the key as password (any user name) or as the whole user:pass.
 
         Example:
           diffuse serve --model sd15 --port 7860
@@ -36,7 +42,7 @@ struct Serve: ParsableCommand {
     @Option(help: "TCP port (0 picks a free one).")
     var port = 7860
 
-    @Option(help: "Require `Authorization: Bearer KEY` (default: the DIFFUSE_API_KEY environment variable, if set).")
+    @Option(help: "Require `Authorization: Bearer KEY` or HTTP Basic with KEY as password or as user:pass (default: the DIFFUSE_API_KEY environment variable, if set).")
     var apiKey: String?
 
     @Option(help: "Generation threads (jobs that run at once).")
@@ -54,6 +60,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest number of images per request.")
     var maxImages = 8
 
+    @Option(help: "Connections open at once; a new one replaces the oldest idle or half-sent one, or gets 503 when all are busy.")
+    var maxConnections = 256
+
+    @Option(help: "Seconds before a connection without a request, or with one sent half-way, is closed (0 = never).")
+    var idleTimeout = 30.0
+
     func run() throws {
         var configuration = ServerConfiguration()
         configuration.host = host
@@ -64,6 +76,8 @@ struct Serve: ParsableCommand {
         configuration.maxSize = maxSize
         configuration.maxSteps = maxSteps
         configuration.maxImages = maxImages
+        configuration.maxConnections = maxConnections
+        configuration.idleTimeout = idleTimeout == 0 ? nil : idleTimeout
         do {
             try configuration.validate()
         } catch let error as ServerConfigurationError {
