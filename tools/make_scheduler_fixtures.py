@@ -21,6 +21,8 @@ Files:
                             The few-step samplers (LCM, TCD) run img2img as
                             LatentConsistencyModelImg2ImgPipeline does (set_timesteps(steps,
                             strength=…), no begin index); the others as StableDiffusionImg2ImgPipeline.
+                            LCM and TCD cases also hold img2img_truncated: the same run as
+                            StableDiffusionImg2ImgPipeline does it (get_timesteps, begin index).
 
 The fake model is `0.3 * scale_model_input(x, t) + c(t)` with `c(t) = float32(0.1 * sin(t / 100))`
 evaluated in double precision, so the Swift tests can evaluate it identically.
@@ -190,6 +192,8 @@ FEW_STEP += [
     ("lcm", "sd15", {"clip_sample": True, "clip_sample_range": 0.5}, 4, {}, 0.75),
     ("lcm", "sd15", {"prediction_type": "sample"}, 4, {}, 0.75),
     ("lcm", "sd15", {"original_inference_steps": 25, "timestep_scaling": 5.0}, 3, {}, 0.5),
+    # A small timestep_scaling, so that c_skip and c_out are far from 0 and 1 at every step.
+    ("lcm", "sd2v", {"timestep_scaling": 0.005}, 8, {}, 0.5),
 ]
 FEW_STEP += [("tcd", config_name, {}, steps, {"eta": eta}, 0.75)
              for config_name in ("sd15", "sd2v") for steps in (2, 4) for eta in (0.0, 0.3, 1.0)]
@@ -318,6 +322,27 @@ def run_case(sampler, config_name, overrides, steps, extra, strength=STRENGTH):
     img2img = {"strength": strength, "timesteps": [F32(t) for t in i2i_timesteps.float().tolist()], "begin_index": begin,
                "latent": floats(latents)}
 
+    # LCM and TCD in StableDiffusionImg2ImgPipeline (diffusers' documented LCM-LoRA img2img:
+    # AutoPipelineForImage2Image on an SD 1.5 checkpoint with the scheduler swapped): get_timesteps
+    # truncation with a begin index. Null when the strength leaves no step.
+    truncated = None
+    if sampler in CONSISTENCY:
+        sched = make_scheduler(sampler, config, overrides)
+        sched.set_timesteps(steps)
+        init_timestep = min(int(steps * strength), steps)
+        t_start = max(steps - init_timestep, 0)
+        kept = sched.timesteps[t_start * sched.order:]
+        if len(kept) > 0:
+            sched.set_begin_index(t_start * sched.order)
+            g = torch.Generator().manual_seed(SEED)
+            noise = torch.randn(SHAPE, generator=g, dtype=torch.float32)
+            latents = sched.add_noise(pattern("image"), noise, kept[:1])
+            for t in kept:
+                x_in = sched.scale_model_input(latents, t)
+                latents = sched.step(model(x_in, t), t, latents, **step_kwargs_for(sched, g, extra), return_dict=False)[0]
+            truncated = {"strength": strength, "timesteps": [F32(t) for t in kept.float().tolist()],
+                         "begin_index": t_start * sched.order, "latent": floats(latents)}
+
     # add_noise on a fresh schedule (no begin index: index_for_timestep).
     sched = make_scheduler(sampler, config, overrides)
     sched.set_timesteps(steps)
@@ -328,7 +353,8 @@ def run_case(sampler, config_name, overrides, steps, extra, strength=STRENGTH):
     return {"sampler": sampler, "config": config_name, "overrides": overrides, "steps": steps,
             "step_kwargs": extra, "class": type(sched).__name__, "timesteps": timesteps,
             "init_noise_sigma": init_sigma, "txt2img": txt2img, "img2img": img2img,
-            "add_noise": {"timestep": F32(float(t.item())), "result": added}}
+            "add_noise": {"timestep": F32(float(t.item())), "result": added},
+            **({"img2img_truncated": truncated} if sampler in CONSISTENCY else {})}
 
 
 def case_key(sampler, config_name, overrides, steps, extra, strength):

@@ -51,7 +51,7 @@ public protocol Scheduler {
     /// One solver step from `sample` at `timestep` given the denoiser output for it; returns the
     /// sample for the next timestep (same shape). Draws `randn(modelOutput.shape)` from `random`
     /// exactly when diffusers' `step(…, generator=g)` does (ancestral, SDE and DDPM steps, DDIM with
-    /// `eta > 0`).
+    /// `eta > 0`, LCM and TCD with `eta > 0` after every step but the last).
     mutating func step(modelOutput: Tensor, timestep: Float, sample: Tensor, random: inout any RandomSource) -> Tensor
 
     /// Noises clean latents to `timestep` (diffusers' `add_noise`, used by img2img and inpainting).

@@ -21,6 +21,9 @@ struct ParityCase {
     let img2imgTimesteps: [Float]
     let img2imgBeginIndex: Int?
     let img2imgLatent: [Float]
+    /// LCM and TCD only: the img2img run as StableDiffusionImg2ImgPipeline does it (timesteps,
+    /// begin index, latent); nil where the strength leaves no step or for the other samplers.
+    let truncated: (timesteps: [Float], beginIndex: Int, latent: [Float])?
     let addNoiseTimestep: Float
     let addNoiseResult: [Float]
 
@@ -54,6 +57,11 @@ struct ParityFixture {
             let kwargs = try entry.value("step_kwargs", as: [String: Any].self)
             let img2img = try entry.value("img2img", as: [String: Any].self)
             let addNoise = try entry.value("add_noise", as: [String: Any].self)
+            var truncated: (timesteps: [Float], beginIndex: Int, latent: [Float])? = nil
+            if let run = entry["img2img_truncated"] as? [String: Any] {
+                truncated = (try run.floats("timesteps"), try run.value("begin_index", as: NSNumber.self).intValue,
+                             try run.floats("latent"))
+            }
             cases.append(ParityCase(
                 sampler: try entry.value("sampler", as: String.self), configName: configName, config: config,
                 overrides: overrides, steps: try entry.value("steps", as: NSNumber.self).intValue,
@@ -64,7 +72,7 @@ struct ParityFixture {
                 strength: try img2img.value("strength", as: NSNumber.self).doubleValue,
                 img2imgTimesteps: try img2img.floats("timesteps"),
                 img2imgBeginIndex: (img2img["begin_index"] as? NSNumber)?.intValue,
-                img2imgLatent: try img2img.floats("latent"),
+                img2imgLatent: try img2img.floats("latent"), truncated: truncated,
                 addNoiseTimestep: try addNoise.value("timestep", as: NSNumber.self).floatValue,
                 addNoiseResult: try addNoise.floats("result")))
         }
@@ -205,6 +213,37 @@ struct DifferenceReport {
             #expect(difference <= Self.tolerance, "\(c.label): img2img max difference \(difference)")
         }
         report.print("img2img (strength 0.6; LCM and TCD 0.5 and 0.75)")
+    }
+
+    /// LCM and TCD in StableDiffusionImg2ImgPipeline (diffusers' documented LCM-LoRA img2img):
+    /// `truncatedTimesteps` and a begin index instead of the shortened origin schedule.
+    @Test func consistencySamplersTruncatedImg2ImgMatches() throws {
+        let fixture = try ParityFixture.load()
+        var report = DifferenceReport()
+        let count = fixture.shape.reduce(1, *)
+        let image = Tensor(shape: fixture.shape, pattern("image", count: count))
+        let cases = fixture.cases.filter { ["lcm", "tcd"].contains($0.sampler) }
+        #expect(cases.filter { $0.truncated != nil }.count >= 20)
+        for c in cases {
+            var scheduler = try makeScheduler(c)
+            try scheduler.setTimesteps(c.steps)
+            let timesteps = scheduler.truncatedTimesteps(steps: c.steps, strength: c.strength)
+            guard let expected = c.truncated else {
+                #expect(timesteps.isEmpty, "\(c.label): \(timesteps)")
+                continue
+            }
+            #expect(timesteps == expected.timesteps && scheduler.beginIndex == expected.beginIndex, "\(c.label): \(timesteps)")
+            var random: any RandomSource = TorchRandomSource(seed: fixture.seed)
+            var latents = scheduler.addNoise(original: image, noise: random.randn(fixture.shape), timestep: timesteps[0])
+            for t in timesteps {
+                let input = scheduler.scaleModelInput(latents, timestep: t)
+                latents = scheduler.step(modelOutput: fakeModel(input, t), timestep: t, sample: latents, random: &random)
+            }
+            let difference = maxAbsDifference(latents.scalars, expected.latent)
+            report.record(c.sampler, difference, c.label)
+            #expect(difference <= Self.tolerance, "\(c.label): truncated img2img max difference \(difference)")
+        }
+        report.print("img2img as StableDiffusionImg2ImgPipeline (truncatedTimesteps)")
     }
 
     @Test func addNoiseMatches() throws {
