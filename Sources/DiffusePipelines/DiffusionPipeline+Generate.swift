@@ -50,9 +50,11 @@ extension DiffusionPipeline {
         var timesteps = scheduler.timesteps
         if request.mode != .textToImage {
             let (steps, strength) = (request.steps, request.effectiveStrength)
-            switch imageToImageSchedule {
-            case .truncated: timesteps = scheduler.truncatedTimesteps(steps: steps, strength: strength)
-            case .scheduler: timesteps = scheduler.img2imgTimesteps(steps: steps, strength: strength)
+            // diffusers has no LCM inpainting pipeline: inpainting always truncates.
+            if imageToImageSchedule == .scheduler && request.mode == .imageToImage {
+                timesteps = scheduler.img2imgTimesteps(steps: steps, strength: strength)
+            } else {
+                timesteps = scheduler.truncatedTimesteps(steps: steps, strength: strength)
             }
             if timesteps.isEmpty {
                 throw PipelineError("strength \(request.effectiveStrength) with \(request.steps) steps leaves no denoising step; raise strength or steps",

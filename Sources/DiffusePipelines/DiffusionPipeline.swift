@@ -32,7 +32,7 @@ public final class DiffusionPipeline: @unchecked Sendable {
     /// How image-to-image and inpainting choose their timesteps: `.truncated` as
     /// `StableDiffusionImg2ImgPipeline` does (the last `strength` share of the full schedule),
     /// `.scheduler` as `LatentConsistencyModelImg2ImgPipeline` does (the sampler's own schedule for
-    /// the strength: `Scheduler.img2imgTimesteps`).
+    /// the strength: `Scheduler.img2imgTimesteps`; image-to-image only, inpainting truncates).
     public enum ImageToImageSchedule: Sendable { case truncated, scheduler }
     public var imageToImageSchedule = ImageToImageSchedule.truncated
 

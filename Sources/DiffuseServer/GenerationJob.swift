@@ -1,3 +1,4 @@
+import DiffuseTensor
 import Foundation
 
 /// Where a running job is: which image, which step, and a cheap preview of the current latents.
@@ -103,6 +104,9 @@ public final class GenerationJob: @unchecked Sendable {
     private var nextListener = 0
     /// Set by the queue on submission: cancels a job still waiting.
     weak var queue: GenerationQueue?
+    /// Raised by `cancel()` and `interrupt()`: the running generation polls it inside each UNet
+    /// call (`GenerationRequest.cancellation`), so a long step stops within the step.
+    public let cancellation = CancellationFlag()
 
     /// A queued job; `samplerName` is the display name of `parameters.sampler`.
     public init(parameters: GenerationParameters, samplerName: String) {
@@ -138,21 +142,27 @@ public final class GenerationJob: @unchecked Sendable {
     // MARK: Control (any thread)
 
     /// Drops the job: removed from the queue if it is waiting, stopped at the next step if it
-    /// runs; waiters then get `CancellationError`. No effect once it has finished.
+    /// runs (within its current UNet call); waiters then get `CancellationError`. No effect once it has finished.
     public func cancel() {
         if queue?.withdraw(self) == true {
             finish(.cancelled)
             return
         }
         lock.lock()
-        if !status.isFinal && stopReason == nil { stopReason = .cancel }
+        if !status.isFinal && stopReason == nil {
+            stopReason = .cancel
+            cancellation.cancel()
+        }
         lock.unlock()
     }
 
-    /// Stops a running job at its next step, keeping what it made (A1111 interrupt).
+    /// Stops a running job within its current UNet call, keeping what it made (A1111 interrupt).
     public func interrupt() {
         lock.lock()
-        if status == .running && stopReason == nil { stopReason = .interrupt }
+        if status == .running && stopReason == nil {
+            stopReason = .interrupt
+            cancellation.cancel()
+        }
         lock.unlock()
     }
 

@@ -152,6 +152,7 @@ public struct GenerationParameters: Sendable {
             case .sampler: return sampler
             case .steps: return steps
             case .guidance: return guidance
+            case .eta: return "eta"
             case .seed: return seed
             case .width: return width
             case .height: return height

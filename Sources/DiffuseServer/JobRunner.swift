@@ -33,6 +33,7 @@ public struct JobRunner: Sendable {
                 var request = parameters.request(seed: seed)
                 request.prompt = matchedCaption ?? request.prompt
                 request.matchCaption = false
+                request.cancellation = job.cancellation
                 let output = try model.generate(request) { step in
                     lastLatents = step.latents
                     let now = Date()

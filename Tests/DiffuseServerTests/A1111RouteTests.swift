@@ -82,7 +82,7 @@ final class A1111RouteTests: XCTestCase {
         }
         let samplers = try await client.get("/sdapi/v1/samplers").array()
         let names = samplers.compactMap { ($0 as? [String: Any])?["name"] as? String }
-        XCTAssertEqual(names, ["PNDM", "DDIM", "DDPM", "Euler", "Euler a", "Heun", "LMS", "DPM++ 2M", "DPM++ 2M Karras", "UniPC"])
+        XCTAssertEqual(names, ["PNDM", "DDIM", "DDPM", "Euler", "Euler a", "Heun", "LMS", "DPM++ 2M", "DPM++ 2M Karras", "UniPC", "LCM", "TCD"])
         let euler = try XCTUnwrap(samplers.first { ($0 as? [String: Any])?["name"] as? String == "Euler a" } as? [String: Any])
         XCTAssertEqual(euler["aliases"] as? [String], ["euler_a", "k_euler_a", "k_euler_ancestral"])
     }
