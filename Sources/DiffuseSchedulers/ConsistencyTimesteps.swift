@@ -46,4 +46,14 @@ struct ConsistencyTimesteps: Sendable {
         let stride = Double(available) / Double(count)
         return (0 ..< count).map { i in origin[Int((Double(i) * stride).rounded(.down))] }
     }
+
+    /// Places `count` steps for `strength` as a sampler's schedule: its `timesteps` and
+    /// `numInferenceSteps`, its step index reset. Throws as `timesteps(count:strength:)`, leaving
+    /// them unchanged.
+    func place(count: Int, strength: Double, timesteps: inout [Float], numInferenceSteps: inout Int?,
+               index: inout StepIndexState) throws {
+        timesteps = try self.timesteps(count: count, strength: strength).map(Float.init)
+        numInferenceSteps = count
+        index.reset()
+    }
 }

@@ -65,9 +65,7 @@ public struct LCMScheduler: Scheduler {
     /// Places `count` steps; throws `invalidArgument` for fewer than 1 or more than
     /// `original_inference_steps`, as diffusers raises.
     public mutating func setTimesteps(_ count: Int) throws {
-        timesteps = try origin.timesteps(count: count, strength: 1).map(Float.init)
-        numInferenceSteps = count
-        index.reset()
+        try origin.place(count: count, strength: 1, timesteps: &timesteps, numInferenceSteps: &numInferenceSteps, index: &index)
     }
 
     /// `set_timesteps(steps, strength=strength)`: `steps` timesteps from the first
@@ -75,11 +73,12 @@ public struct LCMScheduler: Scheduler {
     /// (schedule unchanged) where diffusers raises: when the strength leaves fewer distillation
     /// timesteps than `steps`.
     public mutating func img2imgTimesteps(steps: Int, strength: Double) -> [Float] {
-        guard let placed = try? origin.timesteps(count: steps, strength: strength) else { return [] }
-        timesteps = placed.map(Float.init)
-        numInferenceSteps = steps
-        index.reset()
-        return timesteps
+        do {
+            try origin.place(count: steps, strength: strength, timesteps: &timesteps, numInferenceSteps: &numInferenceSteps, index: &index)
+            return timesteps
+        } catch {
+            return []
+        }
     }
 
     public func scaleModelInput(_ sample: Tensor, timestep: Float) -> Tensor { sample }

@@ -164,9 +164,13 @@ final class UnitTests: XCTestCase {
         }
         // 1…500 steps for every sampler (and the model's own, PNDM here); DDPM may also run
         // 501, 998 and 999 of the 1000 training timesteps (1000 would need timestep 1000 with
-        // this model's steps_offset 1, which the range check refuses).
+        // this model's steps_offset 1, which the range check refuses). LCM and TCD take at most
+        // original_inference_steps (50): 1, 2, 3, 7 and 50 of these.
         let samplers = catalog.entries.count + 1
-        XCTAssertEqual(accepted, samplers * 9 + 3, "1…500 steps for every sampler, up to 999 for ddpm")
+        let consistency = catalog.entries.filter { ["lcm", "tcd"].contains($0.name) }.count
+        XCTAssertEqual(consistency, 2)
+        XCTAssertEqual(accepted, (samplers - consistency) * 9 + consistency * 5 + 3,
+                       "1…500 steps for every sampler but LCM and TCD (1…50), up to 999 for ddpm")
         XCTAssertEqual(refused, samplers * 15 - accepted)
     }
 }
