@@ -72,7 +72,7 @@ extension DiffusionPipeline {
             latents = random.randn(latentShape) * scheduler.initNoiseSigma
         case .imageToImage:
             let image = try preparedImage(request.initImage!, width: width, height: height)
-            let encoded = decoder.encode(image, random: &random).repeatingRows(count)
+            let encoded = try decoder.encode(image, random: &random).repeatingRows(count)
             latents = scheduler.addNoise(original: encoded, noise: random.randn(latentShape), timestep: timesteps[0])
         case .inpaint:
             let image = try preparedImage(request.initImage!, width: width, height: height)
@@ -80,14 +80,14 @@ extension DiffusionPipeline {
             let strengthIsMax = request.effectiveStrength == 1
             var imageLatents: Tensor? = nil
             if !inpaintingUNet || !strengthIsMax {
-                imageLatents = decoder.encode(image, random: &random).repeatingRows(count)
+                imageLatents = try decoder.encode(image, random: &random).repeatingRows(count)
             }
             let noise = random.randn(latentShape)
             latents = strengthIsMax ? noise * scheduler.initNoiseSigma
                                     : scheduler.addNoise(original: imageLatents!, noise: noise, timestep: timesteps[0])
             // The mask at latent size, and the kept part's latents (mask < 0.5 is kept).
             let maskLatent = mask.resizeNearest(height: latentShape[2], width: latentShape[3]).repeatingRows(count)
-            let maskedImageLatents = decoder.encode(image * mask.affine(scale: -1, shift: 1), random: &random).repeatingRows(count)
+            let maskedImageLatents = try decoder.encode(image * mask.affine(scale: -1, shift: 1), random: &random).repeatingRows(count)
             inpainting = inpaintingUNet ? .extraChannels(mask: maskLatent, maskedImageLatents: maskedImageLatents)
                                         : .blend(imageLatents: imageLatents!, mask: maskLatent, noise: noise)
         }

@@ -17,8 +17,9 @@ public final class DiffusionPipeline: @unchecked Sendable {
     /// Prompt → conditioning; nil for an unconditional model (prompts are then ignored).
     public let textEncoder: (any PromptEncoder)?
     public let unet: any NoisePredictor
-    /// Samples ↔ images: the autoencoder of a latent model, pixels (folded into patches) otherwise.
-    public let decoder: any LatentDecoder
+    /// Samples ↔ images: the autoencoder of a latent model, pixels (folded into patches) otherwise;
+    /// `replaceDecoder` swaps in another (a tiny autoencoder).
+    public private(set) var decoder: any LatentDecoder
     public let schedulerConfig: SchedulerConfig
     /// A short name for infotext (`Model:`): the folder or file name.
     public let name: String
@@ -74,6 +75,20 @@ public final class DiffusionPipeline: @unchecked Sendable {
                             schedulerConfig: SchedulerConfig, name: String) {
         self.init(textEncoder: CLIPPromptEncoder(tokenizer: tokenizer, model: textEncoder), unet: unet, vae: vae,
                   schedulerConfig: schedulerConfig, name: name)
+    }
+
+    /// Decodes (and encodes) with `replacement` instead of the folder's autoencoder — a tiny
+    /// autoencoder or another KL VAE of the same latent space. Call before generating.
+    /// - Throws: `PipelineError` naming `source` for a pixel model, or when the replacement's latent
+    ///   channels differ from the UNet's.
+    public func replaceDecoder(_ replacement: any LatentDecoder, source: String) throws {
+        guard !(decoder is PixelDecoder) else {
+            throw PipelineError("\(source): \(name) is a pixel-space model; it has no autoencoder to replace")
+        }
+        guard let channels = replacement.latentChannels, channels == unet.outputChannels else {
+            throw PipelineError("\(source): the autoencoder takes \(replacement.latentChannels.map(String.init) ?? "any number of") latent channels, but \(name)'s UNet makes \(unet.outputChannels)")
+        }
+        decoder = replacement
     }
 
     /// The autoencoder of a latent model; nil for a pixel model.

@@ -15,7 +15,8 @@ public protocol LatentDecoder: AnyObject {
     func decode(_ samples: Tensor) -> Tensor
     /// Images `[B, 3, H, W]` in [-1, 1] → samples as the UNet sees them; an autoencoder draws its
     /// latent sample's noise from `random` (diffusers' `retrieve_latents`, sample mode).
-    func encode(_ images: Tensor, random: inout any RandomSource) -> Tensor
+    /// - Throws: `PipelineError` when this decoder cannot encode (a decoder loaded without its encoder).
+    func encode(_ images: Tensor, random: inout any RandomSource) throws -> Tensor
     /// A cheap picture of sample `index` of `samples`, for live previews.
     func preview(_ samples: Tensor, index: Int) throws -> PNGImage
 }
