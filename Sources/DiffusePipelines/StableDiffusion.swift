@@ -30,6 +30,9 @@ public final class StableDiffusion: @unchecked Sendable {
     /// The guidance scale the model's folder recommends (`_diffuse_guidance` in model_index.json),
     /// for callers that were given none; nil = diffusers' 7.5.
     public var defaultGuidance: Float? = nil
+    /// The image sizes the model supports (`_diffuse_sizes` in model_index.json); requests of
+    /// other sizes are refused. nil = any size.
+    public var supportedSizes: [DiffusersFolder.Size]? = nil
 
     /// The guidance scale to generate with: `given`, else `defaultGuidance`, else diffusers' 7.5
     /// (`GenerationRequest`'s default).
@@ -113,6 +116,7 @@ public final class StableDiffusion: @unchecked Sendable {
         let model = StableDiffusion(textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig,
                                     name: url.lastPathComponent, patchSize: folder.patchSize)
         model.defaultGuidance = folder.guidance.map { Float($0) }
+        model.supportedSizes = folder.sizes
         let indexURL = folder.root.appendingPathComponent(CaptionIndex.fileName)
         if textEncoder?.pooledDimension != nil, FileManager.default.fileExists(atPath: indexURL.path) {
             let index = try CaptionIndex(contentsOf: indexURL)
