@@ -89,6 +89,7 @@ struct Generate: ParsableCommand {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         guard (1 ... 32).contains(upscale) else { throw ValidationError("--upscale must be in 1…32 (got \(upscale))") }
         if let strength, !(0 ... 1).contains(strength) { throw ValidationError("--strength \(strength) is outside 0…1") }
+        if let guidance, !(guidance.isFinite && guidance >= 0) { throw ValidationError("--guidance must be a finite number ≥ 0 (got \(guidance))") }
         if let width, width <= 0 || width % 8 != 0 { throw ValidationError("--width \(width) is not a positive multiple of 8") }
         if let height, height <= 0 || height % 8 != 0 { throw ValidationError("--height \(height) is not a positive multiple of 8") }
         if mask != nil && initImage == nil { throw ValidationError("--mask needs --init-image") }
@@ -107,6 +108,22 @@ struct Generate: ParsableCommand {
         request.seed = seed
         request.count = count
         request.strength = strength
+        if let initImage {
+            let image = try Self.readImage(initImage, option: "--init-image")
+            request.initImage = image
+            request.width = width ?? image.width
+            request.height = height ?? image.height
+            if (width == nil || height == nil) && (image.width, image.height) != (pipeline.defaultImageSize, pipeline.defaultImageSize) {
+                FileHandle.standardError.write(Data("the output is \(image.width)x\(image.height), the size of --init-image (the model's own size is \(pipeline.defaultImageSize)x\(pipeline.defaultImageSize)); --width and --height choose another\n".utf8))
+            }
+        } else {
+            request.width = width
+            request.height = height
+        }
+        if let mask { request.mask = try Self.readImage(mask, option: "--mask") }
+        let size = (request.width ?? pipeline.defaultImageSize, request.height ?? pipeline.defaultImageSize)
+        do { try pipeline.validate(request) } catch let error as PipelineError { throw CLIError(error) }
+        try Self.requireWritable(output)
         // Matched here (to say so) rather than again inside the pipeline.
         request.matchCaption = false
         var extra: [(key: String, value: String)] = []
@@ -116,17 +133,6 @@ struct Generate: ParsableCommand {
             extra.append(("Matched caption", match.caption))
             request.prompt = match.caption
         }
-        if let initImage {
-            let image = try PNGImage(contentsOf: URL(fileURLWithPath: initImage))
-            request.initImage = image
-            request.width = width ?? image.width
-            request.height = height ?? image.height
-        } else {
-            request.width = width
-            request.height = height
-        }
-        if let mask { request.mask = try PNGImage(contentsOf: URL(fileURLWithPath: mask)) }
-        let size = (request.width ?? pipeline.defaultImageSize, request.height ?? pipeline.defaultImageSize)
 
         let bar = ProgressBar(label: "generating")
         let images: [PNGImage]
@@ -149,5 +155,30 @@ struct Generate: ParsableCommand {
             try tagged.write(to: URL(fileURLWithPath: path))
             print(path)
         }
+    }
+
+    /// The PNG at `path`, or a one-line error naming the option and the path (missing, a folder,
+    /// not a PNG, larger than the decoder's pixel limit).
+    static func readImage(_ path: String, option: String) throws -> PNGImage {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError("\(option): \(path) does not exist") }
+        guard !isDirectory.boolValue else { throw CLIError("\(option): \(path) is a folder, not a PNG file") }
+        do { return try PNGImage(contentsOf: URL(fileURLWithPath: path)) } catch let error as PNGError { throw CLIError("\(option): \(error)") }
+    }
+
+    /// Checks before generating that `path` can be written: its folder exists and is writable,
+    /// and `path` itself is not a folder.
+    static func requireWritable(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("--output: \(path) is a folder; give a .png file name")
+        }
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
+            throw CLIError("--output: the folder \(folder) does not exist")
+        }
+        guard isDirectory.boolValue else { throw CLIError("--output: \(folder) is a file, not a folder") }
+        guard access(folder, W_OK) == 0 else { throw CLIError("--output: the folder \(folder) is not writable") }
     }
 }
