@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build install uninstall test test-browser demo bench clean train-default train-wide train-classifier eval-default
+.PHONY: deps build install uninstall test test-faults test-browser demo bench clean train-default train-wide train-classifier eval-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -40,6 +40,15 @@ test: deps
 	$(SWIFT) build $(CONFIG) --build-tests
 	$(SWIFT) build $(CONFIG) --product diffuse
 	$(SWIFT) test $(CONFIG) --skip-build
+
+## test-faults: the fault suite (bad sizes, configs, files and images; make test runs these too) with
+## the slow cases it leaves out: a diverging training run, SIGTERM, a disk that fills up (a small tmpfs,
+## else a file-size limit). DIFFUSE_FAULT_TESTS=1 switches the slow cases on.
+FAULT_SUITES := FaultTests|ValidationTests|PNGPixelLimitTests|DiffusersFolderSizesTests
+test-faults: deps
+	$(SWIFT) build $(CONFIG) --build-tests
+	$(SWIFT) build $(CONFIG) --product diffuse
+	DIFFUSE_FAULT_TESTS=1 $(SWIFT) test $(CONFIG) --skip-build --filter '$(FAULT_SUITES)'
 
 ## demo: the main job on the built-in default: a picture from a prompt with the bundled emoji model
 demo: deps $(BIN)

@@ -38,11 +38,40 @@ public struct DiffusersFolder: Sendable {
         pooledToken = object["_diffuse_pooled_token"] as? Bool ?? false
         guidance = (object["_diffuse_guidance"] as? NSNumber)?.doubleValue
         steps = object["_diffuse_steps"] as? Int
+        if let list = object["_diffuse_sizes"], !(list is NSNull) {
+            let pairs = (list as? [[NSNumber]])?.map { $0.map(\.doubleValue) } ?? []
+            let sizes = pairs.compactMap { pair -> Size? in
+                guard pair.count == 2, pair.allSatisfy({ $0 >= 1 && $0 <= 1_048_576 && $0 == $0.rounded() }) else { return nil }
+                return Size(width: Int(pair[0]), height: Int(pair[1]))
+            }
+            guard !sizes.isEmpty, sizes.count == pairs.count else {
+                throw DiffusersFolderError(path: indexURL.path, problem: "has a malformed \"_diffuse_sizes\": it should be a list of [width, height] pairs in pixels, e.g. [[32, 32]]")
+            }
+            self.sizes = sizes
+        } else {
+            sizes = nil
+        }
     }
 
     /// Diffuse's own key `_diffuse_steps`: the denoising steps the model is meant to run with
     /// (a few-step model's), used when a command is given none.
     public let steps: Int?
+
+    /// An image size in pixels.
+    public struct Size: Sendable, Equatable, CustomStringConvertible {
+        public var width: Int
+        public var height: Int
+        public init(width: Int, height: Int) {
+            self.width = width
+            self.height = height
+        }
+        public var description: String { "\(width)x\(height)" }
+    }
+
+    /// Diffuse's own key `_diffuse_sizes` (`[[width, height], …]` in pixels): the image sizes the
+    /// model draws well — a small model trained at one size draws frames or noise at others.
+    /// nil (the key absent) = any size.
+    public let sizes: [Size]?
 
     /// Diffuse's own key `_diffuse_guidance`: the classifier-free guidance scale the model works
     /// best at, used when a command is given none (diffusers' pipelines default to 7.5, too strong

@@ -25,13 +25,16 @@ import Foundation
 public enum PNGDecoder {
     /// The largest accepted width or height.
     public static let maxDimension = 16384
-    /// The largest accepted `width * height`.
-    public static let maxPixelCount = 16384 * 16384
+    /// The default largest `width * height`: 64 Mpixel (2^26), 256 MB as RGBA bytes, so a small
+    /// file that inflates to gigabytes (a decompression bomb) is refused from its IHDR.
+    public static let defaultMaxPixels = 1 << 26
 
     /// Decodes PNG `data`. `name` (usually the path) is used in error messages.
-    /// - Throws: `PNGError`.
-    public static func decode(_ data: Data, name: String) throws -> PNGImage {
-        try data.withUnsafeBytes { try decode(bytes: $0, name: name) }
+    /// - Parameter maxPixels: the largest `width * height` accepted, checked from the IHDR before
+    ///   any image data is inflated.
+    /// - Throws: `PNGError` (`imageTooLarge` beyond `maxPixels` or `maxDimension` per side).
+    public static func decode(_ data: Data, name: String, maxPixels: Int = defaultMaxPixels) throws -> PNGImage {
+        try data.withUnsafeBytes { try decode(bytes: $0, name: name, maxPixels: maxPixels) }
     }
 
     // MARK: - Chunk walk
@@ -53,7 +56,7 @@ public enum PNGDecoder {
         func rowBytes(_ width: Int) -> Int { (width * bitsPerPixel + 7) / 8 }
     }
 
-    private static func decode(bytes: UnsafeRawBufferPointer, name: String) throws -> PNGImage {
+    private static func decode(bytes: UnsafeRawBufferPointer, name: String, maxPixels: Int) throws -> PNGImage {
         guard bytes.count >= 8, PNGFormat.signature.elementsEqual(bytes[0..<8]) else {
             throw PNGError.notPNG(file: name)
         }
@@ -96,7 +99,7 @@ public enum PNGDecoder {
             switch type {
             case "IHDR":
                 guard header == nil else { throw PNGError.badChunk(file: name, chunk: type, detail: "more than one IHDR") }
-                header = try parseHeader(body, name: name)
+                header = try parseHeader(body, name: name, maxPixels: maxPixels)
             case "PLTE":
                 guard let h = header, !seenIDAT, palette.isEmpty else {
                     throw PNGError.badChunk(file: name, chunk: type, detail: "PLTE after IDAT or repeated")
@@ -143,7 +146,7 @@ public enum PNGDecoder {
                         pixels: pixels.samples, text: text)
     }
 
-    private static func parseHeader(_ body: UnsafeRawBufferPointer, name: String) throws -> Header {
+    private static func parseHeader(_ body: UnsafeRawBufferPointer, name: String, maxPixels: Int) throws -> Header {
         guard body.count == 13 else { throw PNGError.badIHDR(file: name, detail: "length is \(body.count), not 13") }
         let width = Int(PNGFormat.readUInt32(body, 0))
         let height = Int(PNGFormat.readUInt32(body, 4))
@@ -164,8 +167,8 @@ public enum PNGDecoder {
         guard body[10] == 0 else { throw PNGError.badIHDR(file: name, detail: "unknown compression method \(body[10])") }
         guard body[11] == 0 else { throw PNGError.badIHDR(file: name, detail: "unknown filter method \(body[11])") }
         guard body[12] <= 1 else { throw PNGError.badIHDR(file: name, detail: "unknown interlace method \(body[12])") }
-        guard width <= maxDimension, height <= maxDimension, width * height <= maxPixelCount else {
-            throw PNGError.imageTooLarge(file: name, width: width, height: height)
+        guard width <= maxDimension, height <= maxDimension, width * height <= maxPixels else {
+            throw PNGError.imageTooLarge(file: name, width: width, height: height, maxPixels: maxPixels)
         }
         return Header(width: width, height: height, bitDepth: bitDepth, colorType: colorType, interlaced: body[12] == 1)
     }

@@ -18,8 +18,8 @@ public enum PNGError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupported(file: String, detail: String)
     /// A required chunk (`IDAT`, `PLTE` for palette images) is absent.
     case missingChunk(file: String, chunk: String)
-    /// The image dimensions exceed `PNGDecoder.maxDimension` / `maxPixelCount`.
-    case imageTooLarge(file: String, width: Int, height: Int)
+    /// The image dimensions exceed `PNGDecoder.maxDimension` or the decode's pixel limit.
+    case imageTooLarge(file: String, width: Int, height: Int, maxPixels: Int)
     /// The zlib stream in `IDAT` (or `zTXt`/`iTXt`) could not be inflated.
     case decompressionFailed(file: String, chunk: String, detail: String)
     /// The decompressed image data is invalid (bad filter type, too short, palette index out of
@@ -41,8 +41,8 @@ public enum PNGError: Error, CustomStringConvertible, Equatable, Sendable {
         case .badIHDR(let f, let detail): return "\(f): bad IHDR: \(detail)"
         case .unsupported(let f, let detail): return "\(f): unsupported PNG: \(detail)"
         case .missingChunk(let f, let chunk): return "\(f): PNG has no \(chunk) chunk"
-        case .imageTooLarge(let f, let w, let h):
-            return "\(f): image size \(w)x\(h) exceeds the decoder's limit (\(PNGDecoder.maxDimension) per side, \(PNGDecoder.maxPixelCount) pixels)"
+        case .imageTooLarge(let f, let w, let h, let limit):
+            return "\(f): image size \(w)x\(h) exceeds the decoder's limit (\(PNGDecoder.maxDimension) per side, \(limit) pixels); refused before decompressing"
         case .decompressionFailed(let f, let chunk, let detail):
             return "\(f): cannot decompress \(chunk) data: \(detail)"
         case .corruptImageData(let f, let detail): return "\(f): corrupt image data: \(detail)"
@@ -56,7 +56,7 @@ public enum PNGError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .io(let f, _), .notPNG(let f), .truncated(let f, _), .crcMismatch(let f, _, _, _),
              .badChunk(let f, _, _), .badIHDR(let f, _), .unsupported(let f, _), .missingChunk(let f, _),
-             .imageTooLarge(let f, _, _), .decompressionFailed(let f, _, _), .corruptImageData(let f, _):
+             .imageTooLarge(let f, _, _, _), .decompressionFailed(let f, _, _), .corruptImageData(let f, _):
             return f
         case .invalidImage, .invalidText:
             return ""

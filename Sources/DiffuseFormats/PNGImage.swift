@@ -53,15 +53,16 @@ public struct PNGImage: Equatable, Sendable {
         self.text = text
     }
 
-    /// Reads and decodes the PNG file at `url` (see `PNGDecoder.decode`).
-    public init(contentsOf url: URL) throws {
+    /// Reads and decodes the PNG file at `url` (see `PNGDecoder.decode`); images of more than
+    /// `maxPixels` pixels are refused from their header.
+    public init(contentsOf url: URL, maxPixels: Int = PNGDecoder.defaultMaxPixels) throws {
         let data: Data
         do {
             data = try FileIO.readFile(url)
         } catch let error as FileIOError {
             throw PNGError.io(file: url.path, reason: "\(error.operation) failed: \(error.reason)")
         }
-        self = try PNGDecoder.decode(data, name: url.path)
+        self = try PNGDecoder.decode(data, name: url.path, maxPixels: maxPixels)
     }
 
     /// Encodes the image (see `PNGEncoder.encode`) and writes it to `url` atomically (temporary

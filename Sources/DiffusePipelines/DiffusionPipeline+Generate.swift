@@ -110,19 +110,6 @@ extension DiffusionPipeline {
         try decoder.preview(latents, index: index)
     }
 
-    private func validate(_ r: GenerationRequest, width: Int, height: Int) throws {
-        guard width > 0, height > 0, width % 8 == 0, height % 8 == 0 else {
-            throw PipelineError("size \(width)x\(height) is not a multiple of 8", parameter: width % 8 == 0 && width > 0 ? .height : .width)
-        }
-        guard r.steps >= 1 else { throw PipelineError("steps must be at least 1 (got \(r.steps))", parameter: .steps) }
-        guard r.count >= 1 else { throw PipelineError("count must be at least 1 (got \(r.count))", parameter: .count) }
-        guard (0 ... 1).contains(r.effectiveStrength) else { throw PipelineError("strength \(r.effectiveStrength) is outside 0…1", parameter: .strength) }
-        if r.mask != nil && r.initImage == nil { throw PipelineError("a mask needs an init image to inpaint", parameter: .mask) }
-        if let mask = r.mask, let image = r.initImage, (mask.width, mask.height) != (image.width, image.height) {
-            throw PipelineError("mask is \(mask.width)x\(mask.height) but the init image is \(image.width)x\(image.height)", parameter: .mask)
-        }
-    }
-
     /// The init image as `[1, 3, height, width]` in [-1, 1]; it must already have the output size.
     private func preparedImage(_ image: PNGImage, width: Int, height: Int) throws -> Tensor {
         guard image.width == width && image.height == height else {

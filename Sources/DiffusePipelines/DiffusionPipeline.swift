@@ -29,6 +29,9 @@ public final class DiffusionPipeline: @unchecked Sendable {
     /// The guidance scale the model's folder recommends (`_diffuse_guidance` in model_index.json),
     /// for callers that were given none; nil = diffusers' 7.5.
     public var defaultGuidance: Float? = nil
+    /// The image sizes the model supports (`_diffuse_sizes` in model_index.json); requests of
+    /// other sizes are refused. nil = any size.
+    public var supportedSizes: [DiffusersFolder.Size]? = nil
 
     /// How image-to-image and inpainting choose their timesteps: `.truncated` as
     /// `StableDiffusionImg2ImgPipeline` does (the last `strength` share of the full schedule),

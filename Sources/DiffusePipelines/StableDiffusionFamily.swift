@@ -69,6 +69,7 @@ public struct StableDiffusionFamily: ModelFamily {
         model.defaultGuidance = folder.guidance.map { Float($0) } ?? (lcm ? 8.5 : nil)
         model.defaultSteps = folder.steps ?? (lcm ? 4 : nil)
         if lcm { model.imageToImageSchedule = .scheduler }
+        model.supportedSizes = folder.sizes
         let indexURL = url.appendingPathComponent(CaptionIndex.fileName)
         if textEncoder?.pooledDimension != nil, FileManager.default.fileExists(atPath: indexURL.path) {
             let index = try CaptionIndex(contentsOf: indexURL)

@@ -27,11 +27,39 @@ public struct SchedulerConfig: Equatable, Sendable {
             throw SchedulerError.invalidConfig(key: "", message: "scheduler config is not a JSON object")
         }
         self.values = object
+        try validateNoiseSchedule()
     }
 
     /// Converts a dictionary as `JSONSerialization` returns it.
     public init(dictionary: [String: Any]) throws {
         self.values = try dictionary.mapValues(Value.init(any:))
+        try validateNoiseSchedule()
+    }
+
+    /// The noise schedule's values that would make ᾱ (and so every sampler step) NaN or infinite:
+    /// `beta_start`, `beta_end` and each of `trained_betas` must lie strictly between 0 and 1,
+    /// `num_train_timesteps` in 2…100000. Absent keys (and those in `_use_default_values`) take the
+    /// classes' valid defaults.
+    ///
+    /// - Throws: `SchedulerError.invalidConfig` naming the key and the value.
+    public func validateNoiseSchedule() throws {
+        func number(_ key: String) -> Double? {
+            if case .number(let value)? = effectiveValue(key) { return value }
+            return nil
+        }
+        for key in ["beta_start", "beta_end"] {
+            if let beta = number(key), !(beta > 0 && beta < 1) {
+                throw SchedulerError.invalidConfig(key: key, message: "scheduler config: \(key) is \(beta); it must lie strictly between 0 and 1")
+            }
+        }
+        if case .array(let betas)? = effectiveValue("trained_betas") {
+            for case .number(let beta) in betas where !(beta > 0 && beta < 1) {
+                throw SchedulerError.invalidConfig(key: "trained_betas", message: "scheduler config: trained_betas has \(beta); each must lie strictly between 0 and 1")
+            }
+        }
+        if let steps = number("num_train_timesteps"), !(2 ... 100_000).contains(steps) {
+            throw SchedulerError.invalidConfig(key: "num_train_timesteps", message: "scheduler config: num_train_timesteps is \(Value.number(steps)); it must be in 2…100000")
+        }
     }
 
     /// The `_class_name` entry (for example `"PNDMScheduler"`), if any.

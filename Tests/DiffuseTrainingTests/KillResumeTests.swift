@@ -18,7 +18,7 @@ import Testing
 
     func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = CLIRun.binary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
@@ -28,8 +28,8 @@ import Testing
     }
 
     @Test func sigkillAndResumeGivesTheUninterruptedResult() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path),
-                     "\(Self.binary.path) is missing: build it with `swift build -c release` (make test does)")
+        try #require(FileManager.default.isExecutableFile(atPath: CLIRun.binary.path),
+                     "\(CLIRun.binary.path) is missing: build it with `swift build -c release` (make test does)")
         let work = try TrainerTestSupport.temporaryFolder("kill")
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("data")

@@ -51,11 +51,12 @@ public struct BertConfig: Sendable, Equatable {
     /// - Throws: `ModelConfigError` for a value of the wrong type, an activation or position
     ///   embedding type Diffuse does not implement, or heads that do not divide the hidden size.
     public init(_ c: ModelConfig) throws {
-        vocabSize = try c.int("vocab_size", default: 30522)
-        hiddenSize = try c.int("hidden_size", default: 768)
-        layers = try c.int("num_hidden_layers", default: 12)
-        heads = try c.int("num_attention_heads", default: 12)
-        intermediateSize = try c.int("intermediate_size", default: 3072)
+        let width = 1 ... ModelConfig.maxWidth
+        vocabSize = try c.int("vocab_size", default: 30522, in: 1 ... 1 << 20)
+        hiddenSize = try c.int("hidden_size", default: 768, in: width)
+        layers = try c.int("num_hidden_layers", default: 12, in: 1 ... ModelConfig.maxLayers)
+        heads = try c.int("num_attention_heads", default: 12, in: width)
+        intermediateSize = try c.int("intermediate_size", default: 3072, in: 1 ... 4 * ModelConfig.maxWidth)
         let act = try c.string("hidden_act", default: "gelu")
         switch act {
         case "gelu": activation = .gelu
@@ -65,9 +66,9 @@ public struct BertConfig: Sendable, Equatable {
             throw ModelConfigError(source: c.source, key: "hidden_act",
                                    problem: "is \(act); Diffuse supports gelu, gelu_new, gelu_pytorch_tanh and relu")
         }
-        layerNormEps = try c.float("layer_norm_eps", default: 1e-12)
-        maxPositions = try c.int("max_position_embeddings", default: 512)
-        typeVocabSize = try c.int("type_vocab_size", default: 2)
+        layerNormEps = try c.float("layer_norm_eps", default: 1e-12, in: 0 ... 1)
+        maxPositions = try c.int("max_position_embeddings", default: 512, in: width)
+        typeVocabSize = try c.int("type_vocab_size", default: 2, in: 1 ... 1024)
         try c.require("position_embedding_type", in: ["absolute"], feature: "relative position embeddings")
         try c.require("is_decoder", equals: false, feature: "BERT as a decoder")
         guard heads > 0, hiddenSize % heads == 0 else {

@@ -27,18 +27,19 @@ public struct CLIPTextConfig: Sendable, Equatable {
     public init() {}
 
     public init(_ c: ModelConfig) throws {
-        vocabSize = try c.int("vocab_size", default: 49408)
-        hiddenSize = try c.int("hidden_size", default: 512)
-        intermediateSize = try c.int("intermediate_size", default: 2048)
-        layers = try c.int("num_hidden_layers", default: 12)
-        heads = try c.int("num_attention_heads", default: 8)
-        maxPositions = try c.int("max_position_embeddings", default: 77)
+        let width = 1 ... ModelConfig.maxWidth
+        vocabSize = try c.int("vocab_size", default: 49408, in: 1 ... 1 << 20)
+        hiddenSize = try c.int("hidden_size", default: 512, in: width)
+        intermediateSize = try c.int("intermediate_size", default: 2048, in: 1 ... 4 * ModelConfig.maxWidth)
+        layers = try c.int("num_hidden_layers", default: 12, in: 1 ... ModelConfig.maxLayers)
+        heads = try c.int("num_attention_heads", default: 8, in: width)
+        maxPositions = try c.int("max_position_embeddings", default: 77, in: width)
         let act = try c.string("hidden_act", default: "quick_gelu")
         guard let a = Activation(rawValue: act) else {
             throw ModelConfigError(source: c.source, key: "hidden_act", problem: "is \(act); Diffuse supports quick_gelu, gelu and gelu_pytorch_tanh")
         }
         activation = a
-        layerNormEps = try c.float("layer_norm_eps", default: 1e-5)
+        layerNormEps = try c.float("layer_norm_eps", default: 1e-5, in: 0 ... 1)
         guard hiddenSize % heads == 0 else {
             throw ModelConfigError(source: c.source, key: "num_attention_heads", problem: "(\(heads)) does not divide hidden_size \(hiddenSize)")
         }

@@ -39,8 +39,35 @@ public struct ModelConfig: @unchecked Sendable {
 
     public func int(_ key: String, default value: Int) throws -> Int {
         guard has(key) else { return value }
-        if let n = values[key] as? NSNumber, n.doubleValue == n.doubleValue.rounded() { return n.intValue }
+        if let n = values[key] as? NSNumber, let i = Self.integer(n) { return i }
         throw wrongType(key, "an integer")
+    }
+
+    /// An integer in `range`: a value outside it names the key and the range.
+    public func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        let n = try int(key, default: value)
+        try requireRange(key, [n], range, list: false)
+        return n
+    }
+
+    /// A finite number in `range`.
+    public func float(_ key: String, default value: Float, in range: ClosedRange<Float>) throws -> Float {
+        let x = try float(key, default: value)
+        guard x.isFinite, range.contains(x) else { throw outOfRange(key, "is \(x)", "\(range.lowerBound)…\(range.upperBound)") }
+        return x
+    }
+
+    /// The largest channel count, width or table size a config may ask for, and the most layers
+    /// per block: far above any published Stable Diffusion model (1280 channels, 2–3 layers),
+    /// far below sizes whose weights could not be allocated.
+    public static let maxWidth = 16384
+    public static let maxLayers = 64
+
+    /// `n` exactly, when it is an integer of at most 2^53 in magnitude.
+    static func integer(_ n: NSNumber) -> Int? {
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) <= 9_007_199_254_740_992 else { return nil }
+        return Int(d)
     }
 
     public func float(_ key: String, default value: Float) throws -> Float {
@@ -75,22 +102,58 @@ public struct ModelConfig: @unchecked Sendable {
 
     public func ints(_ key: String, default value: [Int]) throws -> [Int] {
         guard has(key) else { return value }
-        if let list = values[key] as? [NSNumber] { return list.map(\.intValue) }
+        if let list = values[key] as? [NSNumber] {
+            let ints = list.compactMap(Self.integer)
+            if ints.count == list.count { return ints }
+        }
         throw wrongType(key, "a list of integers")
+    }
+
+    /// A list of integers, each in `range`.
+    public func ints(_ key: String, default value: [Int], in range: ClosedRange<Int>) throws -> [Int] {
+        let list = try ints(key, default: value)
+        try requireRange(key, list, range, list: true)
+        return list
     }
 
     /// A number or a per-block list (diffusers accepts both for head counts and layer counts),
     /// expanded to `count` entries.
     public func intPerBlock(_ key: String, count: Int, default value: Int) throws -> [Int] {
         guard has(key) else { return Array(repeating: value, count: count) }
-        if let n = values[key] as? NSNumber { return Array(repeating: n.intValue, count: count) }
+        if let n = values[key] as? NSNumber, let i = Self.integer(n) { return Array(repeating: i, count: count) }
         if let list = values[key] as? [NSNumber] {
             guard list.count == count else {
                 throw ModelConfigError(source: source, key: key, problem: "has \(list.count) entries for \(count) blocks")
             }
-            return list.map(\.intValue)
+            let ints = list.compactMap(Self.integer)
+            if ints.count == count { return ints }
         }
         throw wrongType(key, "an integer or a list of integers")
+    }
+
+    /// `intPerBlock` with every entry in `range`.
+    public func intPerBlock(_ key: String, count: Int, default value: Int, in range: ClosedRange<Int>) throws -> [Int] {
+        let list = try intPerBlock(key, count: count, default: value)
+        try requireRange(key, list, range, list: true)
+        return list
+    }
+
+    /// Throws unless every one of `channels` is a multiple of `groups` (the value of `key`), as
+    /// group normalization needs.
+    public func requireGroups(_ key: String, _ groups: Int, divide channels: [Int], of channelsKey: String) throws {
+        if let c = channels.first(where: { $0 % groups != 0 }) {
+            throw ModelConfigError(source: source, key: key, problem: "(\(groups)) does not divide \(channelsKey) entry \(c)")
+        }
+    }
+
+    private func requireRange(_ key: String, _ values: [Int], _ range: ClosedRange<Int>, list: Bool) throws {
+        if let bad = values.first(where: { !range.contains($0) }) {
+            throw outOfRange(key, list ? "has an entry \(bad)" : "is \(bad)", "\(range.lowerBound)…\(range.upperBound)")
+        }
+    }
+
+    private func outOfRange(_ key: String, _ found: String, _ range: String) -> ModelConfigError {
+        ModelConfigError(source: source, key: key, problem: "\(found), outside \(range)")
     }
 
     /// Throws unless `key` is absent, null or one of the strings `allowed`.

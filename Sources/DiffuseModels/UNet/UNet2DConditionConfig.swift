@@ -36,15 +36,17 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
     public init() {}
 
     public init(_ c: ModelConfig) throws {
-        inChannels = try c.int("in_channels", default: inChannels)
-        outChannels = try c.int("out_channels", default: outChannels)
+        let width = 1 ... ModelConfig.maxWidth, layers = 1 ... ModelConfig.maxLayers
+        inChannels = try c.int("in_channels", default: inChannels, in: width)
+        outChannels = try c.int("out_channels", default: outChannels, in: width)
         centerInputSample = try c.bool("center_input_sample", default: false)
         flipSinToCos = try c.bool("flip_sin_to_cos", default: true)
-        freqShift = try c.int("freq_shift", default: 0)
+        freqShift = try c.int("freq_shift", default: 0, in: 0 ... 1)
         downBlockTypes = try c.strings("down_block_types", default: downBlockTypes)
         upBlockTypes = try c.strings("up_block_types", default: upBlockTypes)
-        blockOutChannels = try c.ints("block_out_channels", default: blockOutChannels)
+        blockOutChannels = try c.ints("block_out_channels", default: blockOutChannels, in: width)
         let blocks = blockOutChannels.count
+        guard blocks >= 1 else { throw ModelConfigError(source: c.source, key: "block_out_channels", problem: "is empty") }
         guard downBlockTypes.count == blocks, upBlockTypes.count == blocks else {
             throw ModelConfigError(source: c.source, key: "down_block_types", problem: "and up_block_types must have one entry per block_out_channels entry (\(blocks))")
         }
@@ -54,18 +56,24 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
         for t in upBlockTypes where !["CrossAttnUpBlock2D", "UpBlock2D"].contains(t) {
             throw ModelConfigError(source: c.source, key: "up_block_types", problem: "contains \(t), which Diffuse does not implement")
         }
-        layersPerBlock = try c.intPerBlock("layers_per_block", count: blocks, default: 2)
-        downsamplePadding = try c.int("downsample_padding", default: 1)
-        midBlockScaleFactor = try c.float("mid_block_scale_factor", default: 1)
-        normNumGroups = try c.int("norm_num_groups", default: 32)
-        normEps = try c.float("norm_eps", default: 1e-5)
-        crossAttentionDim = try c.intPerBlock("cross_attention_dim", count: blocks, default: 1280)
-        transformerLayersPerBlock = try c.intPerBlock("transformer_layers_per_block", count: blocks, default: 1)
-        let headDims = try c.intPerBlock("attention_head_dim", count: blocks, default: 8)
-        attentionHeads = c.has("num_attention_heads") ? try c.intPerBlock("num_attention_heads", count: blocks, default: 8) : headDims
+        layersPerBlock = try c.intPerBlock("layers_per_block", count: blocks, default: 2, in: layers)
+        downsamplePadding = try c.int("downsample_padding", default: 1, in: 0 ... 1)
+        midBlockScaleFactor = try c.float("mid_block_scale_factor", default: 1, in: -1e6 ... 1e6)
+        normNumGroups = try c.int("norm_num_groups", default: 32, in: width)
+        try c.requireGroups("norm_num_groups", normNumGroups, divide: blockOutChannels, of: "block_out_channels")
+        normEps = try c.float("norm_eps", default: 1e-5, in: Float.leastNormalMagnitude ... 1)
+        crossAttentionDim = try c.intPerBlock("cross_attention_dim", count: blocks, default: 1280, in: width)
+        transformerLayersPerBlock = try c.intPerBlock("transformer_layers_per_block", count: blocks, default: 1, in: layers)
+        let headDims = try c.intPerBlock("attention_head_dim", count: blocks, default: 8, in: width)
+        attentionHeads = c.has("num_attention_heads") ? try c.intPerBlock("num_attention_heads", count: blocks, default: 8, in: width) : headDims
+        // Each attention block splits its channels into heads of channels / heads.
+        if let i = (0 ..< blocks).first(where: { attentionHeads[$0] > blockOutChannels[$0] }) {
+            throw ModelConfigError(source: c.source, key: c.has("num_attention_heads") ? "num_attention_heads" : "attention_head_dim",
+                                   problem: "asks for \(attentionHeads[i]) heads over \(blockOutChannels[i]) channels (block \(i))")
+        }
         useLinearProjection = try c.bool("use_linear_projection", default: false)
         upcastAttention = try c.bool("upcast_attention", default: false)
-        sampleSize = c.has("sample_size") ? try c.int("sample_size", default: 64) : nil
+        sampleSize = c.has("sample_size") ? try c.int("sample_size", default: 64, in: width) : nil
         let midType = try c.optionalString("mid_block_type") ?? "UNetMidBlock2DCrossAttn"
         guard midType == "UNetMidBlock2DCrossAttn" else {
             throw ModelConfigError(source: c.source, key: "mid_block_type", problem: "is \(midType), which Diffuse does not implement")
@@ -87,11 +95,11 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
                 throw ModelConfigError(source: c.source, key: "projection_class_embeddings_input_dim",
                                        problem: "is required when class_embed_type is \"projection\"")
             }
-            let width = try c.int("projection_class_embeddings_input_dim", default: 0)
-            guard width > 0 else {
-                throw ModelConfigError(source: c.source, key: "projection_class_embeddings_input_dim", problem: "must be positive (got \(width))")
+            let dimension = try c.int("projection_class_embeddings_input_dim", default: 0)
+            guard width.contains(dimension) else {
+                throw ModelConfigError(source: c.source, key: "projection_class_embeddings_input_dim", problem: "must be positive (got \(dimension))")
             }
-            classEmbeddingInputDim = width
+            classEmbeddingInputDim = dimension
             try c.require("class_embeddings_concat", equals: false, feature: "concatenated class embeddings")
         case let other?:
             throw ModelConfigError(source: c.source, key: "class_embed_type",

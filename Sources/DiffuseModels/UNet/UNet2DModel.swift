@@ -26,15 +26,17 @@ public struct UNet2DConfig: Sendable, Equatable {
     public init() {}
 
     public init(_ c: ModelConfig) throws {
-        sampleSize = c.has("sample_size") ? try c.int("sample_size", default: 32) : nil
-        inChannels = try c.int("in_channels", default: 3)
-        outChannels = try c.int("out_channels", default: 3)
+        let width = 1 ... ModelConfig.maxWidth
+        sampleSize = c.has("sample_size") ? try c.int("sample_size", default: 32, in: width) : nil
+        inChannels = try c.int("in_channels", default: 3, in: width)
+        outChannels = try c.int("out_channels", default: 3, in: width)
         centerInputSample = try c.bool("center_input_sample", default: false)
         flipSinToCos = try c.bool("flip_sin_to_cos", default: true)
-        freqShift = try c.int("freq_shift", default: 0)
+        freqShift = try c.int("freq_shift", default: 0, in: 0 ... 1)
         downBlockTypes = try c.strings("down_block_types", default: downBlockTypes)
         upBlockTypes = try c.strings("up_block_types", default: upBlockTypes)
-        blockOutChannels = try c.ints("block_out_channels", default: blockOutChannels)
+        blockOutChannels = try c.ints("block_out_channels", default: blockOutChannels, in: width)
+        guard !blockOutChannels.isEmpty else { throw ModelConfigError(source: c.source, key: "block_out_channels", problem: "is empty") }
         guard downBlockTypes.count == blockOutChannels.count, upBlockTypes.count == blockOutChannels.count else {
             throw ModelConfigError(source: c.source, key: "down_block_types", problem: "and up_block_types need one entry per block_out_channels entry")
         }
@@ -44,14 +46,25 @@ public struct UNet2DConfig: Sendable, Equatable {
         for t in upBlockTypes where !["UpBlock2D", "AttnUpBlock2D"].contains(t) {
             throw ModelConfigError(source: c.source, key: "up_block_types", problem: "contains \(t), which Diffuse does not implement")
         }
-        layersPerBlock = try c.int("layers_per_block", default: 2)
-        midBlockScaleFactor = try c.float("mid_block_scale_factor", default: 1)
-        downsamplePadding = try c.int("downsample_padding", default: 1)
-        attentionHeadDim = c.has("attention_head_dim") ? try c.int("attention_head_dim", default: 8) : (c.values.keys.contains("attention_head_dim") ? nil : 8)
-        normNumGroups = try c.int("norm_num_groups", default: 32)
-        attentionNormNumGroups = c.has("attn_norm_num_groups") ? try c.int("attn_norm_num_groups", default: 32) : nil
-        normEps = try c.float("norm_eps", default: 1e-5)
+        layersPerBlock = try c.int("layers_per_block", default: 2, in: 1 ... ModelConfig.maxLayers)
+        midBlockScaleFactor = try c.float("mid_block_scale_factor", default: 1, in: -1e6 ... 1e6)
+        downsamplePadding = try c.int("downsample_padding", default: 1, in: 0 ... 1)
+        attentionHeadDim = c.has("attention_head_dim") ? try c.int("attention_head_dim", default: 8, in: width) : (c.values.keys.contains("attention_head_dim") ? nil : 8)
+        normNumGroups = try c.int("norm_num_groups", default: 32, in: width)
+        try c.requireGroups("norm_num_groups", normNumGroups, divide: blockOutChannels, of: "block_out_channels")
+        attentionNormNumGroups = c.has("attn_norm_num_groups") ? try c.int("attn_norm_num_groups", default: 32, in: width) : nil
+        if let groups = attentionNormNumGroups {
+            try c.requireGroups("attn_norm_num_groups", groups, divide: blockOutChannels, of: "block_out_channels")
+        }
+        normEps = try c.float("norm_eps", default: 1e-5, in: Float.leastNormalMagnitude ... 1)
         addAttention = try c.bool("add_attention", default: true)
+        // Attention splits a level's channels into heads(channels) equal heads.
+        let attended = blockOutChannels.indices.filter { downBlockTypes[$0] == "AttnDownBlock2D" || upBlockTypes[blockOutChannels.count - 1 - $0] == "AttnUpBlock2D" }
+            .map { blockOutChannels[$0] } + (addAttention ? [blockOutChannels.last!] : [])
+        if let channels = attended.first(where: { $0 % heads($0) != 0 }) {
+            throw ModelConfigError(source: c.source, key: "attention_head_dim",
+                                   problem: "(\(attentionHeadDim ?? 0)) splits \(channels) channels into \(heads(channels)) heads unevenly")
+        }
         try c.require("act_fn", in: ["silu"], feature: "other activations")
         try c.require("time_embedding_type", in: ["positional"], feature: "Fourier time embeddings")
         try c.require("resnet_time_scale_shift", in: ["default"], feature: "scale-shift time conditioning")

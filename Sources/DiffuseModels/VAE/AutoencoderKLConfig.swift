@@ -17,14 +17,20 @@ public struct AutoencoderKLConfig: Sendable, Equatable {
     public init() {}
 
     public init(_ c: ModelConfig) throws {
-        inChannels = try c.int("in_channels", default: 3)
-        outChannels = try c.int("out_channels", default: 3)
-        blockOutChannels = try c.ints("block_out_channels", default: [64])
-        layersPerBlock = try c.int("layers_per_block", default: 1)
-        latentChannels = try c.int("latent_channels", default: 4)
-        normNumGroups = try c.int("norm_num_groups", default: 32)
-        scalingFactor = try c.float("scaling_factor", default: 0.18215)
-        shiftFactor = c.has("shift_factor") ? try c.float("shift_factor", default: 0) : nil
+        let width = 1 ... ModelConfig.maxWidth
+        inChannels = try c.int("in_channels", default: 3, in: width)
+        outChannels = try c.int("out_channels", default: 3, in: width)
+        blockOutChannels = try c.ints("block_out_channels", default: [64], in: width)
+        // Latents are 2^(blocks − 1) times smaller than images.
+        guard (1 ... 8).contains(blockOutChannels.count) else {
+            throw ModelConfigError(source: c.source, key: "block_out_channels", problem: "has \(blockOutChannels.count) entries, outside 1…8")
+        }
+        layersPerBlock = try c.int("layers_per_block", default: 1, in: 1 ... ModelConfig.maxLayers)
+        latentChannels = try c.int("latent_channels", default: 4, in: width)
+        normNumGroups = try c.int("norm_num_groups", default: 32, in: width)
+        try c.requireGroups("norm_num_groups", normNumGroups, divide: blockOutChannels, of: "block_out_channels")
+        scalingFactor = try c.float("scaling_factor", default: 0.18215, in: 1e-6 ... 1e6)
+        shiftFactor = c.has("shift_factor") ? try c.float("shift_factor", default: 0, in: -1e6 ... 1e6) : nil
         useQuantConv = try c.bool("use_quant_conv", default: true)
         usePostQuantConv = try c.bool("use_post_quant_conv", default: true)
         midBlockAddAttention = try c.bool("mid_block_add_attention", default: true)

@@ -36,6 +36,9 @@ public struct ModelExport {
     public var pooledToken = false
     /// The guidance scale to generate with by default (`_diffuse_guidance`), or nil (7.5).
     public var guidance: Float? = nil
+    /// The image sizes the model supports (`_diffuse_sizes`, `[[width, height], …]` in pixels),
+    /// or nil for any size.
+    public var sizes: [DiffusersFolder.Size]? = nil
 
     public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
                 textEncoder: TextEncoderSource?, vaeSource: URL?) {
@@ -87,6 +90,7 @@ public struct ModelExport {
         if pooledOnly { index["_diffuse_pooled_only"] = true }
         if pooledToken { index["_diffuse_pooled_token"] = true }
         if let guidance { index["_diffuse_guidance"] = Double(guidance) }
+        if let sizes { index["_diffuse_sizes"] = sizes.map { [$0.width, $0.height] } }
         try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
         try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
     }
@@ -115,18 +119,23 @@ public struct ModelExport {
         let staging = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial")
         if fm.fileExists(atPath: staging.path) { try fm.removeItem(at: staging) }
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
-        let files = fm.enumerator(atPath: source.path)?.compactMap { $0 as? String } ?? []
-        for relative in files {
-            let from = source.appendingPathComponent(relative), to = staging.appendingPathComponent(relative)
-            var isDirectory: ObjCBool = false
-            fm.fileExists(atPath: from.path, isDirectory: &isDirectory)
-            if isDirectory.boolValue {
-                try fm.createDirectory(at: to, withIntermediateDirectories: true)
-            } else if (try? fm.linkItem(at: from.resolvingSymlinksInPath(), to: to)) == nil {
-                try fm.copyItem(at: from.resolvingSymlinksInPath(), to: to)
+        do {
+            let files = fm.enumerator(atPath: source.path)?.compactMap { $0 as? String } ?? []
+            for relative in files {
+                let from = source.appendingPathComponent(relative), to = staging.appendingPathComponent(relative)
+                var isDirectory: ObjCBool = false
+                fm.fileExists(atPath: from.path, isDirectory: &isDirectory)
+                if isDirectory.boolValue {
+                    try fm.createDirectory(at: to, withIntermediateDirectories: true)
+                } else if (try? fm.linkItem(at: from.resolvingSymlinksInPath(), to: to)) == nil {
+                    try fm.copyItem(at: from.resolvingSymlinksInPath(), to: to)
+                }
             }
+            try fm.moveItem(at: staging, to: destination)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw TrainingError("cannot copy \(source.path) to \(destination.path): \(error.localizedDescription)")
         }
-        try fm.moveItem(at: staging, to: destination)
     }
 }
 

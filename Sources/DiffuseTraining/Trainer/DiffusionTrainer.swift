@@ -71,14 +71,20 @@ public final class DiffusionTrainer {
             guard let textEncoder else { throw TrainingError("a text-conditioned UNet needs a text encoder (--text-encoder or --model)") }
             if let mismatch = DiffusionPipeline.conditioningMismatch(textEncoder: textEncoder, unet: model) { throw TrainingError(mismatch) }
         }
-        if vae != nil && configuration.patchSize != 1 { throw TrainingError("--patch-size is for pixel models (this one has a VAE)") }
+        if vae != nil && configuration.patchSize != 1 { throw TrainingError("patchSize is for pixel models (this one has a VAE)", parameter: "patchSize") }
         let channels = vae?.config.latentChannels ?? 3 * configuration.patchSize * configuration.patchSize
         guard model.inputChannels == channels, model.outputChannels == channels else {
             throw TrainingError("the UNet has in_channels \(model.inputChannels) / out_channels \(model.outputChannels) but \(vae == nil ? "pixel images (patch size \(configuration.patchSize)) have \(channels) channels" : "the VAE's latents have \(channels)")")
         }
         let factor = vae?.config.downscaleFactor ?? 1
         guard configuration.resolution % factor == 0 else {
-            throw TrainingError("--resolution \(configuration.resolution) is not a multiple of the VAE's factor \(factor)")
+            throw TrainingError("resolution \(configuration.resolution) is not a multiple of the VAE's factor \(factor)", parameter: "resolution")
+        }
+        let needed = DiffusionTrainer.workingBytes(model, configuration: configuration, sampleSize: configuration.resolution / (vae == nil ? configuration.patchSize : factor))
+        if let available = GenerationMemory.availableBytes(), needed > available {
+            throw TrainingError("batchSize \(configuration.batchSize) at \(configuration.resolution)² would need about \(GenerationMemory.describe(needed)) "
+                                + "of memory; \(GenerationMemory.describe(available)) is available (use gradientAccumulation for larger batches)",
+                                parameter: "batchSize")
         }
         self.unet = unet
         self.textEncoder = model.contextDimension == nil ? nil : textEncoder
@@ -121,6 +127,8 @@ public final class DiffusionTrainer {
         var state = TrainerState(step: 0, epoch: 0, position: 0, randomState: "", emaStep: 0, losses: [], trainingSeconds: 0)
 
         let configURL = output.appendingPathComponent("training.json")
+        TrainingCheckpoint.removeUnfinished(in: checkpointDirectory)
+        TrainingCheckpoint.removeUnfinished(in: output)
         if let newest = TrainingCheckpoint.newest(in: checkpointDirectory) {
             guard resume else {
                 throw TrainingError("\(output.path) already holds a training run (\(newest.lastPathComponent)); pass --resume to continue it or choose another --output")
@@ -129,15 +137,17 @@ public final class DiffusionTrainer {
                let mismatch = configuration.resumeMismatch(with: saved) {
                 throw TrainingError("cannot resume \(output.path): \(mismatch)")
             }
-            let checkpoint = try TrainingCheckpoint.read(newest)
+            let (folder, checkpoint) = try TrainingCheckpoint.newestReadable(in: checkpointDirectory) { folder, error, older in
+                _ = events(.message("cannot read \(folder.lastPathComponent) (\(error)); falling back to \(older.lastPathComponent)"))
+            }
             try restore(checkpoint, parameters: parameters, optimizer: optimizer, ema: &ema, random: &random)
             state = checkpoint.state
-            _ = events(.message("resuming from \(newest.lastPathComponent) (step \(state.step) of \(configuration.steps))"))
+            _ = events(.message("resuming from \(folder.lastPathComponent) (step \(state.step) of \(configuration.steps))"))
         }
         TrainingCheckpoint.prune(in: checkpointDirectory, keep: configuration.keepCheckpoints)
         try FileIO.writeAtomically(try Self.encoder.encode(configuration), to: configURL)
         if state.step >= configuration.steps {
-            _ = events(.message("already trained \(state.step) steps (--steps \(configuration.steps)); nothing to do"))
+            _ = events(.message("already trained \(state.step) steps (steps \(configuration.steps)); nothing to do"))
             return state
         }
 
@@ -172,8 +182,19 @@ public final class DiffusionTrainer {
             }
             var gradients: [String: Tensor] = [:]
             for (key, gradient) in model.gradients() { gradients[key] = gradient }
+            let norm: Double
             if let maxNorm = configuration.maxGradientNorm {
-                gradients = GradientClipping.clipped(gradients, maxNorm: maxNorm).gradients
+                let clipped = GradientClipping.clipped(gradients, maxNorm: maxNorm)
+                gradients = clipped.gradients
+                norm = clipped.norm
+            } else {
+                norm = GradientClipping.globalNorm(gradients.values)
+            }
+            // A non-finite loss or gradient would make every weight NaN: stop before the update,
+            // leaving the newest checkpoint as it is.
+            if !lossSum.isFinite || !norm.isFinite {
+                throw divergence(step: state.step + 1, learningRate: learningRate,
+                                 what: lossSum.isFinite ? "the gradient norm is \(norm)" : "the loss is \(lossSum / Float(configuration.gradientAccumulation))")
             }
             optimizer.update(parameters, gradients: gradients, learningRate: Float(learningRate))
             model.zeroGradients()
@@ -199,6 +220,10 @@ public final class DiffusionTrainer {
                 state.randomState = String(random.state)
                 state.emaStep = ema?.optimizationStep ?? 0
                 state.trainingSeconds = priorSeconds + Date().timeIntervalSince(sessionStart)
+                if !GradientClipping.globalNorm(parameters.map { $0.parameter.value }).isFinite {
+                    let key = parameters.first { !GradientClipping.globalNorm([$0.parameter.value]).isFinite }?.key ?? ""
+                    throw divergence(step: state.step, learningRate: learningRate, what: "weight \(key) is not finite")
+                }
                 let folder = try saveCheckpoint(state, parameters: parameters, optimizer: optimizer, ema: ema)
                 _ = events(.checkpoint(folder))
             }
@@ -211,6 +236,28 @@ public final class DiffusionTrainer {
         }
         return state
     }
+
+    /// The error that stops a diverged run: the step, what went non-finite, the learning rate,
+    /// and the checkpoint that is kept.
+    private func divergence(step: Int, learningRate: Double, what: String) -> TrainingError {
+        let kept = TrainingCheckpoint.newest(in: checkpointDirectory).map { "\($0.lastPathComponent) is kept" } ?? "no checkpoint was written"
+        return TrainingError("training diverged at step \(step): \(what) (learningRate \(String(format: "%.3g", learningRate))); "
+                             + "stopped without saving it, \(kept); resume with a lower learningRate", parameter: "learningRate")
+    }
+
+    /// A rough upper estimate of a training step's working memory in bytes: the inference
+    /// estimate of the UNet's activations (`GenerationMemory.unetFloats`) for the batch, times
+    /// `tapeFactor` for the tape of activations and gradients the backward pass keeps (a third
+    /// of it with gradient checkpointing), plus the batch's images.
+    static func workingBytes(_ unet: any NoisePredictor, configuration c: TrainingConfiguration, sampleSize: Int) -> Double {
+        let perSample = GenerationMemory.unetFloats(unet, height: sampleSize, width: sampleSize)
+        let factor = c.gradientCheckpointing ? tapeFactor / 3 : tapeFactor
+        return 4 * Double(c.batchSize) * (factor * perSample + 2 * 3 * Double(c.resolution) * Double(c.resolution))
+    }
+
+    /// How many times the inference activations a training step's tape holds (set so that the
+    /// estimate covers measured peak resident memory per image).
+    static let tapeFactor = 3.0
 
     /// One micro-batch: data, noise, forward, loss (not yet backpropagated).
     private func microBatchLoss(random: inout TrainingRandom) throws -> Variable {

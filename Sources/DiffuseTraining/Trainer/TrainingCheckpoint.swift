@@ -58,13 +58,19 @@ public struct TrainingCheckpoint {
         let final = directory.appendingPathComponent(name)
         if fm.fileExists(atPath: partial.path) { try fm.removeItem(at: partial) }
         try fm.createDirectory(at: partial, withIntermediateDirectories: false)
-        try Self.writeTensors(weights, to: partial.appendingPathComponent("model.safetensors"))
-        Self.pauseForTests()
-        if let emaWeights { try Self.writeTensors(emaWeights, to: partial.appendingPathComponent("ema.safetensors")) }
-        try Self.writeTensors(optimizerTensors, metadata: optimizerMetadata, to: partial.appendingPathComponent("optimizer.safetensors"))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try FileIO.writeAtomically(try encoder.encode(state), to: partial.appendingPathComponent("trainer_state.json"))
+        do {
+            try Self.writeTensors(weights, to: partial.appendingPathComponent("model.safetensors"))
+            Self.pauseForTests()
+            if let emaWeights { try Self.writeTensors(emaWeights, to: partial.appendingPathComponent("ema.safetensors")) }
+            try Self.writeTensors(optimizerTensors, metadata: optimizerMetadata, to: partial.appendingPathComponent("optimizer.safetensors"))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try FileIO.writeAtomically(try encoder.encode(state), to: partial.appendingPathComponent("trainer_state.json"))
+        } catch {
+            // A full disk: the half-written folder goes, the previous checkpoints stay.
+            try? fm.removeItem(at: partial)
+            throw error
+        }
         if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
         guard rename(partial.path, final.path) == 0 else {
             throw TrainingError("cannot rename \(partial.path) to \(final.path): \(String(cString: strerror(errno)))")
@@ -106,13 +112,35 @@ public struct TrainingCheckpoint {
     /// The newest complete checkpoint, if any.
     public static func newest(in directory: URL) -> URL? { list(in: directory).last?.folder }
 
+    /// The newest checkpoint that reads back, trying older ones when a newer one is damaged;
+    /// `fallingBack(damaged, error, older)` is told each time. Throws the newest one's error when
+    /// none reads.
+    public static func newestReadable(in directory: URL, fallingBack: (URL, Error, URL) -> Void) throws -> (URL, TrainingCheckpoint) {
+        let folders = Array(list(in: directory).map(\.folder).reversed())
+        var firstError: Error? = nil
+        for (i, folder) in folders.enumerated() {
+            do { return (folder, try read(folder)) } catch {
+                firstError = firstError ?? error
+                if i + 1 < folders.count { fallingBack(folder, error, folders[i + 1]) }
+            }
+        }
+        throw firstError ?? TrainingError("\(directory.path) holds no checkpoint")
+    }
+
+    /// Deletes the `.NAME.partial` folders that writes interrupted by a kill or a full disk left
+    /// in `directory`.
+    public static func removeUnfinished(in directory: URL) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(".") && name.hasSuffix(".partial") {
+            try? fm.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
     /// Deletes all but the newest `keep` checkpoints, and leftover `.partial` folders.
     public static func prune(in directory: URL, keep: Int) {
         let fm = FileManager.default
         for (_, folder) in list(in: directory).dropLast(keep) { try? fm.removeItem(at: folder) }
-        for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".partial") {
-            try? fm.removeItem(at: directory.appendingPathComponent(name))
-        }
+        removeUnfinished(in: directory)
     }
 
     static func writeTensors(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {

@@ -87,33 +87,35 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         self.resolution = resolution
     }
 
-    /// Checks ranges; the message names the option.
+    /// Checks ranges; the error names the property (`TrainingError.parameter`).
     public func validate() throws {
-        func fail(_ message: String) throws -> Never { throw TrainingError(message) }
-        if steps < 1 { try fail("--steps must be at least 1 (got \(steps))") }
-        if batchSize < 1 { try fail("--batch-size must be at least 1 (got \(batchSize))") }
-        if gradientAccumulation < 1 { try fail("--gradient-accumulation must be at least 1 (got \(gradientAccumulation))") }
-        if !(learningRate > 0 && learningRate.isFinite) { try fail("--lr must be a positive number (got \(learningRate))") }
-        if warmupSteps < 0 { try fail("--warmup-steps must not be negative (got \(warmupSteps))") }
-        if LearningRateSchedule.Shape(rawValue: learningRateSchedule) == nil {
-            try fail("--lr-schedule must be constant or cosine (got \(learningRateSchedule))")
+        func fail(_ message: String) throws -> Never {
+            throw TrainingError(message, parameter: String(message.prefix { $0.isLetter || $0.isNumber }))
         }
-        if let n = maxGradientNorm, !(n > 0) { try fail("--max-grad-norm must be positive (got \(n))") }
-        if !(0 ..< 1).contains(emaMaxDecay) { try fail("--ema-decay must be in [0, 1) (got \(emaMaxDecay))") }
-        if resolution < 8 || resolution % 8 != 0 { try fail("--resolution must be a positive multiple of 8 (got \(resolution))") }
-        if patchSize < 1 || resolution % patchSize != 0 { try fail("--patch-size must divide --resolution (got \(patchSize))") }
-        if !(0 ... 1).contains(captionDropout) { try fail("--caption-dropout must be in [0, 1] (got \(captionDropout))") }
-        if let p = keywordCaptions, !(0 ... 1).contains(p) { try fail("--keyword-captions must be in [0, 1] (got \(p))") }
-        if let p = captionTemplates, !(0 ... 1).contains(p) { try fail("--caption-templates must be in [0, 1] (got \(p))") }
-        if let p = tokenDropout, !(0 ... 1).contains(p) { try fail("--token-dropout must be in [0, 1] (got \(p))") }
-        if let g = minSNRGamma, !(g > 0) { try fail("--min-snr-gamma must be positive (got \(g))") }
-        if checkpointEvery < 1 { try fail("--checkpoint-every must be at least 1 (got \(checkpointEvery))") }
-        if keepCheckpoints < 1 { try fail("--keep-checkpoints must be at least 1 (got \(keepCheckpoints))") }
-        if sampleEvery < 0 { try fail("--sample-every must not be negative (got \(sampleEvery))") }
-        if samplesPerPrompt < 1 { try fail("--samples-per-prompt must be at least 1") }
-        if sampleSteps < 1 { try fail("--sample-steps must be at least 1") }
+        if steps < 1 { try fail("steps must be at least 1 (got \(steps))") }
+        if batchSize < 1 { try fail("batchSize must be at least 1 (got \(batchSize))") }
+        if gradientAccumulation < 1 { try fail("gradientAccumulation must be at least 1 (got \(gradientAccumulation))") }
+        if !(learningRate > 0 && learningRate.isFinite) { try fail("learningRate must be a positive number (got \(learningRate))") }
+        if warmupSteps < 0 { try fail("warmupSteps must not be negative (got \(warmupSteps))") }
+        if LearningRateSchedule.Shape(rawValue: learningRateSchedule) == nil {
+            try fail("learningRateSchedule must be constant or cosine (got \(learningRateSchedule))")
+        }
+        if let n = maxGradientNorm, !(n > 0) { try fail("maxGradientNorm must be positive (got \(n))") }
+        if !(0 ..< 1).contains(emaMaxDecay) { try fail("emaMaxDecay must be in [0, 1) (got \(emaMaxDecay))") }
+        if resolution < 8 || resolution % 8 != 0 { try fail("resolution must be a positive multiple of 8 (got \(resolution))") }
+        if patchSize < 1 || resolution % patchSize != 0 { try fail("patchSize must divide resolution (got \(patchSize))") }
+        if !(0 ... 1).contains(captionDropout) { try fail("captionDropout must be in [0, 1] (got \(captionDropout))") }
+        if let p = keywordCaptions, !(0 ... 1).contains(p) { try fail("keywordCaptions must be in [0, 1] (got \(p))") }
+        if let p = captionTemplates, !(0 ... 1).contains(p) { try fail("captionTemplates must be in [0, 1] (got \(p))") }
+        if let p = tokenDropout, !(0 ... 1).contains(p) { try fail("tokenDropout must be in [0, 1] (got \(p))") }
+        if let g = minSNRGamma, !(g > 0) { try fail("minSNRGamma must be positive (got \(g))") }
+        if checkpointEvery < 1 { try fail("checkpointEvery must be at least 1 (got \(checkpointEvery))") }
+        if keepCheckpoints < 1 { try fail("keepCheckpoints must be at least 1 (got \(keepCheckpoints))") }
+        if sampleEvery < 0 { try fail("sampleEvery must not be negative (got \(sampleEvery))") }
+        if samplesPerPrompt < 1 { try fail("samplesPerPrompt must be at least 1") }
+        if sampleSteps < 1 { try fail("sampleSteps must be at least 1") }
         if let name = convolutionAlgorithm, OneDNNConvolution.Algorithm(rawValue: name) == nil {
-            try fail("--conv-algorithm must be winograd, direct or automatic (got \(name))")
+            try fail("convolutionAlgorithm must be winograd, direct or automatic (got \(name))")
         }
     }
 

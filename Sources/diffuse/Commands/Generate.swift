@@ -103,6 +103,22 @@ struct Generate: ParsableCommand {
         request.seed = seed
         request.count = count
         request.strength = strength
+        if let initImage {
+            let image = try Self.readImage(initImage, option: "--init-image")
+            request.initImage = image
+            request.width = width ?? image.width
+            request.height = height ?? image.height
+            if (width == nil || height == nil) && (image.width, image.height) != (pipeline.defaultImageSize, pipeline.defaultImageSize) {
+                FileHandle.standardError.write(Data("the output is \(image.width)x\(image.height), the size of --init-image (the model's own size is \(pipeline.defaultImageSize)x\(pipeline.defaultImageSize)); --width and --height choose another\n".utf8))
+            }
+        } else {
+            request.width = width
+            request.height = height
+        }
+        if let mask { request.mask = try Self.readImage(mask, option: "--mask") }
+        let size = (request.width ?? pipeline.defaultImageSize, request.height ?? pipeline.defaultImageSize)
+        do { try pipeline.validate(request) } catch let error as PipelineError { throw CLIError(error) }
+        try Self.requireWritable(output)
         // Matched here (to say so) rather than again inside the pipeline.
         request.matchCaption = false
         var extra: [(key: String, value: String)] = []
@@ -112,17 +128,6 @@ struct Generate: ParsableCommand {
             extra.append(("Matched caption", match.caption))
             request.prompt = match.caption
         }
-        if let initImage {
-            let image = try PNGImage(contentsOf: URL(fileURLWithPath: initImage))
-            request.initImage = image
-            request.width = width ?? image.width
-            request.height = height ?? image.height
-        } else {
-            request.width = width
-            request.height = height
-        }
-        if let mask { request.mask = try PNGImage(contentsOf: URL(fileURLWithPath: mask)) }
-        let size = (request.width ?? pipeline.defaultImageSize, request.height ?? pipeline.defaultImageSize)
 
         let bar = ProgressBar(label: "generating")
         let images: [PNGImage]
@@ -145,5 +150,30 @@ struct Generate: ParsableCommand {
             try tagged.write(to: URL(fileURLWithPath: path))
             print(path)
         }
+    }
+
+    /// The PNG at `path`, or a one-line error naming the option and the path (missing, a folder,
+    /// not a PNG, larger than the decoder's pixel limit).
+    static func readImage(_ path: String, option: String) throws -> PNGImage {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError("\(option): \(path) does not exist") }
+        guard !isDirectory.boolValue else { throw CLIError("\(option): \(path) is a folder, not a PNG file") }
+        do { return try PNGImage(contentsOf: URL(fileURLWithPath: path)) } catch let error as PNGError { throw CLIError("\(option): \(error)") }
+    }
+
+    /// Checks before generating that `path` can be written: its folder exists and is writable,
+    /// and `path` itself is not a folder.
+    static func requireWritable(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("--output: \(path) is a folder; give a .png file name")
+        }
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
+            throw CLIError("--output: the folder \(folder) does not exist")
+        }
+        guard isDirectory.boolValue else { throw CLIError("--output: \(folder) is a file, not a folder") }
+        guard access(folder, W_OK) == 0 else { throw CLIError("--output: the folder \(folder) is not writable") }
     }
 }

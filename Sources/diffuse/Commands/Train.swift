@@ -8,7 +8,8 @@ import DiffuseSchedulers
 import DiffuseTraining
 import Foundation
 
-/// Set by SIGINT / SIGTERM: the trainer finishes its step, writes a checkpoint and stops.
+/// Set to the signal's number by SIGINT / SIGTERM: the trainer finishes its step, writes a
+/// checkpoint and stops; the command then exits with 128 + that number.
 nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 
 struct Train: ParsableCommand {
@@ -208,8 +209,19 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            try train()
+        } catch let error as TrainingError {
+            throw CLIError(error)
+        } catch let error as CocoaError {
+            throw CLIError(error)
+        }
+    }
+
+    private func train() throws {
         try prepareEngine()
         let outputURL = URL(fileURLWithPath: output).standardizedFileURL
+        try Self.prepareOutputFolder(outputURL)
         let source = try model.map { try DiffusersFolder(URL(fileURLWithPath: $0).standardizedFileURL) }
 
         // The network, its config and its noise schedule.
@@ -313,7 +325,7 @@ struct Train: ParsableCommand {
         config.sampleSteps = sampleSteps
         config.sampleGuidance = sampleGuidance
         config.skipBadFiles = skipBadFiles
-        do { try config.validate() } catch let error as TrainingError { throw ValidationError(error.description) }
+        do { try config.validate() } catch let error as TrainingError { throw ValidationError(CLIError(error).description) }
         if !samplePrompt.isEmpty {
             _ = try Schedulers.make(name: sampleSampler, config: schedulerConfig, steps: sampleSteps)
         }
@@ -327,13 +339,21 @@ struct Train: ParsableCommand {
         export.pooledToken = appendsPooledToken
         // The guidance its sample grids are drawn with is the one it is exported with.
         if encoder != nil { export.guidance = sampleGuidance }
+        // A pixel model draws the size it was trained at (other sizes give frames and noise).
+        if vae == nil { export.sizes = [DiffusersFolder.Size(width: config.resolution, height: config.resolution)] }
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
               "\(vae == nil ? "pixel space" : "latent space"), batch \(batchSize)×\(gradientAccumulation), \(steps) steps → \(outputURL.path)")
 
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
+        signal(SIGINT) { stopRequested = $0 }
+        signal(SIGTERM) { stopRequested = $0 }
+        // A parent may have started this process with them blocked (a supervisor, a test runner's thread).
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let bar = TrainingProgressLine()
         let state = try trainer.run(resume: resume) { event in
             switch event {
@@ -353,10 +373,28 @@ struct Train: ParsableCommand {
         }
         bar.finish()
         if stopRequested != 0 {
-            print("stopped at step \(state.step) of \(steps); continue with the same command and --resume")
+            let name = stopRequested == SIGTERM ? "SIGTERM" : "SIGINT"
+            FileHandle.standardError.write(Data("stopped by \(name) at step \(state.step) of \(steps); continue with the same command and --resume\n".utf8))
+            throw ExitCode(128 + stopRequested)
         } else {
             print("trained \(state.step) steps; generate with: diffuse generate --model \(output) --prompt TEXT --output out.png")
         }
+    }
+
+    /// Creates the output folder, or stops with one line naming it when it is a file or cannot be created.
+    static func prepareOutputFolder(_ url: URL) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CLIError("--output: \(url.path) is a file, not a folder") }
+        } else {
+            var ancestor = url.deletingLastPathComponent()
+            while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) { ancestor.deleteLastPathComponent() }
+            guard isDirectory.boolValue else { throw CLIError("--output: \(ancestor.path) is a file, so \(url.path) cannot be created") }
+            do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch let error as CocoaError {
+                throw CLIError(error)
+            }
+        }
+        guard access(url.path, W_OK) == 0 else { throw CLIError("--output: the folder \(url.path) is not writable") }
     }
 
     static func jsonObject(_ url: URL) throws -> [String: Any] {
@@ -401,5 +439,38 @@ final class TrainingProgressLine {
         if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
         if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
         return "\(s)s"
+    }
+}
+
+extension CLIError {
+    /// The `TrainingConfiguration` properties whose flags are not their kebab-case names.
+    private static let trainingFlags = [
+        "steps": "steps", "batchSize": "batch-size", "gradientAccumulation": "gradient-accumulation", "learningRate": "lr",
+        "warmupSteps": "warmup-steps", "learningRateSchedule": "lr-schedule", "maxGradientNorm": "max-grad-norm",
+        "emaMaxDecay": "ema-decay", "resolution": "resolution", "patchSize": "patch-size", "captionDropout": "caption-dropout",
+        "keywordCaptions": "keyword-captions", "captionTemplates": "caption-templates", "tokenDropout": "token-dropout",
+        "minSNRGamma": "min-snr-gamma", "checkpointEvery": "checkpoint-every", "keepCheckpoints": "keep-checkpoints",
+        "sampleEvery": "sample-every", "samplesPerPrompt": "samples-per-prompt", "sampleSteps": "sample-steps",
+        "convolutionAlgorithm": "conv-algorithm",
+    ]
+
+    /// A training error with the setting at fault named as `diffuse train`'s flag
+    /// (`batchSize` → `--batch-size: …`).
+    init(_ error: TrainingError) {
+        self.init(error.parameter.flatMap { Self.trainingFlags[$0] }.map { "--\($0): \(error.description)" } ?? error.description)
+    }
+
+    /// A Foundation file error as one line: the path and the reason.
+    init(_ error: CocoaError) {
+        let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError
+        let reasons: [CocoaError.Code: String] = [
+            .fileNoSuchFile: "no such file or folder", .fileReadNoSuchFile: "no such file or folder",
+            .fileWriteNoPermission: "permission denied", .fileReadNoPermission: "permission denied",
+            .fileWriteOutOfSpace: "no space left on the device", .fileWriteVolumeReadOnly: "read-only file system",
+            .fileWriteFileExists: "already exists",
+        ]
+        let reason = underlying.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil }
+            ?? reasons[error.code] ?? "cannot be read or written (file error \(error.code.rawValue))"
+        self.init(error.filePath.map { "\($0): \(reason)" } ?? reason)
     }
 }
