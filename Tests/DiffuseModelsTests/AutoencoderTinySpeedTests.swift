@@ -7,17 +7,20 @@ import Testing
 /// Decode time of a full-size TAESD (and, for comparison on the same machine, SD 1.5's KL VAE) at
 /// 512² (1×4×64×64 latents). Runs only when `DIFFUSE_TAESD_BENCH` names the folder that
 /// `tools/make_taesd_fixtures.py --full-size DIR` wrote (random weights, diffusers' default
-/// config); `DIFFUSE_KL_BENCH` may name an `AutoencoderKL` folder (`--kl-vae DIR`) to time too.
+/// config); `DIFFUSE_KL_BENCH` may name an `AutoencoderKL` folder (`--kl-vae DIR`) to time too;
+/// with `DIFFUSE_PROFILE=1` the time per tensor operation is printed as well.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["DIFFUSE_TAESD_BENCH"] != nil))
 struct AutoencoderTinySpeedTests {
     static func time(_ label: String, repetitions: Int, _ body: () -> Tensor) -> Tensor {
         var out = body()  // warm-up: packs the weights, builds oneDNN's primitives, fills the pool
+        OpProfile.reset()
         var times: [Double] = []
         for _ in 0 ..< repetitions {
             let start = DispatchTime.now().uptimeNanoseconds
             out = body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
+        if OpProfile.enabled { print("[bench] \(label), time per op over the \(repetitions) runs (DIFFUSE_PROFILE=1):\n\(OpProfile.report(total: times.reduce(0, +)))") }
         times.sort()
         print("[bench] \(label): median \(String(format: "%.3f", times[times.count / 2])) s, min \(String(format: "%.3f", times[0])) s (\(repetitions) runs after 1 warm-up; \(times.map { String(format: "%.3f", $0) }.joined(separator: ", ")))")
         return out

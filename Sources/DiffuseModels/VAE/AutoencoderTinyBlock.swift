@@ -24,8 +24,12 @@ public final class AutoencoderTinyBlock: TinyLayer {
 
     /// `[N, in, H, W]` → `[N, out, H, W]`.
     public func forward(_ x: Tensor) -> Tensor {
-        let act = TinyActivation(activation)
-        let h = conv4(act.forward(conv2(act.forward(conv0(x)))))
-        return (h + (skip.map { $0(x) } ?? x)).relu()
+        let h = conv4(activate(conv2(activate(conv0(x)))))
+        return TinyReLUInPlace.addReLU(h, skip.map { $0(x) } ?? x)
+    }
+
+    /// The activation of a convolution's output (ReLU written into it).
+    private func activate(_ x: Tensor) -> Tensor {
+        activation == .relu ? TinyReLUInPlace.relu(x) : TinyActivation(activation).forward(x)
     }
 }

@@ -31,10 +31,14 @@ public final class DecoderTiny: Module {
     /// Latents `[N, latent, h, w]` → image `[N, out, h·f, w·f]` in about [-1, 1].
     public func callAsFunction(_ latents: Tensor) -> Tensor {
         var h = (latents * (1 / Float(3))).tanh() * 3
-        for layer in layers {
+        for (i, layer) in layers.enumerated() {
             // Each upsampling makes the buffers the pool keeps for the smaller sizes useless (as in VAEDecoder).
             if layer is TinyUpsample { BufferPool.trim() }
-            h = layer.forward(h)
+            if let activation = layer as? TinyActivation, activation.kind == .relu, i > 0, layers[i - 1] is Conv2d {
+                h = TinyReLUInPlace.relu(h)  // the first convolution's fresh output
+            } else {
+                h = layer.forward(h)
+            }
         }
         return h.affine(scale: 2, shift: -1)
     }
