@@ -12,6 +12,10 @@ Cases: LCM 1/2/4 steps (guidance 8.5 and 1), a batch, img2img (LatentConsistency
 on the turbo folder Euler a and Euler at 1, 2 and 4 trailing steps with guidance 0, and the LCM
 and TCD samplers on an ordinary model (LCM-LoRA's way) at guidance 1 and 1.5.
 
+  sd/turbo/reference/taesd.json + taesd_*.png   the turbo folder with its VAE replaced by
+              Tests/Fixtures/taesd/diffusers (pipe.vae = AutoencoderTiny, as diffusers users swap in TAESD;
+              run tools/make_taesd_fixtures.py first)
+
 Run:  /tmp/torch-venv/bin/python tools/make_few_step_fixtures.py
 """
 
@@ -27,6 +31,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_sd_fixtures as sdf  # noqa: E402
 from diffusers import (  # noqa: E402
+    AutoencoderTiny,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
     LatentConsistencyModelImg2ImgPipeline,
@@ -137,6 +142,41 @@ def run(kind, pipe, ref):
         "cases": results})
 
 
+TAESD_CASES = [
+    case("taesd_euler_a_trailing_2steps", "txt2img", "euler_a", P, steps=2, guidance=0.0, seed=600),
+    case("taesd_lcm_sampler_4steps_guidance15", "txt2img", "lcm", sdf.PROMPT_B, steps=4, guidance=1.5, seed=601),
+    case("taesd_img2img_euler_a", "img2img", "euler_a", sdf.PROMPT_C, steps=4, guidance=0.0, seed=602,
+         init_image=sdf.INIT_IMAGE, strength=0.6),
+]
+
+
+def run_taesd(pipe, ref):
+    """The turbo folder's pipeline with TAESD in place of its VAE."""
+    taesd = AutoencoderTiny.from_pretrained(os.path.join(sdf.REPO, "Tests", "Fixtures", "taesd", "diffusers")).eval()
+    comps = dict(pipe.components, vae=taesd)
+    results = []
+    init_im = Image.open(os.path.join(ref, sdf.INIT_IMAGE)).convert("RGB")
+    for c in TAESD_CASES:
+        comps["scheduler"] = SAMPLERS[c["sampler"]].from_config(pipe.scheduler.config)
+        p = pipeline_class("turbo", c["pipeline"])(**comps, requires_safety_checker=False)
+        p.set_progress_bar_config(disable=True)
+        kwargs = dict(prompt=c["prompt"], negative_prompt=c["negative_prompt"], num_inference_steps=c["steps"],
+                      guidance_scale=c["guidance"], generator=torch.Generator().manual_seed(c["seed"]), output_type="pil")
+        if c["pipeline"] == "txt2img":
+            kwargs.update(width=c["width"], height=c["height"])
+        else:
+            kwargs.update(image=init_im, strength=c["strength"])
+        with torch.no_grad():
+            images = p(**kwargs).images
+        fn = f"{c['name']}_0.png"
+        images[0].save(os.path.join(ref, fn))
+        px = np.asarray(images[0]).astype(np.float64)
+        assert px.std() > 5.0, f"{c['name']}: output too flat (std {px.std():.2f})"
+        results.append(dict(c, outputs=[fn]))
+        print(f"  {c['name']:34s} pixel std {px.std():6.2f}")
+    sdf.write_json(os.path.join(ref, "taesd.json"), {"vae": "Tests/Fixtures/taesd/diffusers", "cases": results})
+
+
 def main():
     for kind, spec in KINDS.items():
         print(f"== {kind}")
@@ -149,6 +189,8 @@ def main():
         ref = os.path.join(folder, "reference")
         os.makedirs(ref)
         run(kind, pipe, ref)
+        if kind == "turbo":
+            run_taesd(pipe, ref)
 
 
 if __name__ == "__main__":

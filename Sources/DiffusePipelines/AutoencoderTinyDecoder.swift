@@ -65,11 +65,10 @@ public final class AutoencoderTinyDecoder: LatentDecoder {
         return vae.encode(images) * vae.config.scalingFactor
     }
 
-    /// As `encodeChecked`; draws nothing from `random` (TAESD's encoder is deterministic, as diffusers'
-    /// `retrieve_latents` on an `AutoencoderTinyOutput`). A pipeline must call `requireEncoder()`
-    /// first: `LatentDecoder.encode` cannot throw, so a decoder loaded without its encoder stops here.
-    public func encode(_ images: Tensor, random: inout any RandomSource) -> Tensor {
-        do { return try encodeChecked(images) } catch { preconditionFailure("\(error)") }
+    /// `encodeChecked`; draws nothing from `random` (TAESD's encoder is deterministic, as diffusers'
+    /// `retrieve_latents` on an `AutoencoderTinyOutput`). Throws for a decoder loaded without its encoder.
+    public func encode(_ images: Tensor, random: inout any RandomSource) throws -> Tensor {
+        try encodeChecked(images)
     }
 
     /// Sample `index` decoded alone (the tiny decoder is cheap enough for live previews).

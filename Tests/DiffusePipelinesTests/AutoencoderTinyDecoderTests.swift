@@ -69,7 +69,7 @@ import Testing
         #expect(worst <= 1, "preview pixels differ from diffusers' image by \(worst)/255")
 
         var random: any RandomSource = TorchRandomSource(seed: 7)
-        let latents = decoder.encode(try Self.reference("encode.image"), random: &random)
+        let latents = try decoder.encode(try Self.reference("encode.image"), random: &random)
         let encodeDifference = Self.maxDifference(latents, try Self.reference("encode.latents"))
         print("[parity] TAESD component (\(layout)) encode: max abs \(encodeDifference)")
         #expect(latents.shape == [1, 4, 6, 5] && encodeDifference < 1e-4)

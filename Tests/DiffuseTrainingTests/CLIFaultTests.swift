@@ -143,4 +143,26 @@ import Testing
                                   "--model-config", config.path, "--steps", "2", "--batch-size", "100000000"])
         #expect(run.failedCleanly(naming: "--batch-size", "memory"), "\(run.summary)")
     }
+
+    /// `--prediction-type sample` (x₀-prediction, which the objective implements) trains and writes
+    /// a model whose scheduler config says so; an unknown type is refused by name.
+    @Test func samplePredictionTrains() throws {
+        try requireBinary()
+        let folder = try work("train-sample")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try TrainerTestSupport.writeDataset([("red", (230, 20, 20)), ("blue", (20, 20, 230))], size: 16, to: data)
+        let config = folder.appendingPathComponent("unet.json")
+        try KillResumeTests.config.write(to: config, atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("run")
+        let arguments = ["train", "--data", data.path, "--output", output.path, "--model-config", config.path, "--steps", "2",
+                         "--batch-size", "2", "--sample-every", "0", "--samples-per-prompt", "1"]
+        let run = try CLIRun.run(arguments + ["--prediction-type", "sample"])
+        #expect(run.status == 0 && !run.signaled, "\(run.summary)")
+        let scheduler = try String(contentsOf: output.appendingPathComponent("scheduler/scheduler_config.json"), encoding: .utf8)
+        #expect(scheduler.contains("\"sample\""), "\(scheduler)")
+        let refused = try CLIRun.run(arguments + ["--prediction-type", "x0", "--output", folder.appendingPathComponent("other").path])
+        #expect(refused.status != 0 && !refused.signaled && refused.stderr.contains("--prediction-type"), "\(refused.summary)")
+    }
 }

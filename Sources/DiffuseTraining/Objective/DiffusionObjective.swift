@@ -8,7 +8,7 @@ import Foundation
 /// (`v_prediction`) or x₀ (`sample`) — the scheduler config's `prediction_type`, so a trained
 /// model samples with the schedulers that read the same config.
 public struct DiffusionObjective: Sendable {
-    public enum Prediction: String, Sendable { case epsilon, vPrediction = "v_prediction", sample }
+    public enum Prediction: String, Sendable, CaseIterable { case epsilon, vPrediction = "v_prediction", sample }
 
     /// ᾱₜ of the training noise schedule (the config's `beta_schedule`: `linear`, `scaled_linear`,
     /// `squaredcos_cap_v2` …, computed as diffusers computes it).

@@ -128,20 +128,8 @@ struct Train: ParsableCommand {
     @Option(help: "Probability of training with the empty caption (for classifier-free guidance).")
     var captionDropout = 0.1
 
-    @Flag(help: "With --text-encoder and a UNet with a projection class embedding: condition only through the pooled sentence embedding (the UNet attends to the empty prompt's token states).")
-    var pooledOnly = false
-
-    @Flag(help: "With --text-encoder: the UNet also attends to the pooled sentence embedding, as one more token after the prompt's token states.")
-    var pooledToken = false
-
-    @Option(help: "Probability of training a caption with the empty prompt's token states in place of its own, keeping its pooled embedding (with --pooled-token or a projection class embedding), so the model learns to draw from the sentence embedding alone.")
-    var tokenDropout = 0.0
-
-    @Option(help: "Probability of training an image on one of its metadata keywords instead of its caption.")
-    var keywordCaptions = 0.0
-
-    @Option(help: "Probability of wrapping the caption in a template sentence (\"a red apple\", \"red apple emoji\").")
-    var captionTemplates = 0.0
+    @OptionGroup(title: "Research switches (the bundled model's conditioning experiments; BENCHMARKS.md)")
+    var research: ResearchOptions
 
     @Option(help: "min-SNR-γ loss weighting (e.g. 5); off by default.")
     var minSnrGamma: Double?
@@ -152,8 +140,8 @@ struct Train: ParsableCommand {
     @Option(help: "From scratch: linear, scaled_linear or squaredcos_cap_v2.")
     var noiseSchedule = "linear"
 
-    @Option(help: "From scratch: epsilon or v_prediction.")
-    var predictionType = "epsilon"
+    @Option(help: "From scratch: what the UNet predicts: epsilon (the noise), v_prediction or sample (x₀).")
+    var predictionType: DiffusionObjective.Prediction = .epsilon
 
     @Flag(help: "Recompute block activations during the backward pass (less memory, more time).")
     var gradientCheckpointing = false
@@ -197,13 +185,10 @@ struct Train: ParsableCommand {
             throw ValidationError("--text-encoder cannot replace the text encoder of a model being fine-tuned")
         }
         if initFrom != nil && modelConfig == nil { throw ValidationError("--init-from needs --model-config (the UNet to build)") }
-        if pooledOnly && textEncoder == nil { throw ValidationError("--pooled-only needs --text-encoder (a sentence encoder)") }
-        if pooledToken && textEncoder == nil { throw ValidationError("--pooled-token needs --text-encoder (a sentence encoder)") }
+        if research.pooledOnly && textEncoder == nil { throw ValidationError("--pooled-only needs --text-encoder (a sentence encoder)") }
+        if research.pooledToken && textEncoder == nil { throw ValidationError("--pooled-token needs --text-encoder (a sentence encoder)") }
         if !["linear", "scaled_linear", "squaredcos_cap_v2"].contains(noiseSchedule) {
             throw ValidationError("--noise-schedule must be linear, scaled_linear or squaredcos_cap_v2 (got \(noiseSchedule))")
-        }
-        if !["epsilon", "v_prediction"].contains(predictionType) {
-            throw ValidationError("--prediction-type must be epsilon or v_prediction (got \(predictionType))")
         }
         if !(2 ... 512).contains(promptLength) { throw ValidationError("--prompt-length must be in 2…512 (got \(promptLength))") }
     }
@@ -238,7 +223,7 @@ struct Train: ParsableCommand {
                 "_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 1000, "beta_schedule": noiseSchedule,
                 "beta_start": noiseSchedule == "scaled_linear" ? 0.00085 : 0.0001,
                 "beta_end": noiseSchedule == "scaled_linear" ? 0.012 : 0.02,
-                "prediction_type": predictionType,
+                "prediction_type": predictionType.rawValue,
                 // DDIM and DDPM clip their x₀ estimate to [-1, 1] by default; with v-prediction and
                 // guidance that clip (x₀ clipped, the noise estimate not) wrecks pixel samples
                 // at high noise (checked in diffusers too). The model's own sampler ignores it.
@@ -264,11 +249,11 @@ struct Train: ParsableCommand {
         if unet.module.contextDimension != nil {
             if let textEncoder {
                 let folder = URL(fileURLWithPath: textEncoder).standardizedFileURL
-                if pooledOnly && unet.module.pooledDimension == nil {
+                if research.pooledOnly && unet.module.pooledDimension == nil {
                     throw CLIError("--pooled-only needs a UNet config with \"class_embed_type\": \"projection\"")
                 }
                 encoder = SentencePromptEncoder(encoder: try SentenceEncoder(directory: folder), length: promptLength,
-                                                pooledOnly: pooledOnly, pooledToken: pooledToken)
+                                                pooledOnly: research.pooledOnly, pooledToken: research.pooledToken)
                 encoderSource = .sentenceEncoder(folder: folder, length: promptLength)
             } else if let source {
                 encoder = try DiffusionPipeline.loadTextEncoder(source)
@@ -281,8 +266,8 @@ struct Train: ParsableCommand {
             }
         }
         // A fine-tuned model keeps its pooled token.
-        let appendsPooledToken = pooledToken || (modelConfig == nil && source?.pooledToken == true)
-        if tokenDropout > 0 && !appendsPooledToken && unet.module.pooledDimension == nil {
+        let appendsPooledToken = research.pooledToken || (modelConfig == nil && source?.pooledToken == true)
+        if research.tokenDropout > 0 && !appendsPooledToken && unet.module.pooledDimension == nil {
             throw CLIError("--token-dropout needs the pooled embedding to reach the UNet: give --pooled-token or a UNet config with \"class_embed_type\": \"projection\"")
         }
         if let source, source.components["vae"] != nil, unet.module.inputChannels != 3 * patch * patch {
@@ -306,12 +291,12 @@ struct Train: ParsableCommand {
         config.seed = seed
         config.randomFlip = randomFlip
         config.captionDropout = captionDropout
-        config.keywordCaptions = keywordCaptions > 0 ? keywordCaptions : nil
-        config.captionTemplates = captionTemplates > 0 ? captionTemplates : nil
+        config.keywordCaptions = research.keywordCaptions > 0 ? research.keywordCaptions : nil
+        config.captionTemplates = research.captionTemplates > 0 ? research.captionTemplates : nil
         config.initializedFrom = initFrom
-        config.pooledOnly = pooledOnly ? true : nil
+        config.pooledOnly = research.pooledOnly ? true : nil
         config.pooledToken = appendsPooledToken ? true : nil
-        config.tokenDropout = tokenDropout > 0 ? tokenDropout : nil
+        config.tokenDropout = research.tokenDropout > 0 ? research.tokenDropout : nil
         config.minSNRGamma = minSnrGamma
         config.offsetNoise = offsetNoise
         config.gradientCheckpointing = gradientCheckpointing
@@ -335,7 +320,7 @@ struct Train: ParsableCommand {
         var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
                                  textEncoder: encoderSource, vaeSource: vae == nil ? nil : source?.root)
         export.patchSize = patch
-        export.pooledOnly = pooledOnly
+        export.pooledOnly = research.pooledOnly
         export.pooledToken = appendsPooledToken
         // The guidance its sample grids are drawn with is the one it is exported with.
         if encoder != nil { export.guidance = sampleGuidance }

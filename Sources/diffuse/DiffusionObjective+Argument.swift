@@ -1,0 +1,4 @@
+import ArgumentParser
+import DiffuseTraining
+
+extension DiffusionObjective.Prediction: ExpressibleByArgument {}
