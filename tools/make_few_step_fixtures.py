@@ -102,6 +102,22 @@ def pipeline_class(kind, which):
     return StableDiffusionPipeline if which == "txt2img" else StableDiffusionImg2ImgPipeline
 
 
+def call_arguments(kind, c, init_im):
+    """The pipeline call for case `c` (the LCM pipelines take no negative prompt)."""
+    kwargs = dict(prompt=c["prompt"], num_inference_steps=c["steps"], guidance_scale=c["guidance"],
+                  num_images_per_prompt=c["count"], generator=torch.Generator().manual_seed(c["seed"]),
+                  output_type="pil")
+    if kind != "lcm":
+        kwargs["negative_prompt"] = c["negative_prompt"]
+    if "eta" in c:  # StableDiffusionPipeline passes its eta (default 0) to samplers whose step takes one
+        kwargs["eta"] = c["eta"]
+    if c["pipeline"] == "txt2img":
+        kwargs.update(width=c["width"], height=c["height"])
+    else:
+        kwargs.update(image=init_im, strength=c["strength"])
+    return kwargs
+
+
 def run(kind, pipe, ref):
     sdf.make_init_image().save(os.path.join(ref, sdf.INIT_IMAGE))
     init_im = Image.open(os.path.join(ref, sdf.INIT_IMAGE)).convert("RGB")
@@ -111,17 +127,7 @@ def run(kind, pipe, ref):
         comps["scheduler"] = SAMPLERS[c["sampler"]].from_config(pipe.scheduler.config)
         p = pipeline_class(kind, c["pipeline"])(**comps, requires_safety_checker=False)
         p.set_progress_bar_config(disable=True)
-        kwargs = dict(prompt=c["prompt"], num_inference_steps=c["steps"], guidance_scale=c["guidance"],
-                      num_images_per_prompt=c["count"], generator=torch.Generator().manual_seed(c["seed"]),
-                      output_type="pil")
-        if kind != "lcm":
-            kwargs["negative_prompt"] = c["negative_prompt"]
-        if "eta" in c:  # StableDiffusionPipeline passes its eta (default 0) to samplers whose step takes one
-            kwargs["eta"] = c["eta"]
-        if c["pipeline"] == "txt2img":
-            kwargs.update(width=c["width"], height=c["height"])
-        else:
-            kwargs.update(image=init_im, strength=c["strength"])
+        kwargs = call_arguments(kind, c, init_im)
         with torch.no_grad():
             images = p(**kwargs).images
         outputs = []
@@ -160,12 +166,7 @@ def run_taesd(pipe, ref):
         comps["scheduler"] = SAMPLERS[c["sampler"]].from_config(pipe.scheduler.config)
         p = pipeline_class("turbo", c["pipeline"])(**comps, requires_safety_checker=False)
         p.set_progress_bar_config(disable=True)
-        kwargs = dict(prompt=c["prompt"], negative_prompt=c["negative_prompt"], num_inference_steps=c["steps"],
-                      guidance_scale=c["guidance"], generator=torch.Generator().manual_seed(c["seed"]), output_type="pil")
-        if c["pipeline"] == "txt2img":
-            kwargs.update(width=c["width"], height=c["height"])
-        else:
-            kwargs.update(image=init_im, strength=c["strength"])
+        kwargs = call_arguments("turbo", c, init_im)
         with torch.no_grad():
             images = p(**kwargs).images
         fn = f"{c['name']}_0.png"

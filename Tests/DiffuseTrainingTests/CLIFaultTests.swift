@@ -130,15 +130,21 @@ import Testing
         }
     }
 
-    @Test func aTrainingBatchBeyondMemoryIsRefused() throws {
-        try requireBinary()
-        let folder = try work("train-batch")
-        defer { try? FileManager.default.removeItem(at: folder) }
+    /// A two-image 16² dataset and the kill test's tiny UNet config in `folder`.
+    func tinyTraining(in folder: URL) throws -> (data: URL, config: URL) {
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         try TrainerTestSupport.writeDataset([("red", (230, 20, 20)), ("blue", (20, 20, 230))], size: 16, to: data)
         let config = folder.appendingPathComponent("unet.json")
         try KillResumeTests.config.write(to: config, atomically: true, encoding: .utf8)
+        return (data, config)
+    }
+
+    @Test func aTrainingBatchBeyondMemoryIsRefused() throws {
+        try requireBinary()
+        let folder = try work("train-batch")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (data, config) = try tinyTraining(in: folder)
         let run = try CLIRun.run(["train", "--data", data.path, "--output", folder.appendingPathComponent("run").path,
                                   "--model-config", config.path, "--steps", "2", "--batch-size", "100000000"])
         #expect(run.failedCleanly(naming: "--batch-size", "memory"), "\(run.summary)")
@@ -150,11 +156,7 @@ import Testing
         try requireBinary()
         let folder = try work("train-sample")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let data = folder.appendingPathComponent("data")
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        try TrainerTestSupport.writeDataset([("red", (230, 20, 20)), ("blue", (20, 20, 230))], size: 16, to: data)
-        let config = folder.appendingPathComponent("unet.json")
-        try KillResumeTests.config.write(to: config, atomically: true, encoding: .utf8)
+        let (data, config) = try tinyTraining(in: folder)
         let output = folder.appendingPathComponent("run")
         let arguments = ["train", "--data", data.path, "--output", output.path, "--model-config", config.path, "--steps", "2",
                          "--batch-size", "2", "--sample-every", "0", "--samples-per-prompt", "1"]
