@@ -14,7 +14,8 @@ public struct GenerationRequest: Sendable {
     /// Classifier-free guidance scale; ≤ 1 disables guidance (one UNet pass per step).
     public var guidance: Float = 7.5
     /// The TCD sampler's η (gamma), 0…1: how much of each step is taken stochastically; nil =
-    /// diffusers' 0.3. Only the `tcd` sampler takes it.
+    /// 0.3, `TCDScheduler.step`'s default (diffusers' `StableDiffusionPipeline` passes its own
+    /// `eta`, 0, unless given one). Only the `tcd` sampler takes it.
     public var eta: Float? = nil
     /// Seed of the torch-compatible random stream.
     public var seed: UInt64 = 0

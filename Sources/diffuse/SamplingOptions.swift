@@ -21,7 +21,7 @@ struct SamplingOptions: ParsableArguments {
                                valueName: "scale"))
     var guidance: Float?
 
-    @Option(help: ArgumentHelp("The tcd sampler's η (gamma), 0…1: the share of each step taken stochastically (default 0.3, as diffusers).",
+    @Option(help: ArgumentHelp("The tcd sampler's η (gamma), 0…1: the share of each step taken stochastically (default 0.3, TCDScheduler.step's; diffusers' StableDiffusionPipeline passes 0 unless given eta).",
                                valueName: "eta"))
     var eta: Float?
 
