@@ -6,7 +6,8 @@ import Foundation
 
 extension DiffusionPipeline {
     /// Runs text-to-image, image-to-image or inpainting as diffusers' `StableDiffusionPipeline`,
-    /// `StableDiffusionImg2ImgPipeline` and `StableDiffusionInpaintPipeline` do, consuming the
+    /// `StableDiffusionImg2ImgPipeline` and `StableDiffusionInpaintPipeline` (and, for LCM-distilled
+    /// folders, `LatentConsistencyModelPipeline` / `…Img2ImgPipeline`) do, consuming the
     /// torch-compatible random stream in the same order, so the same seed gives diffusers' image.
     ///
     /// - Parameter progress: called after every denoising step; return `false` to cancel
