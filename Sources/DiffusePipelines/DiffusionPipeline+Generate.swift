@@ -37,16 +37,9 @@ extension DiffusionPipeline {
         // 2. Timesteps.
         var scheduler: any Scheduler
         do {
-            scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps)
+            scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps, eta: request.eta)
         } catch SchedulerError.invalidArgument(let message) {
-            throw PipelineError(message, parameter: .sampler)
-        }
-        if let eta = request.eta {
-            guard var tcd = scheduler as? TCDScheduler else {
-                throw PipelineError("eta is for the tcd sampler (this request's is \(scheduler.displayName))", parameter: .eta)
-            }
-            do { try tcd.setEta(eta) } catch SchedulerError.invalidArgument(let message) { throw PipelineError(message, parameter: .eta) }
-            scheduler = tcd
+            throw PipelineError(message, parameter: message.hasPrefix("eta ") ? .eta : message.hasPrefix("steps ") ? .steps : .sampler)
         }
         var timesteps = scheduler.timesteps
         if request.mode != .textToImage {

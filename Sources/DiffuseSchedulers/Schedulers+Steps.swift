@@ -34,4 +34,17 @@ extension Schedulers {
         }
         return scheduler
     }
+
+    /// `make(name:config:steps:)`, with TCD's η set when `eta` is given.
+    /// - Throws: `SchedulerError.invalidArgument` with a message starting `"eta "` when `eta` is
+    ///   outside 0 … 1 or given to a sampler that takes none, or the errors of `make(name:config:steps:)`.
+    public static func make(name: String?, config: SchedulerConfig, steps: Int, eta: Float?) throws -> any Scheduler {
+        let scheduler = try make(name: name, config: config, steps: steps)
+        guard let eta else { return scheduler }
+        guard var tcd = scheduler as? TCDScheduler else {
+            throw SchedulerError.invalidArgument("eta is for the tcd sampler (this one is \(scheduler.displayName))")
+        }
+        try tcd.setEta(eta)
+        return tcd
+    }
 }
