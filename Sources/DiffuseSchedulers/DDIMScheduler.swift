@@ -71,19 +71,8 @@ public struct DDIMScheduler: Scheduler {
         let alphaProdPrevious = previous >= 0 ? schedule.alphasCumprod[previous] : finalAlphaCumprod
         let betaProd = 1 - alphaProd
 
-        var predictedOriginal: Tensor
-        let predictedEpsilon: Tensor
-        switch predictionType {
-        case "epsilon":
-            predictedOriginal = (sample - modelOutput * betaProd.squareRoot()).divided(by: alphaProd.squareRoot())
-            predictedEpsilon = modelOutput
-        case "sample":
-            predictedOriginal = modelOutput
-            predictedEpsilon = (sample - predictedOriginal * alphaProd.squareRoot()).divided(by: betaProd.squareRoot())
-        default:  // v_prediction
-            predictedOriginal = sample * alphaProd.squareRoot() - modelOutput * betaProd.squareRoot()
-            predictedEpsilon = modelOutput * alphaProd.squareRoot() + sample * betaProd.squareRoot()
-        }
+        var (predictedOriginal, predictedEpsilon) = predictedOriginalAndNoise(modelOutput, sample: sample, alphaProd: alphaProd,
+                                                                             predictionType: predictionType)
         if clipSample {
             predictedOriginal = predictedOriginal.clamped(-clipSampleRange, clipSampleRange)
         }

@@ -95,24 +95,12 @@ public struct TCDScheduler: Scheduler {
         let s = Int((Float(1 - Double(eta)) * Float(previous)).rounded(.down))
         requireTrainingTimestep(s, count: schedule.count, "TCDScheduler")
         let alphaProd = schedule.alphasCumprod[t]
-        let betaProd = 1 - alphaProd
         let alphaProdPrevious = previous >= 0 ? schedule.alphasCumprod[previous] : finalAlphaCumprod
         let alphaProdS = schedule.alphasCumprod[s]
         let betaProdS = 1 - alphaProdS
 
-        let predictedOriginal: Tensor
-        let predictedEpsilon: Tensor
-        switch predictionType {
-        case "epsilon":
-            predictedOriginal = (sample - modelOutput * betaProd.squareRoot()).divided(by: alphaProd.squareRoot())
-            predictedEpsilon = modelOutput
-        case "sample":
-            predictedOriginal = modelOutput
-            predictedEpsilon = (sample - predictedOriginal * alphaProd.squareRoot()).divided(by: betaProd.squareRoot())
-        default:  // v_prediction
-            predictedOriginal = sample * alphaProd.squareRoot() - modelOutput * betaProd.squareRoot()
-            predictedEpsilon = modelOutput * alphaProd.squareRoot() + sample * betaProd.squareRoot()
-        }
+        let (predictedOriginal, predictedEpsilon) = predictedOriginalAndNoise(modelOutput, sample: sample, alphaProd: alphaProd,
+                                                                             predictionType: predictionType)
         let noised = predictedOriginal * alphaProdS.squareRoot() + predictedEpsilon * betaProdS.squareRoot()
 
         var previousSample = noised
