@@ -15,7 +15,7 @@ public final class Conv2d: Module {
     /// converts back. Off by default; ignored while the weight trains (has a leaf), is stored as
     /// float16, or when oneDNN is off or declines the shape.
     public var packsWeights = false
-    private let _packLock = NSLock()
+    fileprivate let _packLock = NSLock()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
         weight = Parameter(shape: [outChannels, inChannels, kernel, kernel])
@@ -34,32 +34,29 @@ public final class Conv2d: Module {
         return x.conv2d(weight: T.lift(weight), bias: bias.map { T.lift($0) }, stride: stride, padding: padding, dilation: (1, 1), groups: 1)
     }
 
-    /// The packed path, or nil to take the plain one.
+    /// The packed path (`Convolution.forward(_:holder:…)`), or nil to take the plain one.
     @usableFromInline
     func packedForward(_ x: Tensor) -> Tensor? {
         guard weight.leaf == nil, !weight.isFloat16, bias?.isFloat16 != true, x.rank == 4, x.shape[1] == inChannels else {
             return nil
         }
         let geometry = ConvGeometry(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
-        // Diffuse's Winograd kernels transform the plain weight themselves (the VAE on AVX2 CPUs).
-        if !(weight.storage is PackedConvolutionWeight),
-           WinogradConvolution.takes(input: x.shape, weight: weight.shape, geometry: geometry, groups: 1) { return nil }
-        return OpProfile.measure("conv2d") {
-            let b = bias?.value.contiguous()
-            _packLock.lock()
-            let current = weight.storage as? PackedConvolutionWeight
-            let packed: PackedConvolutionWeight?
-            if let current {
-                // Itself, or a copy in the layout this shape's primitive reads.
-                packed = current.repacked(input: x.shape, geometry: geometry, groups: 1, hasBias: b != nil)
-            } else {
-                packed = PackedConvolutionWeight.pack(weight.value, input: x.shape, geometry: geometry, groups: 1, hasBias: b != nil)
-            }
-            if let packed, packed !== current { weight.store(packed) }
-            _packLock.unlock()
-            guard let packed else { return nil }
-            return OneDNNConvolution.forward(x.contiguous(), packed: packed, bias: b, geometry: geometry, groups: 1)
-        }
+        return Convolution.forward(x, holder: self, bias: bias?.value, geometry: geometry, groups: 1)
+    }
+}
+
+extension Conv2d: ConvolutionWeightHolder {
+    public var weightShape: [Int] { weight.shape }
+    public var plainWeight: Tensor { weight.value }
+    public var packedWeight: PackedConvolutionWeight? { weight.storage as? PackedConvolutionWeight }
+
+    public func updatePackedWeight(_ body: (PackedConvolutionWeight?) -> PackedConvolutionWeight?) -> PackedConvolutionWeight? {
+        _packLock.lock()
+        defer { _packLock.unlock() }
+        let current = packedWeight
+        let packed = body(current)
+        if let packed, packed !== current { weight.store(packed) }
+        return packed
     }
 }
 

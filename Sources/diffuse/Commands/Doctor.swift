@@ -51,16 +51,13 @@ struct Doctor: ParsableCommand {
     }
 
     /// What runs a 3×3, stride-1 convolution of `channels` → `channels` channels on a batch-2
-    /// `side`² input under `algorithm`: Diffuse's Winograd kernels, oneDNN's implementation, or im2col.
+    /// `side`² input under `algorithm`, for a layer that packs its weight (as the UNet's and the
+    /// VAE's do at inference): `Convolution`'s choice.
     static func convolutionKernel(side: Int, channels: Int, algorithm: OneDNNConvolution.Algorithm) -> String {
-        let input = [2, channels, side, side], weight = [channels, channels, 3, 3]
         let geometry = ConvGeometry(kernel: (3, 3), padding: Padding2D(1))
         return OneDNNConvolution.$algorithm.withValue(algorithm) {
-            if WinogradConvolution.takes(input: input, weight: weight, geometry: geometry, groups: 1) {
-                return "Diffuse's Winograd F(4×4, 3×3)"
-            }
-            return OneDNNConvolution.implementation(.forward, input: input, weight: weight, geometry: geometry, groups: 1,
-                                                    hasBias: true) ?? "im2col (oneDNN off or declined)"
+            Convolution.kernel(input: [2, channels, side, side], weight: [channels, channels, 3, 3], geometry: geometry,
+                               groups: 1, hasBias: true, packable: true).description
         }
     }
 }
