@@ -167,4 +167,23 @@ import Testing
         let refused = try CLIRun.run(arguments + ["--prediction-type", "x0", "--output", folder.appendingPathComponent("other").path])
         #expect(refused.status != 0 && !refused.signaled && refused.stderr.contains("--prediction-type"), "\(refused.summary)")
     }
+
+    /// A second run into a folder that holds one, and a resume with other settings, are refused
+    /// naming `diffuse train`'s flags (the library's messages name its own properties).
+    @Test func reusingAnOutputFolderIsRefusedNamingTheFlags() throws {
+        try requireBinary()
+        let folder = try work("train-reuse")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (data, config) = try tinyTraining(in: folder)
+        let output = folder.appendingPathComponent("run")
+        let arguments = ["train", "--data", data.path, "--output", output.path, "--model-config", config.path, "--steps", "2",
+                         "--checkpoint-every", "1"]
+        let first = try CLIRun.run(arguments + ["--batch-size", "2"])
+        #expect(first.status == 0 && !first.signaled, "\(first.summary)")
+        let again = try CLIRun.run(arguments + ["--batch-size", "2"])
+        #expect(again.failedCleanly(naming: output.path, "already holds a training run", "--resume", "--output"), "\(again.summary)")
+        let resumed = try CLIRun.run(arguments + ["--batch-size", "1", "--resume"])
+        #expect(resumed.failedCleanly(naming: "--batch-size is 1 but the run being resumed used 2"), "\(resumed.summary)")
+        #expect(!resumed.stderr.contains("`"), "\(resumed.summary)")
+    }
 }

@@ -16,6 +16,25 @@ import Testing
      "layers_per_block": 1, "norm_num_groups": 8, "attention_head_dim": 8}
     """
 
+    /// Builds the LD_PRELOAD hook (Tests/Fixtures/hooks/slow_checkpoint_write.c) that pauses each
+    /// checkpoint write half-way, with the first C compiler on PATH; returns the library's path.
+    static func slowCheckpointHook(in folder: URL) throws -> String {
+        let source = root.appendingPathComponent("Tests/Fixtures/hooks/slow_checkpoint_write.c").path
+        let library = folder.appendingPathComponent("slow_checkpoint_write.so").path
+        for compiler in ["cc", "gcc", "clang"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [compiler, "-shared", "-fPIC", "-O1", "-o", library, source, "-ldl"]
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch { continue }
+            process.waitUntilExit()
+            if process.terminationStatus == 0 { return library }
+        }
+        throw HookBuildError(description: "no C compiler (cc, gcc or clang) could build \(source)")
+    }
+
+    struct HookBuildError: Error, CustomStringConvertible { var description: String }
+
     func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = CLIRun.binary
@@ -47,10 +66,11 @@ import Testing
         reference.waitUntilExit()
         #expect(reference.terminationStatus == 0)
 
-        // First a kill that certainly lands while a checkpoint is being written: the test hook
-        // pauses each write half-way (after model.safetensors, before the rest and the rename).
+        // First a kill that certainly lands while a checkpoint is being written: the preloaded
+        // test hook pauses each write half-way (after model.safetensors, before the rest and the rename).
         let checkpoints = work.appendingPathComponent("killed/checkpoints")
-        let slow = try launch(arguments("killed"), environment: ["DIFFUSE_CHECKPOINT_WRITE_DELAY": "2"])
+        let hook = try Self.slowCheckpointHook(in: work)
+        let slow = try launch(arguments("killed"), environment: ["LD_PRELOAD": hook, "SLOW_CHECKPOINT_SECONDS": "2"])
         func partials() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []).filter { $0.hasSuffix(".partial") }
         }

@@ -68,7 +68,7 @@ public final class DiffusionTrainer {
         try configuration.validate()
         let model = unet.module
         if model.contextDimension != nil {
-            guard let textEncoder else { throw TrainingError("a text-conditioned UNet needs a text encoder (--text-encoder or --model)") }
+            guard let textEncoder else { throw TrainingError("a text-conditioned UNet needs a text encoder (`textEncoder`)") }
             if let mismatch = DiffusionPipeline.conditioningMismatch(textEncoder: textEncoder, unet: model) { throw TrainingError(mismatch) }
         }
         if vae != nil && configuration.patchSize != 1 { throw TrainingError("patchSize is for pixel models (this one has a VAE)", parameter: "patchSize") }
@@ -131,7 +131,7 @@ public final class DiffusionTrainer {
         TrainingCheckpoint.removeUnfinished(in: output)
         if let newest = TrainingCheckpoint.newest(in: checkpointDirectory) {
             guard resume else {
-                throw TrainingError("\(output.path) already holds a training run (\(newest.lastPathComponent)); pass --resume to continue it or choose another --output")
+                throw TrainingError("\(output.path) already holds a training run (\(newest.lastPathComponent)); set `resume` to continue it or choose another `output` folder")
             }
             if let data = fm.contents(atPath: configURL.path), let saved = try? JSONDecoder().decode(TrainingConfiguration.self, from: data),
                let mismatch = configuration.resumeMismatch(with: saved) {
@@ -282,7 +282,7 @@ public final class DiffusionTrainer {
         for (key, parameter) in parameters {
             guard let tensor = checkpoint.weights[key] else { throw TrainingError("checkpoint weights lack \(key)") }
             guard tensor.shape == parameter.shape else {
-                throw TrainingError("checkpoint weight \(key) is \(tensor.shape) but the model's is \(parameter.shape) (a different --model-config?)")
+                throw TrainingError("checkpoint weight \(key) is \(tensor.shape) but the model's is \(parameter.shape) (a different model configuration?)")
             }
             parameter.value = tensor
         }

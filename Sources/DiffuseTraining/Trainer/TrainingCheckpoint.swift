@@ -60,7 +60,6 @@ public struct TrainingCheckpoint {
         try fm.createDirectory(at: partial, withIntermediateDirectories: false)
         do {
             try Self.writeTensors(weights, to: partial.appendingPathComponent("model.safetensors"))
-            Self.pauseForTests()
             if let emaWeights { try Self.writeTensors(emaWeights, to: partial.appendingPathComponent("ema.safetensors")) }
             try Self.writeTensors(optimizerTensors, metadata: optimizerMetadata, to: partial.appendingPathComponent("optimizer.safetensors"))
             let encoder = JSONEncoder()
@@ -159,14 +158,6 @@ public struct TrainingCheckpoint {
             out[name] = Tensor(shape: try file.info(name).shape, try file.floats(name))
         }
         return (out, file.metadata)
-    }
-
-    /// `DIFFUSE_CHECKPOINT_WRITE_DELAY` (seconds): a pause in the middle of every checkpoint write,
-    /// so that a test can kill the process while a checkpoint is half written. Unset in normal use.
-    static let writeDelay: Double = ProcessInfo.processInfo.environment["DIFFUSE_CHECKPOINT_WRITE_DELAY"].flatMap(Double.init) ?? 0
-
-    static func pauseForTests() {
-        if writeDelay > 0 { usleep(UInt32(Swift.min(writeDelay, 10) * 1_000_000)) }
     }
 
     static func syncDirectory(_ directory: URL) {

@@ -120,25 +120,26 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The settings a resumed run must share with the run it continues (the others, such as
-    /// `steps` or how often to checkpoint, may change).
+    /// `steps` or how often to checkpoint, may change): the first that differs, named as the
+    /// property in backticks ("`batchSize` is 4 but the run being resumed used 8"), or nil.
     public func resumeMismatch(with saved: TrainingConfiguration) -> String? {
         let pairs: [(String, String, String)] = [
-            ("--batch-size", "\(batchSize)", "\(saved.batchSize)"),
-            ("--gradient-accumulation", "\(gradientAccumulation)", "\(saved.gradientAccumulation)"),
-            ("--seed", "\(seed)", "\(saved.seed)"),
-            ("--resolution", "\(resolution)", "\(saved.resolution)"),
-            ("--patch-size", "\(patchSize)", "\(saved.patchSize)"),
-            ("--random-flip", "\(randomFlip)", "\(saved.randomFlip)"),
-            ("--caption-dropout", "\(captionDropout)", "\(saved.captionDropout)"),
-            ("--keyword-captions", "\(keywordCaptions ?? 0)", "\(saved.keywordCaptions ?? 0)"),
-            ("--caption-templates", "\(captionTemplates ?? 0)", "\(saved.captionTemplates ?? 0)"),
-            ("--pooled-only", "\(pooledOnly ?? false)", "\(saved.pooledOnly ?? false)"),
-            ("--pooled-token", "\(pooledToken ?? false)", "\(saved.pooledToken ?? false)"),
-            ("--token-dropout", "\(tokenDropout ?? 0)", "\(saved.tokenDropout ?? 0)"),
-            ("EMA", "\(useEMA)", "\(saved.useEMA)"),
+            ("batchSize", "\(batchSize)", "\(saved.batchSize)"),
+            ("gradientAccumulation", "\(gradientAccumulation)", "\(saved.gradientAccumulation)"),
+            ("seed", "\(seed)", "\(saved.seed)"),
+            ("resolution", "\(resolution)", "\(saved.resolution)"),
+            ("patchSize", "\(patchSize)", "\(saved.patchSize)"),
+            ("randomFlip", "\(randomFlip)", "\(saved.randomFlip)"),
+            ("captionDropout", "\(captionDropout)", "\(saved.captionDropout)"),
+            ("keywordCaptions", "\(keywordCaptions ?? 0)", "\(saved.keywordCaptions ?? 0)"),
+            ("captionTemplates", "\(captionTemplates ?? 0)", "\(saved.captionTemplates ?? 0)"),
+            ("pooledOnly", "\(pooledOnly ?? false)", "\(saved.pooledOnly ?? false)"),
+            ("pooledToken", "\(pooledToken ?? false)", "\(saved.pooledToken ?? false)"),
+            ("tokenDropout", "\(tokenDropout ?? 0)", "\(saved.tokenDropout ?? 0)"),
+            ("useEMA", "\(useEMA)", "\(saved.useEMA)"),
         ]
         for (name, now, before) in pairs where now != before {
-            return "\(name) is \(now) but the run being resumed used \(before)"
+            return "`\(name)` is \(now) but the run being resumed used \(before)"
         }
         return nil
     }

@@ -428,8 +428,11 @@ final class TrainingProgressLine {
 }
 
 extension CLIError {
-    /// The `TrainingConfiguration` properties whose flags are not their kebab-case names.
+    /// `diffuse train`'s flag for each `TrainingConfiguration` property (and trainer argument)
+    /// that a training error may name.
     private static let trainingFlags = [
+        "seed": "seed", "randomFlip": "random-flip", "pooledOnly": "pooled-only", "pooledToken": "pooled-token",
+        "resume": "resume", "output": "output", "textEncoder": "text-encoder",
         "steps": "steps", "batchSize": "batch-size", "gradientAccumulation": "gradient-accumulation", "learningRate": "lr",
         "warmupSteps": "warmup-steps", "learningRateSchedule": "lr-schedule", "maxGradientNorm": "max-grad-norm",
         "emaMaxDecay": "ema-decay", "resolution": "resolution", "patchSize": "patch-size", "captionDropout": "caption-dropout",
@@ -439,10 +442,14 @@ extension CLIError {
         "convolutionAlgorithm": "conv-algorithm",
     ]
 
-    /// A training error with the setting at fault named as `diffuse train`'s flag
-    /// (`batchSize` → `--batch-size: …`).
+    /// A training error with the settings it names as `diffuse train`'s flags: the setting at
+    /// fault as a prefix (`batchSize` → `--batch-size: …`), and settings the message names in
+    /// backticks in place (`` `batchSize` is 4 `` → `--batch-size is 4`; `useEMA` → `EMA (--no-ema)`).
     init(_ error: TrainingError) {
-        self.init(error.parameter.flatMap { Self.trainingFlags[$0] }.map { "--\($0): \(error.description)" } ?? error.description)
+        var text = error.description.replacingOccurrences(of: "`useEMA`", with: "EMA (--no-ema)")
+        for (property, flag) in Self.trainingFlags { text = text.replacingOccurrences(of: "`\(property)`", with: "--\(flag)") }
+        let prefix = error.parameter.flatMap { Self.trainingFlags[$0] }.map { "--\($0)" }
+        self.init(prefix.map { text.contains($0) ? text : "\($0): \(text)" } ?? text)
     }
 
     /// A Foundation file error as one line: the path and the reason.
