@@ -123,6 +123,38 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// Decodes elements `range` (in the tensor's row-major order) of tensor `name` to 32-bit
+    /// floats at `destination`, which must have room for `range.count` elements: a part of
+    /// `copyFloats`, so that callers can decode a large tensor's parts on several threads.
+    /// - Throws: `SafeTensorsError.tensorNotFound`, `.elementCountMismatch` when `range` is not
+    ///   inside the tensor.
+    public func copyFloats(_ name: String, elements range: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        let info = try info(name)
+        guard range.lowerBound >= 0, range.upperBound <= info.elementCount else {
+            throw SafeTensorsError.elementCountMismatch(file: fileName, tensor: name, expected: info.elementCount,
+                                                        requested: range.upperBound)
+        }
+        guard !range.isEmpty else { return }
+        let size = info.dtype.byteSize
+        try withRawBytes(name) { raw in
+            let part = UnsafeRawBufferPointer(rebasing: raw[(range.lowerBound * size)..<(range.upperBound * size)])
+            SafeTensorsFile.decode(part, dtype: info.dtype, count: range.count, into: destination)
+        }
+    }
+
+    /// Gives back the memory-mapped pages that lie wholly inside tensor `name`'s bytes
+    /// (`madvise(MADV_DONTNEED)`): they leave the process's resident memory, and a later read of
+    /// the tensor maps them in again from the page cache or the disk. For a caller that has
+    /// decoded the tensor into its own memory. Does nothing for files parsed from memory.
+    public func releasePages(of name: String) {
+        guard let mapping, let base = mapping.base, let info = tensors[name] else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + info.dataOffsets.lowerBound, end = start + info.byteCount
+        let first = (start + page - 1) / page * page, last = end / page * page
+        guard last > first else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, MADV_DONTNEED)
+    }
+
     /// Decodes tensor `name` to a new `[Float]` (see `copyFloats`).
     public func floats(_ name: String) throws -> [Float] {
         let n = try info(name).elementCount

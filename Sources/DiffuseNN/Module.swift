@@ -34,7 +34,9 @@ extension Module {
 
     /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes; with
     /// `precision` `.float16`, each is stored as float16 as soon as it is read, so the float32 copy
-    /// of the whole model never exists at once.
+    /// of the whole model never exists at once. Float32 weights from memory-mapped files
+    /// (`WeightSource.isMemoryMapped`) are not read here but at each parameter's first use
+    /// (`DeferredWeight`).
     ///
     /// With `allowingMissing`, parameters the source lacks keep their current values (a model
     /// that gained layers since the checkpoint was written) and are returned.
@@ -47,6 +49,17 @@ extension Module {
     public func load(from source: WeightSource, prefix: String = "", strict: Bool = true, ignoring: [String] = [],
                      precision: WeightPrecision = .float32, allowingMissing: Bool = false) throws -> [String] {
         let parameters = namedParameters(prefix: prefix)
+        // Float32 weights from mapped files are read at their first use (`DeferredWeight`).
+        let deferring = precision == .float32 && source.isMemoryMapped
+        func assign(_ parameter: Parameter, key: String, deferring: Bool, read: @escaping () throws -> Tensor) throws {
+            if deferring && parameter.leaf == nil {
+                let origin = source.origin(of: key).map { "\(key) (\($0)) in \(source.name)" } ?? "\(key) in \(source.name)"
+                parameter.store(DeferredWeight(shape: parameter.shape, origin: origin, read: read))
+            } else {
+                parameter.value = try read()
+                if precision == .float16 { parameter.storeAsFloat16() }
+            }
+        }
         var missing: [String] = []
         var mismatched: [String] = []
         for (key, parameter) in parameters {
@@ -54,16 +67,15 @@ extension Module {
             if shape != parameter.shape {
                 // A [C, C, 1, 1] convolution stored for a [C, C] linear layer (or back) is the same matrix.
                 if shape.reduce(1, *) == parameter.shape.reduce(1, *) && shape.filter({ $0 != 1 }) == parameter.shape.filter({ $0 != 1 }) {
-                    parameter.value = try source.tensor(named: key).reshaped(parameter.shape)
-                    if precision == .float16 { parameter.storeAsFloat16() }
+                    let target = parameter.shape
+                    try assign(parameter, key: key, deferring: deferring) { try source.tensor(named: key).reshaped(target) }
                     continue
                 }
                 let origin = source.origin(of: key).map { " (\($0))" } ?? ""
                 mismatched.append("\(key) is \(shape) in \(source.name)\(origin), expected \(parameter.shape)")
                 continue
             }
-            parameter.value = try source.tensor(named: key)
-            if precision == .float16 { parameter.storeAsFloat16() }
+            try assign(parameter, key: key, deferring: deferring) { try source.tensor(named: key) }
         }
         if precision == .float16 { BufferPool.trim() }
         var unexpected: [String] = []

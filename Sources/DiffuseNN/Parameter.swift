@@ -1,6 +1,7 @@
 import DiffuseAutograd
 import DiffuseFormats
 import DiffuseTensor
+import Foundation
 
 /// A learnable tensor owned by a module. A reference type, so loading weights or an optimizer step
 /// updates it in place wherever the module tree holds it.
@@ -26,12 +27,21 @@ public final class Parameter: @unchecked Sendable {
     }
 
     /// The current value (the leaf's while there is one; assigning keeps the shape then). A
-    /// parameter kept in another form (`storage`) converts it to a new float32 tensor on every read.
+    /// parameter kept in another form (`storage`) converts it to a new float32 tensor on every read,
+    /// except a `DeferredWeight`, which is read once and kept as float32.
     public var value: Tensor {
         get {
             if let leaf { return leaf.value }
-            if let alternate { return alternate.floats() }
-            return stored
+            guard alternate != nil else { return stored }
+            Self.deferredLock.lock()
+            defer { Self.deferredLock.unlock() }
+            guard let alternate else { return stored }
+            let value = alternate.floats()
+            if alternate is DeferredWeight {
+                stored = value
+                self.alternate = nil
+            }
+            return value
         }
         set {
             stored = newValue
@@ -39,6 +49,9 @@ public final class Parameter: @unchecked Sendable {
             leaf?.value = newValue
         }
     }
+
+    /// Serializes reads of values kept in another form, so that a deferred weight is read once.
+    private static let deferredLock = NSLock()
 
     /// A parameter holding `value`.
     public init(_ value: Tensor) { stored = value }

@@ -3,7 +3,9 @@ import DiffuseTensor
 import Foundation
 
 /// Weights read from one or more `.safetensors` files (a checkpoint and its shards), decoded to
-/// float32 on demand (F32, F16, BF16 and the other numeric dtypes).
+/// float32 on demand (F32, F16, BF16 and the other numeric dtypes); the mapped pages of a tensor
+/// read are given back (`SafeTensorsFile.releasePages`), so the file does not stay resident
+/// beside the decoded copy.
 public struct SafeTensorsWeights: WeightSource {
     public let files: [SafeTensorsFile]
     private let index: [String: Int]
@@ -31,6 +33,7 @@ public struct SafeTensorsWeights: WeightSource {
     public init(_ url: URL) throws { try self.init([url]) }
 
     public var tensorNames: [String] { index.keys.sorted() }
+    public var isMemoryMapped: Bool { true }
 
     public func shape(of name: String) -> [Int]? {
         guard let i = index[name] else { return nil }
@@ -41,9 +44,17 @@ public struct SafeTensorsWeights: WeightSource {
         guard let i = index[name] else {
             throw WeightLoadingError(source: self.name, missing: [name], mismatched: [], unexpected: [])
         }
-        let info = try files[i].info(name)
+        let file = files[i]
+        let info = try file.info(name)
         let out = Tensor(uninitializedShape: info.shape)
-        try files[i].copyFloats(name, into: out.pointer, count: out.count)
+        // Large tensors are decoded on every core (float16 → float32 is memory-bound per core).
+        let count = out.count, destination = out.pointer
+        var failure: Error?
+        Parallel.forRange(count, minPerThread: 1 << 20) { range in
+            do { try file.copyFloats(name, elements: range, into: destination + range.lowerBound) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        file.releasePages(of: name)
         return out
     }
 }

@@ -13,10 +13,15 @@ public protocol WeightSource {
     /// Where `name` comes from, for messages, when it is not simply `name` in `self.name`
     /// (e.g. "rows 0..<1024 of in_proj_weight [3072, 1024]"); nil otherwise.
     func origin(of name: String) -> String?
+    /// Whether the tensors are read from memory-mapped files whose headers were checked when they
+    /// were opened, so that a read of a present tensor cannot fail: `Module.load` then defers
+    /// reading each one to its first use (`DeferredWeight`). False unless a source says otherwise.
+    var isMemoryMapped: Bool { get }
 }
 
 extension WeightSource {
     public func origin(of name: String) -> String? { nil }
+    public var isMemoryMapped: Bool { false }
 }
 
 /// Tensors held in memory (tests, conversions, key-mapped checkpoints).
@@ -54,6 +59,7 @@ public struct RenamedWeights: WeightSource {
     }
 
     public var tensorNames: [String] { names.keys.sorted() }
+    public var isMemoryMapped: Bool { base.isMemoryMapped }
     /// A row block that the original tensor is too small for has the rows it does have (possibly
     /// none), so that loading reports it as mis-shaped rather than missing.
     public func shape(of name: String) -> [Int]? {
