@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build install uninstall test test-faults test-browser demo bench clean train-default train-wide train-classifier eval-default
+.PHONY: deps build install uninstall test test-faults test-browser demo bench bench-few-step clean train-default train-wide train-classifier eval-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -89,6 +89,31 @@ bench: build
 	    fi; \
 	fi; \
 	echo; python3 tools/bench_compare.py out/bench-sd.jsonl && exit $$status
+
+## bench-few-step: whole 512² few-step images, prompt to PNG (issue 23): LCM 4 steps guidance 1 with the
+## VAE, the same with a tiny autoencoder (TAESD_DIR), and 1 step guidance 0 with trailing Euler a and the
+## tiny autoencoder, on SD15_DIR's random SD 1.5 weights; each case in Diffuse, then (with
+## REFERENCE_PYTHON) diffusers and OpenVINO right after it. Times include loading; peak memory per process.
+TAESD_DIR ?= /tmp/taesd-full
+FEW_STEP_PROMPT := a red apple on a wooden table
+bench-few-step: build
+	@test -d "$(SD15_DIR)" || { echo "no $(SD15_DIR): $(REFERENCE_PYTHON) tools/make_sd15_random.py $(SD15_DIR) makes one"; exit 1; }
+	@test -d "$(TAESD_DIR)" || { echo "no $(TAESD_DIR): $(REFERENCE_PYTHON) tools/make_taesd_fixtures.py --out /tmp/taesd-check --full-size $(TAESD_DIR) makes one"; exit 1; }
+	@bash tools/make_turbo_folder.sh "$(SD15_DIR)" out/sd15-turbo
+	@mkdir -p out && rm -f out/bench-few-step.jsonl
+	@for case in lcm lcm-taesd turbo-taesd; do \
+	    model="$(SD15_DIR)"; args="--sampler lcm --steps 4 --guidance 1"; \
+	    case $$case in *taesd) args="$$args --vae $(TAESD_DIR)";; esac; \
+	    if [ $$case = turbo-taesd ]; then model=out/sd15-turbo; args="--sampler euler_a --steps 1 --guidance 0 --vae $(TAESD_DIR)"; fi; \
+	    $(BENCH_ENV) /usr/bin/time -f "%e %M" -o out/bench-few-step.time $(BIN) generate --model "$$model" $$args \
+	        --width 512 --height 512 --seed 1 --prompt "$(FEW_STEP_PROMPT)" --output out/bench-few-step-$$case.png >/dev/null || exit 1; \
+	    read wall rss < out/bench-few-step.time; \
+	    echo "{\"engine\": \"diffuse\", \"case\": \"$$case\", \"size\": 512, \"total_s\": $$wall, \"peak_rss_kb\": $$rss}" | tee -a out/bench-few-step.jsonl; \
+	    if [ -n "$(REFERENCE_PYTHON)" ]; then for engine in torch openvino; do \
+	        $(BENCH_ENV) $(REFERENCE_PYTHON) tools/bench_few_step.py --engine $$engine --case $$case --model "$(SD15_DIR)" \
+	            --turbo-model out/sd15-turbo --taesd "$(TAESD_DIR)" --png out/bench-few-step-$$engine.png out/bench-few-step.jsonl || exit 1; \
+	    done; fi; \
+	done
 
 ## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue).
 ## Stage 1 trains on the token states of the captions; stage 2 starts from it, adds the pooled
