@@ -76,4 +76,25 @@ final class PromptSyntaxRouteTests: XCTestCase {
             }
         }
     }
+
+    /// `serve --embedding`: listed by `/sdapi/v1/embeddings` in A1111's shape, and used by the
+    /// word in prompts and negative prompts, in both syntaxes.
+    func testEmbeddingsAreListedAndUsed() async throws {
+        let client = try await TestServers.client(.embeddings)
+        let list = try await client.get("/sdapi/v1/embeddings").object()
+        let loaded = try XCTUnwrap(list["loaded"] as? [String: [String: Any]], "\(list)")
+        XCTAssertEqual(Set(loaded.keys), ["mystyle", "learned_embeds", "<cat-toy>"])
+        XCTAssertEqual(loaded["mystyle"]?["vectors"] as? Int, 2)
+        XCTAssertEqual(loaded["mystyle"]?["shape"] as? Int, 32)
+        let common = #""seed": 3, "steps": 2, "width": 48, "height": 32"#
+        for syntax in ["a1111", "plain"] {
+            var images: [String] = []
+            for (prompt, negative) in [("a castle, mystyle", ""), ("a castle, my style", ""), ("a castle", "mystyle"), ("a castle", "my style")] {
+                let body = #"{"prompt": "\#(prompt)", "negative_prompt": "\#(negative)", "prompt_syntax": "\#(syntax)", \#(common)}"#
+                images.append(try firstImage(try await client.post("/sdapi/v1/txt2img", body)))
+            }
+            XCTAssertNotEqual(images[0], images[1], "\(syntax): the embedding changes the prompt")
+            XCTAssertNotEqual(images[2], images[3], "\(syntax): the embedding changes the negative prompt")
+        }
+    }
 }

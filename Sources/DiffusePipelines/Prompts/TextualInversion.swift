@@ -41,7 +41,7 @@ public struct TextualInversion: Sendable {
         let path = url.path
         let ext = url.pathExtension.lowercased()
         if ["pt", "bin", "ckpt", "pth"].contains(ext) {
-            throw TextualInversionError("\(path): a pickle file (.\(ext)) is not loaded (it can run code); convert it to .safetensors, e.g. with safetensors.torch.save_file(torch.load(FILE)['string_to_param'] …)")
+            throw TextualInversionError("\(path): a pickle file (.\(ext)) is not loaded (unpickling can run code); convert it to .safetensors first: an A1111 .pt with save_file({'emb_params': torch.load(FILE)['string_to_param']['*']}, 'NAME.safetensors'), a diffusers .bin with save_file(torch.load(FILE), 'NAME.safetensors') (safetensors.torch.save_file)")
         }
         guard ext == "safetensors" else {
             throw TextualInversionError("\(path): not a .safetensors file")
