@@ -8,10 +8,3 @@ public enum PromptSyntax: String, Sendable, CaseIterable {
     /// 75 tokens (`A1111PromptParser`, `A1111PromptChunker`, `CLIPPromptEncoder`).
     case a1111
 }
-
-/// A prompt the encoder cannot read, naming what is wrong in it (the caller knows which field
-/// the text came from).
-public struct PromptSyntaxError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
