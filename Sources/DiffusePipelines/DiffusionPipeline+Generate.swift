@@ -29,9 +29,10 @@ extension DiffusionPipeline {
         var conditioning: Conditioning? = nil
         if let textEncoder {
             let prompt = request.matchCaption ? matchedCaption(for: request.prompt)?.caption ?? request.prompt : request.prompt
-            let conditional = textEncoder.encode([prompt]).repeatingRows(count)
-            let unconditional = guidance.needsUnconditional ? textEncoder.encode([request.negativePrompt]).repeatingRows(count) : nil
-            conditioning = guidance.batched(conditional: conditional, unconditional: unconditional)
+            let encoded = try textEncoder.encodePair(prompt: prompt, negativePrompt: guidance.needsUnconditional ? request.negativePrompt : nil,
+                                                     syntax: request.promptSyntax)
+            conditioning = guidance.batched(conditional: encoded.conditional.repeatingRows(count),
+                                            unconditional: encoded.unconditional?.repeatingRows(count))
         }
 
         // 2. Timesteps.

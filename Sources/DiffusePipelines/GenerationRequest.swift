@@ -6,6 +6,9 @@ public struct GenerationRequest: Sendable {
     public var prompt: String
     /// What to steer away from (the unconditional branch of classifier-free guidance).
     public var negativePrompt: String = ""
+    /// How `prompt` and `negativePrompt` are read: `.plain` (diffusers: literal, cut at 77 tokens)
+    /// or `.a1111` (AUTOMATIC1111's emphasis, `BREAK`, any length; `PromptSyntax`).
+    public var promptSyntax: PromptSyntax = .plain
     /// Sampler name (`pndm`, `ddim`, `ddpm`, `euler`, `euler_a`, `heun`, `lms`, `dpmpp_2m`,
     /// `dpmpp_2m_karras`, `unipc`); nil = the checkpoint's own scheduler.
     public var sampler: String? = nil
@@ -33,6 +36,10 @@ public struct GenerationRequest: Sendable {
     /// How much of the init image to repaint, 0…1 (1 = start from pure noise); nil = diffusers'
     /// defaults: 0.8 for image-to-image, 1.0 for inpainting.
     public var strength: Double? = nil
+
+    /// The extra-network tags (`<lora:NAME:W>` …) the prompt carries when read as A1111 syntax
+    /// (none in plain syntax); the encoder does not see them.
+    public var adapterTags: [PromptAdapterTag] { promptSyntax == .a1111 ? PromptAdapterTag.extract(from: prompt).tags : [] }
 
     /// The strength this request runs with.
     public var effectiveStrength: Double { strength ?? (mask != nil ? 1.0 : 0.8) }

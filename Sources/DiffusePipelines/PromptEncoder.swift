@@ -17,17 +17,31 @@ public protocol PromptEncoder: AnyObject {
     /// meanings (`CaptionIndex`): unlike `encode(_:).pooled`, not cut to the UNet's prompt
     /// length. Nil when the encoder gives no pooled embedding.
     func sentenceEmbeddings(_ texts: [String]) -> Tensor?
+    /// What one request is conditioned on: `prompt`'s embedding and, when `negativePrompt` is
+    /// given, the negative prompt's, `[1, N, D]` each with the same N, `prompt` read in `syntax`.
+    /// - Throws: `PipelineError` naming `prompt` or `negativePrompt` when the text cannot be read.
+    func encodePair(prompt: String, negativePrompt: String?, syntax: PromptSyntax) throws
+        -> (conditional: PromptEmbedding, unconditional: PromptEmbedding?)
 }
 
 extension PromptEncoder {
     /// The pooled embedding of `encode(_:)`.
     public func sentenceEmbeddings(_ texts: [String]) -> Tensor? { encode(texts).pooled }
+
+    /// `encode(_:)` of each text as written, whatever `syntax` says: an encoder other than CLIP has
+    /// no A1111 reading.
+    public func encodePair(prompt: String, negativePrompt: String?, syntax: PromptSyntax) throws
+        -> (conditional: PromptEmbedding, unconditional: PromptEmbedding?) {
+        (encode([prompt]), negativePrompt.map { encode([$0]) })
+    }
 }
 
 /// Stable Diffusion's text encoder: CLIP's BPE tokenizer (77 ids, padded) and text transformer.
 public final class CLIPPromptEncoder: PromptEncoder {
     public let tokenizer: CLIPTokenizer
     public let model: CLIPTextModel
+    /// Textual-inversion embeddings the prompts may use (`useEmbeddings`); nil = none.
+    public internal(set) var embeddings: TextualInversionTable?
 
     /// The text model's linear layers run on packed weights (`Linear.packsWeights`): its
     /// weights stay fixed while it encodes prompts.

@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffusePipelines
 import Foundation
 import Hummingbird
 
@@ -7,7 +8,7 @@ import Hummingbird
 /// - `GET /sdapi/v1/options` (the settings that hold here) and `POST /sdapi/v1/options` (accepts
 ///   values equal to those; another checkpoint is a 400; any other setting a 501 naming it);
 /// - `GET /sdapi/v1/schedulers` (Automatic, Karras), `/loras`, `/sd-vae` (empty: neither is
-///   loaded), `/embeddings` (none), `/upscalers` (only "None"), `/memory` (this process's RAM,
+///   loaded), `/embeddings` (those of `serve --embedding`, A1111's shape), `/upscalers` (only "None"), `/memory` (this process's RAM,
 ///   no CUDA), `/cmd-flags` (the `diffuse serve` settings; never the API key);
 /// - `POST /sdapi/v1/refresh-checkpoints` (nothing to refresh: one model is loaded);
 /// - `POST /sdapi/v1/png-info` (`image`: base64 PNG → its `parameters` infotext, parsed).
@@ -28,7 +29,7 @@ struct A1111InfoRoutes {
         }
         router.get("/sdapi/v1/loras") { _, _ -> Response in HTTPSupport.json([]) }
         router.get("/sdapi/v1/sd-vae") { _, _ -> Response in HTTPSupport.json([]) }
-        router.get("/sdapi/v1/embeddings") { _, _ -> Response in HTTPSupport.json(["loaded": [:], "skipped": [:]]) }
+        router.get("/sdapi/v1/embeddings") { _, _ -> Response in HTTPSupport.json(embeddings()) }
         router.get("/sdapi/v1/upscalers") { _, _ -> Response in
             HTTPSupport.json([["name": "None", "model_name": nil, "model_path": nil, "model_url": nil, "scale": 4]])
         }
@@ -111,5 +112,19 @@ struct A1111InfoRoutes {
             }
         }
         return ["info": .string(text), "items": .object(items), "parameters": .object(parameters)]
+    }
+
+    /// `{"loaded": {WORD: {step, sd_checkpoint, sd_checkpoint_name, shape, vectors}}, "skipped": {}}`
+    /// for the textual-inversion embeddings the model's CLIP encoder uses (each of a file's words).
+    func embeddings() -> JSONValue {
+        let loaded = (server.model.textEncoder as? CLIPPromptEncoder)?.embeddings?.embeddings ?? []
+        var entries: [(String, JSONValue)] = []
+        for embedding in loaded {
+            for name in embedding.names {
+                entries.append((name, .object([("step", .null), ("sd_checkpoint", .null), ("sd_checkpoint_name", .null),
+                                               ("shape", .int(Int64(embedding.width))), ("vectors", .int(Int64(embedding.count)))])))
+            }
+        }
+        return .object([("loaded", .object(entries)), ("skipped", .object([]))])
     }
 }

@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffusePipelines
 import Foundation
 import Hummingbird
 
@@ -6,7 +7,9 @@ import Hummingbird
 /// - `POST /sdapi/v1/txt2img`, `POST /sdapi/v1/img2img`: `prompt`, `negative_prompt`, `seed`
 ///   (−1 = random), `sampler_name` (A1111 display names, aliases or Diffuse names), `scheduler`
 ///   (`Automatic` or `Karras`), `steps`, `cfg_scale`, `width`, `height`, `batch_size`, `n_iter`,
-///   `denoising_strength`, `init_images`, `mask`, `inpainting_mask_invert`, `send_images`; reply
+///   `denoising_strength`, `init_images`, `mask`, `inpainting_mask_invert`, `send_images`, and
+///   Diffuse's `prompt_syntax` (`a1111`, the default here: A1111's emphasis, `BREAK`, long prompts,
+///   `<lora:…>` tags taken out; or `plain`); reply
 ///   `{images, parameters, info}` with `info` a JSON string (`seed`, `all_seeds`, `infotexts`, …).
 ///   Image `i` uses seed `seed + i`, as in A1111. `enable_hr`, `restore_faces` and `tiling` set
 ///   to true are refused with 501 (Diffuse has no hires fix, face restoration or tiling).
@@ -123,6 +126,7 @@ struct A1111Routes {
         let native = server.model.defaultImageSize
         var parameters = GenerationParameters(prompt: prompt, width: width ?? native, height: height ?? native)
         parameters.negativePrompt = negative
+        parameters.promptSyntax = try GenerationParameters.promptSyntax(fields, default: .a1111)
         parameters.sampler = sampler
         parameters.steps = steps
         parameters.guidance = cfg

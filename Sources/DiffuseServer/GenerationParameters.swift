@@ -9,6 +9,8 @@ public struct GenerationParameters: Sendable {
     public var prompt: String
     /// What to steer away from.
     public var negativePrompt = ""
+    /// How both prompts are read: plain by default; the A1111 routes default to `.a1111`.
+    public var promptSyntax = PromptSyntax.plain
     /// Diffuse sampler name; nil = the model's own scheduler.
     public var sampler: String? = nil
     /// Denoising steps (of the full schedule for img2img).
@@ -46,6 +48,7 @@ public struct GenerationParameters: Sendable {
     public func request(seed: UInt64) -> GenerationRequest {
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
+        request.promptSyntax = promptSyntax
         request.sampler = sampler
         request.steps = steps
         request.guidance = Float(guidance)
@@ -79,6 +82,7 @@ public struct GenerationParameters: Sendable {
         for (text, field) in [(prompt, names.prompt), (negativePrompt, names.negativePrompt)] where text.unicodeScalars.contains("\0") {
             throw APIError.invalid(field, "\(field) must not contain a NUL character (U+0000): the PNG's infotext cannot hold it")
         }
+        if promptSyntax == .a1111 { try validateA1111Prompts() }
         let cap = configuration.maxSize
         for (value, field) in [(width, names.width), (height, names.height)] {
             guard value > 0, value % 8 == 0 else {
@@ -109,6 +113,32 @@ public struct GenerationParameters: Sendable {
         if initImage != nil, let strength, Int(Double(steps) * strength) < 1 {
             throw APIError.invalid(names.strength, "\(names.strength) \(strength) with \(steps) steps leaves no denoising step")
         }
+    }
+
+    /// With the A1111 syntax: emphasis weights that are numbers in both prompts, and extra-network
+    /// tag multipliers that are numbers in the prompt.
+    func validateA1111Prompts() throws {
+        let names = fieldNames
+        let (text, tags) = PromptAdapterTag.extract(from: prompt)
+        do {
+            for tag in tags { _ = try tag.unetMultiplier() }
+            _ = try A1111PromptParser.parse(text)
+        } catch let error as PromptSyntaxError {
+            throw APIError.invalid(names.prompt, "\(names.prompt): \(error.description)")
+        }
+        do { _ = try A1111PromptParser.parse(negativePrompt) } catch let error as PromptSyntaxError {
+            throw APIError.invalid(names.negativePrompt, "\(names.negativePrompt): \(error.description)")
+        }
+    }
+
+    /// The `prompt_syntax` field, "plain" or "a1111", or `fallback` when absent.
+    /// - Throws: `APIError.invalid` naming the field for another value.
+    public static func promptSyntax(_ fields: RequestFields, default fallback: PromptSyntax) throws -> PromptSyntax {
+        guard let text = try fields.string("prompt_syntax") else { return fallback }
+        guard let syntax = PromptSyntax(rawValue: text) else {
+            throw APIError.invalid("prompt_syntax", "prompt_syntax must be \"plain\" or \"a1111\", not \"\(text)\"")
+        }
+        return syntax
     }
 
     /// How an API names the request fields (`validate`'s errors, and the pipeline's

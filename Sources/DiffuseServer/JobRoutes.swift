@@ -1,11 +1,13 @@
 import DiffuseFormats
+import DiffusePipelines
 import Foundation
 import Hummingbird
 
 /// The web page's job API:
 /// - `POST /api/jobs` with `prompt`, `negative_prompt`, `sampler`, `steps`, `guidance`, `seed`
 ///   (−1 or absent = random), `width`, `height`, `n`, `init_image` (base64 or data URL),
-///   `strength`, `mask` → 202 `{id, status, seeds, position}`;
+///   `strength`, `mask`, `prompt_syntax` (`plain`, the default, or `a1111`) → 202
+///   `{id, status, seeds, position}`;
 /// - `GET /api/jobs/<id>`: its state (with the images as data URLs once done);
 /// - `GET /api/jobs/<id>/events`: Server-Sent Events `queued`, `started`, `progress` (step,
 ///   total, preview as a data URL), then one of `done` (the images), `error` or `cancelled`.
@@ -63,6 +65,7 @@ struct JobRoutes {
         let height = try fields.int("height").map(Int.init) ?? initImage.map { max(8, $0.height / 8 * 8) } ?? native
         var parameters = GenerationParameters(prompt: try fields.string("prompt") ?? "", width: width, height: height)
         parameters.negativePrompt = try fields.string("negative_prompt") ?? ""
+        parameters.promptSyntax = try GenerationParameters.promptSyntax(fields, default: .plain)
         parameters.sampler = try server.samplers.resolve(try fields.string("sampler"), field: "sampler")
         parameters.steps = Int(try fields.int("steps") ?? Int64(min(20, config.maxSteps)))
         parameters.guidance = try fields.double("guidance") ?? Double(server.model.guidance(nil))

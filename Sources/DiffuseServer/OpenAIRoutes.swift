@@ -1,11 +1,13 @@
 import DiffuseFormats
+import DiffusePipelines
 import Foundation
 import Hummingbird
 
 /// OpenAI-compatible image generation:
 /// - `POST /v1/images/generations` with `prompt` (required), `n`, `size` (`"WxH"`),
 ///   `response_format` (`b64_json`, the default, or `url`), `model` (ignored: one model is loaded)
-///   and Diffuse's extensions `negative_prompt`, `seed`, `steps`, `guidance_scale`, `sampler`;
+///   and Diffuse's extensions `negative_prompt`, `seed`, `steps`, `guidance_scale`, `sampler`,
+///   `prompt_syntax` (`plain`, the default, or `a1111`);
 ///   replies `{created, data: [{b64_json} | {url}]}` (each entry also carries `seed`).
 /// - `POST /v1/images/edits` and `POST /v1/images/variations` (multipart/form-data):
 ///   `OpenAIImageEditRoutes`.
@@ -99,6 +101,7 @@ struct OpenAIRoutes {
         parameters.fieldNames = .openAI
         parameters.count = Int(try fields.int("n") ?? 1)
         parameters.negativePrompt = try fields.string("negative_prompt") ?? ""
+        parameters.promptSyntax = try GenerationParameters.promptSyntax(fields, default: .plain)
         parameters.steps = Int(try fields.int("steps") ?? Int64(min(20, config.maxSteps)))
         parameters.guidance = try fields.double("guidance_scale") ?? Double(server.model.guidance(nil))
         parameters.sampler = try server.samplers.resolve(try fields.string("sampler"), field: "sampler")

@@ -3,8 +3,9 @@ import DiffusePipelines
 import DiffuseSchedulers
 
 extension SamplerName: ExpressibleByArgument {}
+extension PromptSyntax: ExpressibleByArgument {}
 
-/// How to sample, shared by `generate` and `eval`: sampler, steps and guidance.
+/// How to sample, shared by `generate` and `eval`: sampler, steps, guidance and how prompts are read.
 struct SamplingOptions: ParsableArguments {
     /// The steps when neither the command line nor the model's folder gives any: PNDM and the
     /// DPM++ samplers Stable Diffusion folders ship with reach diffusers' 50-step image closely in
@@ -24,6 +25,10 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The tcd sampler's η (gamma), 0…1: the share of each step taken stochastically (default 0.3, TCDScheduler.step's; diffusers' StableDiffusionPipeline passes 0 unless given eta).",
                                valueName: "eta"))
     var eta: Float?
+
+    @Option(help: ArgumentHelp("How to read prompts: plain (diffusers: the text as written, cut at 75 tokens) or a1111 (AUTOMATIC1111: (word:1.2), (word), [word], \\( escapes, BREAK, <lora:…> tags taken out, any length in chunks of 75 tokens).",
+                               valueName: "plain|a1111"))
+    var promptSyntax: PromptSyntax = .plain
 
     /// The steps for `pipeline`: `--steps`, else the model's own, else `defaultSteps`.
     func steps(for pipeline: DiffusionPipeline) -> Int { pipeline.steps(steps, fallback: Self.defaultSteps) }

@@ -34,6 +34,9 @@ actor TestServers {
         case inpainting
         /// The sd1 fixture with every UNet weight NaN: each generation diverges.
         case diverging
+        /// The sd1 fixture with the textual-inversion embeddings of Fixtures/prompts/embeddings
+        /// (mystyle, learned_embeds / <cat-toy>), as `serve --embedding` loads them.
+        case embeddings
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -60,7 +63,7 @@ actor TestServers {
             case .capped:
                 c.maxConnections = 4
                 c.idleTimeout = nil
-            case .inpainting, .diverging:
+            case .inpainting, .diverging, .embeddings:
                 break
             }
             return c
@@ -92,6 +95,11 @@ actor TestServers {
             for (_, parameter) in model.unet.namedParameters() {
                 parameter.value = Tensor(shape: parameter.shape, repeating: .nan)
             }
+        case .embeddings:
+            model = try StableDiffusion.load(folder: TestServers.modelFolder)
+            let folder = TestServers.fixtures.appendingPathComponent("prompts/embeddings")
+            try (model.textEncoder as! CLIPPromptEncoder).useEmbeddings(
+                try ["mystyle", "learned_embeds"].map { try TextualInversion.load(folder.appendingPathComponent("\($0).safetensors")) })
         default:
             model = try loadModel()
         }

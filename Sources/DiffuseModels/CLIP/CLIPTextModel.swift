@@ -157,10 +157,24 @@ public final class CLIPTextModel: Module {
     }
 
     /// `ids`: one row of token ids per prompt (all the same length ≤ maxPositions) → `[B, n, hidden]`.
-    public func callAsFunction(_ ids: [[Int]]) -> Tensor {
+    ///
+    /// - Parameter extraTokenRows: `[k, hidden]` rows standing for ids `vocabSize ..< vocabSize + k`
+    ///   (textual-inversion vectors), read in place of the token-embedding table for those ids; the
+    ///   table itself is not changed.
+    public func callAsFunction(_ ids: [[Int]], extraTokenRows: Tensor? = nil) -> Tensor {
         let n = ids.first?.count ?? 0
         precondition(ids.allSatisfy { $0.count == n } && n <= config.maxPositions, "CLIPTextModel: \(ids.map(\.count)) tokens per prompt")
-        let tokens = textModel.embeddings.tokenEmbedding(ids.flatMap { $0 }).reshaped(ids.count, n, config.hiddenSize)
+        let flat = ids.flatMap { $0 }
+        let vocabulary = config.vocabSize, width = config.hiddenSize
+        let tokens = textModel.embeddings.tokenEmbedding(flat.map { $0 < vocabulary ? $0 : 0 }).reshaped(ids.count, n, width)
+        if let extraTokenRows {
+            precondition(extraTokenRows.rank == 2 && extraTokenRows.shape[1] == width, "CLIPTextModel: extra token rows \(extraTokenRows.shape) for width \(width)")
+            let rows = extraTokenRows.contiguous()
+            for (position, id) in flat.enumerated() where id >= vocabulary {
+                precondition(id - vocabulary < rows.shape[0], "CLIPTextModel: id \(id) beyond the \(rows.shape[0]) extra rows")
+                (tokens.pointer + position * width).update(from: rows.pointer + (id - vocabulary) * width, count: width)
+            }
+        }
         let positions = textModel.embeddings.positionEmbedding(Array(0 ..< n)).unsqueezed(0)
         var h = tokens + positions
         for layer in textModel.encoder.layers { h = layer(h) }

@@ -28,6 +28,8 @@ public final class ModelEvaluation {
         public var guidance: Float = 4
         /// Match prompts to training captions when the model has a caption index.
         public var matchCaption = true
+        /// How prompts are read (`GenerationRequest.promptSyntax`).
+        public var promptSyntax = PromptSyntax.plain
         public init() {}
     }
 
@@ -115,6 +117,7 @@ public final class ModelEvaluation {
         request.guidance = settings.guidance
         request.seed = seed
         request.matchCaption = settings.matchCaption
+        request.promptSyntax = settings.promptSyntax
         request.width = dataset.size
         request.height = dataset.size
         return try pipeline.generate(request)[0]

@@ -82,6 +82,7 @@ struct Eval: ParsableCommand {
         let guidance = pipeline.guidance(sampling.guidance)
         settings.guidance = guidance
         settings.matchCaption = !noCaptionMatching
+        settings.promptSyntax = sampling.promptSyntax
         let samplerName = try pipeline.samplerDisplayName(sampler)
         var results: [String: Any] = ["model": pipeline.name, "sampler": samplerName, "steps": steps, "guidance": Double(guidance)]
 

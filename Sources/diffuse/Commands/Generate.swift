@@ -46,6 +46,8 @@ struct Generate: ParsableCommand {
 
     @OptionGroup(title: "Sampling") var sampling: SamplingOptions
 
+    @OptionGroup(title: "Textual inversion") var embeddingOptions: EmbeddingOptions
+
     @Option(help: "Random seed (the same seed gives the same image).")
     var seed: UInt64 = 0
 
@@ -89,9 +91,11 @@ struct Generate: ParsableCommand {
     func run() throws {
         try prepareEngine()
         let pipeline = try modelOptions.load()
+        try embeddingOptions.apply(to: pipeline)
         let samplerName = try pipeline.samplerDisplayName(sampling.sampler?.rawValue)
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
+        request.promptSyntax = sampling.promptSyntax
         request.sampler = sampling.sampler?.rawValue
         request.eta = sampling.eta
         request.steps = sampling.steps(for: pipeline)
@@ -129,6 +133,8 @@ struct Generate: ParsableCommand {
             request.prompt = match.caption
         }
 
+        Self.notePromptReading(request, pipeline: pipeline, guided: guidance > 1 && pipeline.unet.guidanceEmbeddingDimension == nil)
+
         let bar = ProgressBar(label: "generating")
         let images: [PNGImage]
         do {
@@ -149,6 +155,21 @@ struct Generate: ParsableCommand {
             let path = images.count == 1 ? output : String(output.dropLast(4)) + "-\(i + 1).png"
             try tagged.write(to: URL(fileURLWithPath: path))
             print(path)
+        }
+    }
+
+    /// One line on standard error for each prompt the plain syntax cuts (naming the tokens dropped),
+    /// and for the extra-network tags the A1111 syntax takes out.
+    static func notePromptReading(_ request: GenerationRequest, pipeline: DiffusionPipeline, guided: Bool) {
+        if !request.adapterTags.isEmpty {
+            FileHandle.standardError.write(Data("note: \(request.adapterTags.map(\.description).joined(separator: " ")) taken out of the prompt (extra-network tags are not applied by this command)\n".utf8))
+        }
+        guard request.promptSyntax == .plain, let encoder = pipeline.textEncoder as? CLIPPromptEncoder else { return }
+        for (option, text) in [("--prompt", request.prompt)] + (guided ? [("--negative-prompt", request.negativePrompt)] : []) {
+            let dropped = encoder.droppedTokenCount(text)
+            if dropped > 0 {
+                FileHandle.standardError.write(Data("warning: \(option) is \(dropped) token\(dropped == 1 ? "" : "s") over CLIP's 75; the last \(dropped) are dropped (--prompt-syntax a1111 reads any length)\n".utf8))
+            }
         }
     }
 

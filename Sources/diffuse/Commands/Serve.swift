@@ -36,6 +36,8 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup(title: "Textual inversion") var embeddingOptions: EmbeddingOptions
+
     @Option(help: "Address to listen on (0.0.0.0 for every interface).")
     var host = "127.0.0.1"
 
@@ -87,6 +89,7 @@ struct Serve: ParsableCommand {
 
         let start = Date()
         let pipeline = try modelOptions.load()
+        try embeddingOptions.apply(to: pipeline)
         let server = try DiffuseServer(model: pipeline, configuration: configuration)
         print(String(format: "loaded %@ in %.1f s", pipeline.name, Date().timeIntervalSince(start)))
         fflush(stdout)
