@@ -94,11 +94,11 @@ bench: build
 ## VAE, the same with a tiny autoencoder (TAESD_DIR), and 1 step guidance 0 with trailing Euler a and the
 ## tiny autoencoder, on SD15_DIR's random SD 1.5 weights; each case in Diffuse, then (with
 ## REFERENCE_PYTHON) diffusers and OpenVINO right after it. Times include loading; peak memory per process.
-TAESD_DIR ?= /tmp/taesd-full
+TAESD_DIR ?= /tmp/taesd-full/diffusers
 FEW_STEP_PROMPT := a red apple on a wooden table
 bench-few-step: build
 	@test -d "$(SD15_DIR)" || { echo "no $(SD15_DIR): $(REFERENCE_PYTHON) tools/make_sd15_random.py $(SD15_DIR) makes one"; exit 1; }
-	@test -d "$(TAESD_DIR)" || { echo "no $(TAESD_DIR): $(REFERENCE_PYTHON) tools/make_taesd_fixtures.py --out /tmp/taesd-check --full-size $(TAESD_DIR) makes one"; exit 1; }
+	@test -d "$(TAESD_DIR)" || { echo "no $(TAESD_DIR): $(REFERENCE_PYTHON) tools/make_taesd_fixtures.py --out /tmp/taesd-check --full-size /tmp/taesd-full makes one (TAESD_DIR is its diffusers/ folder)"; exit 1; }
 	@bash tools/make_turbo_folder.sh "$(SD15_DIR)" out/sd15-turbo
 	@mkdir -p out && rm -f out/bench-few-step.jsonl
 	@for case in lcm lcm-taesd turbo-taesd; do \
