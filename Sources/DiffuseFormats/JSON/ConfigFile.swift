@@ -62,6 +62,22 @@ public struct ConfigFile: Sendable, Equatable {
         return text.count <= 80 ? text : String(text.prefix(77)) + "…"
     }
 
+    /// The value of `key` as `read` takes it; nil when absent or null. A value `read` refuses
+    /// (returns nil for) is the wrong type: an error saying `expected`.
+    private func optional<T>(_ key: String, _ expected: String, _ read: (JSONValue) -> T?) throws -> T? {
+        guard let value = value(key) else { return nil }
+        guard let result = read(value) else { throw wrongType(key, expected) }
+        return result
+    }
+
+    /// Every element of an array as `read` takes it, or nil when `value` is not an array or `read`
+    /// refuses an element.
+    private static func list<T>(_ value: JSONValue, _ read: (JSONValue) -> T?) -> [T]? {
+        guard let items = value.arrayValue else { return nil }
+        let list = items.compactMap(read)
+        return list.count == items.count ? list : nil
+    }
+
     // MARK: Scalars
 
     /// An integer (`3`, or `3.0`; at most 2⁵³ in magnitude).
@@ -71,9 +87,7 @@ public struct ConfigFile: Sendable, Equatable {
 
     /// An integer, or nil when absent or null.
     public func optionalInt(_ key: String) throws -> Int? {
-        guard let value = value(key) else { return nil }
-        guard let n = value.intValue else { throw wrongType(key, "an integer") }
-        return n
+        try optional(key, "an integer", \.intValue)
     }
 
     /// An integer in `range`: a value outside it names the key and the range.
@@ -90,9 +104,7 @@ public struct ConfigFile: Sendable, Equatable {
 
     /// A number, or nil when absent or null.
     public func optionalDouble(_ key: String) throws -> Double? {
-        guard let value = value(key) else { return nil }
-        guard let x = value.doubleValue else { throw wrongType(key, "a number") }
-        return x
+        try optional(key, "a number", \.doubleValue)
     }
 
     /// A number, as `Float`.
@@ -109,46 +121,35 @@ public struct ConfigFile: Sendable, Equatable {
 
     /// A boolean: `true` / `false`, or the numbers 1 / 0 (Python reads both as flags).
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        guard let value = value(key) else { return fallback }
-        switch value {
-        case .bool(let flag): return flag
-        case .int(let n) where n == 0 || n == 1: return n == 1
-        default: throw wrongType(key, "true or false")
-        }
+        try optional(key, "true or false") { value in
+            switch value {
+            case .bool(let flag): return flag
+            case .int(let n) where n == 0 || n == 1: return n == 1
+            default: return nil
+            }
+        } ?? fallback
     }
 
     /// A string.
     public func string(_ key: String, default fallback: String) throws -> String {
-        guard let value = value(key) else { return fallback }
-        guard let s = value.stringValue else { throw wrongType(key, "a string") }
-        return s
+        try optional(key, "a string", \.stringValue) ?? fallback
     }
 
     /// A string, or nil when absent or null.
     public func optionalString(_ key: String) throws -> String? {
-        guard let value = value(key) else { return nil }
-        guard let s = value.stringValue else { throw wrongType(key, "a string or null") }
-        return s
+        try optional(key, "a string or null", \.stringValue)
     }
 
     // MARK: Lists
 
     /// A list of strings.
     public func strings(_ key: String, default fallback: [String]) throws -> [String] {
-        guard let value = value(key) else { return fallback }
-        guard let list = value.arrayValue?.compactMap(\.stringValue), list.count == value.arrayValue?.count else {
-            throw wrongType(key, "a list of strings")
-        }
-        return list
+        try optional(key, "a list of strings") { Self.list($0, \.stringValue) } ?? fallback
     }
 
     /// A list of integers.
     public func ints(_ key: String, default fallback: [Int]) throws -> [Int] {
-        guard let value = value(key) else { return fallback }
-        guard let list = value.arrayValue?.compactMap(\.intValue), list.count == value.arrayValue?.count else {
-            throw wrongType(key, "a list of integers")
-        }
-        return list
+        try optional(key, "a list of integers") { Self.list($0, \.intValue) } ?? fallback
     }
 
     /// A list of integers, each in `range`.
@@ -160,11 +161,7 @@ public struct ConfigFile: Sendable, Equatable {
 
     /// A list of numbers, or nil when absent or null.
     public func optionalDoubles(_ key: String) throws -> [Double]? {
-        guard let value = value(key) else { return nil }
-        guard let list = value.arrayValue?.compactMap(\.doubleValue), list.count == value.arrayValue?.count else {
-            throw wrongType(key, "a list of numbers")
-        }
-        return list
+        try optional(key, "a list of numbers") { Self.list($0, \.doubleValue) }
     }
 
     /// A number or a per-block list (diffusers accepts both for head counts and layer counts),
@@ -174,8 +171,7 @@ public struct ConfigFile: Sendable, Equatable {
         if let n = value.intValue { return Array(repeating: n, count: count) }
         if let items = value.arrayValue, items.allSatisfy({ $0.doubleValue != nil }) {
             guard items.count == count else { throw error(key, "has \(items.count) entries for \(count) blocks") }
-            let list = items.compactMap(\.intValue)
-            if list.count == count { return list }
+            if let list = Self.list(value, \.intValue) { return list }
         }
         throw wrongType(key, "an integer or a list of integers")
     }
