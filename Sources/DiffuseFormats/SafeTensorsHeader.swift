@@ -32,7 +32,7 @@ struct SafeTensorsHeader {
         guard isValidUTF8(headerBytes) else { throw SafeTensorsError.headerNotUTF8(file: name) }
         let json: JSONValue
         do {
-            json = try JSONValue.parse(bytes: headerBytes)
+            json = try JSONParser.parse(headerBytes, maxDepth: JSONValue.defaultMaxDepth)  // UTF-8 checked above
         } catch let error as JSONParseError {
             throw SafeTensorsError.invalidHeaderJSON(file: name, detail: error.description)
         }
