@@ -69,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "DiffuseSchedulers",
-            dependencies: ["DiffuseTensor"],
+            dependencies: ["DiffuseTensor", "DiffuseFormats"],
             swiftSettings: kernelFlags
         ),
         .target(
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "DiffuseAutogradTests", dependencies: ["DiffuseAutograd", "DiffuseTensor"]),
         .testTarget(name: "DiffuseTrainingTests", dependencies: ["DiffuseTraining", "DiffuseData", "DiffusePipelines", "DiffuseSchedulers", "DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseModelsTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseAutograd", "DiffuseTensor", "DiffuseFormats"]),
-        .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor"]),
+        .testTarget(name: "DiffuseSchedulersTests", dependencies: ["DiffuseSchedulers", "DiffuseTensor", "DiffuseFormats"]),
         .testTarget(name: "DiffuseTokenizerTests", dependencies: ["DiffuseModels"]),
         .testTarget(name: "DiffuseDataTests", dependencies: ["DiffuseData", "DiffuseFormats"]),
         .testTarget(name: "DiffuseBERTTests", dependencies: ["DiffuseModels", "DiffuseNN", "DiffuseTensor", "DiffuseFormats"]),

@@ -5,10 +5,8 @@ import Foundation
 /// configuration and weights.
 public struct DiffusersFolder: Sendable {
     public let root: URL
-    /// The pipeline class (`StableDiffusionPipeline`, `StableDiffusionInpaintPipeline`, …).
-    public let pipelineClass: String
-    /// Component name → [library, class], as model_index.json lists them (null components omitted).
-    public let components: [String: [String]]
+    /// The folder's `model_index.json`.
+    public let index: ModelIndex
 
     public init(_ root: URL) throws {
         self.root = root
@@ -17,89 +15,57 @@ public struct DiffusersFolder: Sendable {
             throw DiffusersFolderError(path: root.path, problem: "is not a folder")
         }
         let indexURL = root.appendingPathComponent("model_index.json")
-        guard let data = FileManager.default.contents(atPath: indexURL.path) else {
+        guard FileManager.default.fileExists(atPath: indexURL.path) else {
             throw DiffusersFolderError(path: indexURL.path, problem: "is missing: not a diffusers pipeline folder")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw DiffusersFolderError(path: indexURL.path, problem: "is not a JSON object")
-        }
-        pipelineClass = object["_class_name"] as? String ?? "StableDiffusionPipeline"
-        var components: [String: [String]] = [:]
-        for (key, value) in object where !key.hasPrefix("_") {
-            if let pair = value as? [Any], pair.count == 2, let library = pair[0] as? String, let cls = pair[1] as? String {
-                components[key] = [library, cls]
-            }
-        }
-        self.components = components
-        promptLength = object["_diffuse_prompt_length"] as? Int
-        textEncoderPath = object["_diffuse_text_encoder"] as? String
-        patchSize = object["_diffuse_patch_size"] as? Int ?? 1
-        pooledOnly = object["_diffuse_pooled_only"] as? Bool ?? false
-        pooledToken = object["_diffuse_pooled_token"] as? Bool ?? false
-        guidance = (object["_diffuse_guidance"] as? NSNumber)?.doubleValue
-        steps = object["_diffuse_steps"] as? Int
-        if let list = object["_diffuse_sizes"], !(list is NSNull) {
-            let pairs = (list as? [[NSNumber]])?.map { $0.map(\.doubleValue) } ?? []
-            let sizes = pairs.compactMap { pair -> Size? in
-                guard pair.count == 2, pair.allSatisfy({ $0 >= 1 && $0 <= 1_048_576 && $0 == $0.rounded() }) else { return nil }
-                return Size(width: Int(pair[0]), height: Int(pair[1]))
-            }
-            guard !sizes.isEmpty, sizes.count == pairs.count else {
-                throw DiffusersFolderError(path: indexURL.path, problem: "has a malformed \"_diffuse_sizes\": it should be a list of [width, height] pairs in pixels, e.g. [[32, 32]]")
-            }
-            self.sizes = sizes
-        } else {
-            sizes = nil
-        }
+        index = try ModelIndex(contentsOf: indexURL)
     }
+
+    /// The pipeline class (`StableDiffusionPipeline`, `StableDiffusionInpaintPipeline`, …).
+    public var pipelineClass: String { index.className }
+
+    /// Component name → [library, class], as model_index.json lists them (null components omitted).
+    public var components: [String: [String]] { index.components.mapValues { [$0.library, $0.className] } }
 
     /// Diffuse's own key `_diffuse_steps`: the denoising steps the model is meant to run with
     /// (a few-step model's), used when a command is given none.
-    public let steps: Int?
+    public var steps: Int? { index.steps }
 
     /// An image size in pixels.
-    public struct Size: Sendable, Equatable, CustomStringConvertible {
-        public var width: Int
-        public var height: Int
-        public init(width: Int, height: Int) {
-            self.width = width
-            self.height = height
-        }
-        public var description: String { "\(width)x\(height)" }
-    }
+    public typealias Size = ModelIndex.Size
 
     /// Diffuse's own key `_diffuse_sizes` (`[[width, height], …]` in pixels): the image sizes the
     /// model draws well — a small model trained at one size draws frames or noise at others.
     /// nil (the key absent) = any size.
-    public let sizes: [Size]?
+    public var sizes: [Size]? { index.sizes }
 
     /// Diffuse's own key `_diffuse_guidance`: the classifier-free guidance scale the model works
     /// best at, used when a command is given none (diffusers' pipelines default to 7.5, too strong
     /// for a small model: the bundled emoji model's caption top-5 is 47% at 7.5 and 68% at 4).
-    public let guidance: Double?
+    public var guidance: Double? { index.guidance }
 
     /// Diffuse's own key `_diffuse_pooled_token`: the UNet also attends to the pooled sentence
     /// embedding, appended to the prompt's token states as one more token.
-    public let pooledToken: Bool
+    public var pooledToken: Bool { index.pooledToken }
 
     /// Diffuse's own key `_diffuse_pooled_only`: a sentence-encoder model conditioned only through
     /// the pooled sentence embedding — the UNet attends to the empty prompt's token states whatever
     /// the prompt, as in training.
-    public let pooledOnly: Bool
+    public var pooledOnly: Bool { index.pooledOnly }
 
     /// Diffuse's own key `_diffuse_patch_size`: a pixel model whose UNet works on f × f pixel
     /// blocks folded into channels (`pixel_unshuffle`), e.g. 2 for a 32×32 model run at 16×16 × 12.
-    public let patchSize: Int
+    public var patchSize: Int { index.patchSize }
 
     /// Diffuse's own key `_diffuse_prompt_length`: the number of token states a sentence-encoder
     /// model was trained with (every prompt is padded or cut to it).
-    public let promptLength: Int?
+    public var promptLength: Int? { index.promptLength }
 
     /// Diffuse's own key `_diffuse_text_encoder`: where the text encoder lives when the folder does
     /// not carry a `text_encoder/` — a path relative to the folder, or a shared component's folder
     /// name looked up beside the model folder (`sharedComponentFolder`) — so a small model can use
     /// an encoder installed once instead of a copy of its own.
-    public let textEncoderPath: String?
+    public var textEncoderPath: String? { index.textEncoder }
 
     /// The folder `textEncoderPath` names: relative to the model folder when that exists, else, for
     /// a bare folder name, the folder of that name beside the model folder (models installed side
@@ -146,12 +112,11 @@ public struct DiffusersFolder: Sendable {
         for file in preferred where files.contains(file) { return [folder.appendingPathComponent(file)] }
         if let index = files.sorted().first(where: { $0.hasSuffix(".safetensors.index.json") }) {
             let url = folder.appendingPathComponent(index)
-            guard let data = FileManager.default.contents(atPath: url.path),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let map = object["weight_map"] as? [String: String] else {
+            guard let map = try ConfigFile(contentsOf: url).value("weight_map")?.objectValue,
+                  case let files = map.values.compactMap(\.stringValue), files.count == map.count else {
                 throw DiffusersFolderError(path: url.path, problem: "has no weight_map")
             }
-            return Set(map.values).sorted().map { folder.appendingPathComponent($0) }
+            return Set(files).sorted().map { folder.appendingPathComponent($0) }
         }
         if files.contains(where: { $0.hasSuffix(".bin") || $0.hasSuffix(".ckpt") }) {
             throw DiffusersFolderError(path: folder.path, problem: "has only pickle (.bin) weights; convert them to .safetensors")

@@ -141,7 +141,7 @@ public struct Infotext: Equatable, Sendable {
     static func quote(_ value: String) -> String {
         let needsQuotes = value.contains(",") || value.contains(":") || value.contains("\n") || value.contains("\r")
             || value.hasPrefix("\"") || value.first?.isWhitespace == true || value.last?.isWhitespace == true
-        return needsQuotes ? JSONWriter.quote(value) : value
+        return needsQuotes ? JSONValue.quoted(value) : value
     }
 
     /// Python's `str.strip()` over whitespace characters.
@@ -204,7 +204,7 @@ public struct Infotext: Equatable, Sendable {
             }
             if j < c.count, j > i + 1, j + 1 == c.count || c[j + 1] == "," {
                 let quoted = String(String.UnicodeScalarView(c[i...j]))
-                if case .string(let value)? = try? JSONParser.parse(quoted) {
+                if case .string(let value)? = try? JSONValue.parse(quoted) {
                     return ((key, value), j + 2)
                 }
                 return ((key, quoted), j + 2)  // A1111 keeps text json.loads rejects as is

@@ -32,7 +32,7 @@ struct SafeTensorsHeader {
         guard isValidUTF8(headerBytes) else { throw SafeTensorsError.headerNotUTF8(file: name) }
         let json: JSONValue
         do {
-            json = try JSONParser.parse(headerBytes)
+            json = try JSONParser.parse(headerBytes, maxDepth: JSONValue.defaultMaxDepth)  // UTF-8 checked above
         } catch let error as JSONParseError {
             throw SafeTensorsError.invalidHeaderJSON(file: name, detail: error.description)
         }
@@ -83,10 +83,10 @@ struct SafeTensorsHeader {
             throw SafeTensorsError.entryNotObject(file: file, tensor: tensor)
         }
         func field(_ name: String) throws -> JSONValue {
-            guard let found = fields.first(where: { $0.key == name }) else {
+            guard let found = fields.first(where: { $0.0 == name }) else {
                 throw SafeTensorsError.missingField(file: file, tensor: tensor, field: name)
             }
-            return found.value
+            return found.1
         }
         func wrongType(_ field: String, _ expected: String, _ found: JSONValue) -> SafeTensorsError {
             .wrongFieldType(file: file, tensor: tensor, field: field, expected: expected, found: found.typeName)
@@ -107,13 +107,13 @@ struct SafeTensorsHeader {
         var elementCount = 1
         var overflow = false
         for (axis, dim) in dims.enumerated() {
-            guard case .number(let text) = dim else {
+            guard dim.doubleValue != nil else {
                 throw SafeTensorsError.invalidShape(
                     file: file, tensor: tensor, detail: "dimension \(axis) is a \(dim.typeName), expected an integer")
             }
             guard let size = dim.exactInt else {
                 throw SafeTensorsError.invalidShape(
-                    file: file, tensor: tensor, detail: "dimension \(axis) is \(text), not an integer that fits in 64 bits")
+                    file: file, tensor: tensor, detail: "dimension \(axis) is \(dim.serialized), not an integer that fits in 64 bits")
             }
             guard size >= 0 else {
                 throw SafeTensorsError.invalidShape(file: file, tensor: tensor, detail: "dimension \(axis) is negative (\(size))")

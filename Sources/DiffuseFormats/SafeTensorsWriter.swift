@@ -124,8 +124,8 @@ public enum SafeTensorsWriter {
         var json = "{"
         var first = true
         if !metadata.isEmpty {
-            json += JSONWriter.quote("__metadata__") + ":{"
-            json += metadata.keys.sorted().map { JSONWriter.quote($0) + ":" + JSONWriter.quote(metadata[$0] ?? "") }
+            json += JSONValue.quoted("__metadata__") + ":{"
+            json += metadata.keys.sorted().map { JSONValue.quoted($0) + ":" + JSONValue.quoted(metadata[$0] ?? "") }
                 .joined(separator: ",")
             json += "}"
             first = false
@@ -135,7 +135,7 @@ public enum SafeTensorsWriter {
             if !first { json += "," }
             first = false
             let end = offset + entry.bytes.count
-            json += JSONWriter.quote(entry.name)
+            json += JSONValue.quoted(entry.name)
             json += ":{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(entry.shape.map(String.init).joined(separator: ","))]"
             json += ",\"data_offsets\":[\(offset),\(end)]}"
             offset = end

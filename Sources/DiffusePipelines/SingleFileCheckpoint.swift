@@ -27,7 +27,7 @@ public struct StableDiffusionConfigs {
         unet = try UNet2DConditionConfig(ModelConfig(contentsOf: folder.configURL("unet")))
         vae = try AutoencoderKLConfig(ModelConfig(contentsOf: folder.configURL("vae")))
         let schedulerURL = try folder.configURL("scheduler")
-        scheduler = try SchedulerConfig(jsonData: Data(contentsOf: schedulerURL))
+        scheduler = try SchedulerConfig(contentsOf: schedulerURL)
     }
 
     /// Stable Diffusion 1.x (v1-inference.yaml): CLIP ViT-L/14 text encoder, 4-channel UNet with

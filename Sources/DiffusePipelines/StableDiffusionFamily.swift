@@ -59,12 +59,9 @@ public struct StableDiffusionFamily: ModelFamily {
             }
             decoder = PixelDecoder(patchSize: folder.patchSize)
         }
-        let schedulerURL = try folder.configURL("scheduler")
-        guard let schedulerData = FileManager.default.contents(atPath: schedulerURL.path) else {
-            throw PipelineError("\(schedulerURL.path) cannot be read")
-        }
+        let schedulerConfig = try SchedulerConfig(contentsOf: folder.configURL("scheduler"))
         let model = DiffusionPipeline(textEncoder: textEncoder, unet: unet, decoder: decoder,
-                                      schedulerConfig: try SchedulerConfig(jsonData: schedulerData), name: url.lastPathComponent)
+                                      schedulerConfig: schedulerConfig, name: url.lastPathComponent)
         let lcm = folder.pipelineClass == "LatentConsistencyModelPipeline"
         model.defaultGuidance = folder.guidance.map { Float($0) } ?? (lcm ? 8.5 : nil)
         model.defaultSteps = folder.steps ?? (lcm ? 4 : nil)

@@ -13,7 +13,7 @@ extension Schedulers {
     public static func make(name: String?, config: SchedulerConfig, steps: Int) throws -> any Scheduler {
         var scheduler = try make(name: name, config: config)
         var trainSteps = 1000
-        if case .number(let n)? = config["num_train_timesteps"], n >= 1, n < 1e9 { trainSteps = Int(n) }
+        if let n = config["num_train_timesteps"]?.doubleValue, n >= 1, n < 1e9 { trainSteps = Int(n) }
         // DDPM steps from any timestep to the one `T / steps` below it (no step index), so it can
         // follow every training timestep — the reference "1000-step" sampler; the range check
         // below still catches offsets that leave the trained range.

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 import Hummingbird
 

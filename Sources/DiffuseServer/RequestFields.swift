@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// The fields of a JSON request body (or of a form, whose values are all text), read by name with
@@ -15,15 +16,19 @@ public struct RequestFields: Sendable {
         self.isForm = true
     }
 
+    /// The deepest nesting a body may have (Foundation's `JSONDecoder` limit, which bodies were
+    /// held to before): deeper bodies are refused before they can exhaust the stack.
+    public static let maxDepth = 512
+
     /// Parses `data` as a JSON object.
     /// - Throws: `APIError.badBody` for an empty body, malformed JSON or a non-object.
     public init(body data: Data) throws {
         guard !data.isEmpty else { throw APIError.badBody("request body is empty; expected a JSON object") }
         let value: JSONValue
         do {
-            value = try JSONValue.parse(data)
-        } catch let error as JSONValue.ParseError {
-            throw APIError.badBody(error.description)
+            value = try JSONValue.parse(data, maxDepth: Self.maxDepth)
+        } catch let error as JSONParseError {
+            throw APIError.badBody("malformed JSON body: \(error)")
         }
         guard case .object(let fields) = value else {
             throw APIError.badBody("request body must be a JSON object, not \(value.typeDescription)")

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import DiffuseModels
 import Foundation
 import Testing
@@ -19,14 +20,14 @@ import Testing
         }
     }
 
-    static let smallConditional: [String: Any] = [
+    static let smallConditional: [String: JSONValue] = [
         "block_out_channels": [32, 64], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "norm_num_groups": 8, "attention_head_dim": 4, "cross_attention_dim": 16,
     ]
 
     @Test func conditionalUNetConfigRefusesUnbuildableValues() throws {
         let source = "unet/config.json"
-        func config(_ changes: [String: Any]) throws -> UNet2DConditionConfig {
+        func config(_ changes: [String: JSONValue]) throws -> UNet2DConditionConfig {
             try UNet2DConditionConfig(ModelConfig(values: Self.smallConditional.merging(changes) { $1 }, source: source))
         }
         _ = try config([:])
@@ -41,15 +42,15 @@ import Testing
         expectRefusal("cross_attention_dim", source: source) { try config(["cross_attention_dim": -1]) }
         expectRefusal("norm_eps", source: source) { try config(["norm_eps": -1]) }
         expectRefusal("block_out_channels", source: source) {
-            try config(["block_out_channels": [Int](), "down_block_types": [String](), "up_block_types": [String]()])
+            try config(["block_out_channels": [], "down_block_types": [], "up_block_types": []])
         }
     }
 
     @Test func unconditionalUNetConfigRefusesUnbuildableValues() throws {
         let source = "pixel/config.json"
-        let base: [String: Any] = ["block_out_channels": [16, 32], "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
+        let base: [String: JSONValue] = ["block_out_channels": [16, 32], "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
                                    "up_block_types": ["AttnUpBlock2D", "UpBlock2D"], "norm_num_groups": 8, "attention_head_dim": 8]
-        func config(_ changes: [String: Any]) throws -> UNet2DConfig {
+        func config(_ changes: [String: JSONValue]) throws -> UNet2DConfig {
             try UNet2DConfig(ModelConfig(values: base.merging(changes) { $1 }, source: source))
         }
         _ = try config([:])
@@ -63,8 +64,8 @@ import Testing
 
     @Test func autoencoderAndTextEncoderConfigsRefuseUnbuildableValues() throws {
         let vae = "vae/config.json"
-        let vaeBase: [String: Any] = ["block_out_channels": [16, 32], "norm_num_groups": 8]
-        func autoencoder(_ changes: [String: Any]) throws -> AutoencoderKLConfig {
+        let vaeBase: [String: JSONValue] = ["block_out_channels": [16, 32], "norm_num_groups": 8]
+        func autoencoder(_ changes: [String: JSONValue]) throws -> AutoencoderKLConfig {
             try AutoencoderKLConfig(ModelConfig(values: vaeBase.merging(changes) { $1 }, source: vae))
         }
         _ = try autoencoder([:])

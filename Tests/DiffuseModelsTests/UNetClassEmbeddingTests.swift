@@ -60,14 +60,14 @@ import Testing
     }
 
     @Test func otherClassEmbeddingsAreRefusedByName() throws {
-        func config(_ values: [String: Any]) throws -> UNet2DConditionConfig {
+        func config(_ values: [String: JSONValue]) throws -> UNet2DConditionConfig {
             try UNet2DConditionConfig(ModelConfig(values: values, source: "unet/config.json"))
         }
         #expect(try config([:]).classEmbeddingInputDim == nil)
-        #expect(try config(["class_embed_type": NSNull()]).classEmbeddingInputDim == nil)
+        #expect(try config(["class_embed_type": nil]).classEmbeddingInputDim == nil)
         #expect(try config(["class_embed_type": "projection", "projection_class_embeddings_input_dim": 384]).classEmbeddingInputDim == 384)
         for (values, needle) in [
-            (["class_embed_type": "timestep"] as [String: Any], "class_embed_type"),
+            (["class_embed_type": "timestep"] as [String: JSONValue], "class_embed_type"),
             (["class_embed_type": "projection"], "projection_class_embeddings_input_dim"),
             (["class_embed_type": "projection", "projection_class_embeddings_input_dim": 0], "must be positive"),
             (["class_embed_type": "projection", "projection_class_embeddings_input_dim": 8, "class_embeddings_concat": true], "class_embeddings_concat"),

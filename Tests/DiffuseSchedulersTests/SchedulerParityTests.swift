@@ -28,7 +28,7 @@ struct ParityCase {
     let addNoiseResult: [Float]
 
     var label: String {
-        var extra = overrides.isEmpty ? "" : " \(SchedulerConfig.Value.object(overrides))"
+        var extra = overrides.isEmpty ? "" : " \(SchedulerConfig.Value.object(sorting: overrides))"
         if let eta { extra += " eta \(eta)" }
         if strength != 0.6 { extra += " strength \(strength)" }
         return "\(sampler)/\(configName)/\(steps) steps\(extra)"

@@ -98,7 +98,7 @@ import Testing
         let unet = try TrainableUNet(config: ModelConfig(values: TrainerTestSupport.unconditionalConfig, source: "test"))
         unet.initializeWeights(seed: 1)
         let pipeline = DiffusionPipeline(textEncoder: nil, unet: unet.module, vae: nil,
-                                       schedulerConfig: try SchedulerConfig(dictionary: TrainerTestSupport.schedulerJSON), name: "untrained")
+                                       schedulerConfig: SchedulerConfig(values: TrainerTestSupport.schedulerJSON), name: "untrained")
         let evaluation = try ModelEvaluation(pipeline: pipeline, dataset: dataset, classifier: classifier)
         var settings = ModelEvaluation.Settings()
         settings.steps = 4

@@ -72,7 +72,7 @@ enum TrainerTestSupport {
     }
 
     /// A two-level text-conditioned pixel UNet (cross-attention in the first block, 12-wide context).
-    static let conditionalConfig: [String: Any] = [
+    static let conditionalConfig: [String: JSONValue] = [
         "_class_name": "UNet2DConditionModel", "sample_size": 8, "in_channels": 3, "out_channels": 3,
         "block_out_channels": [16, 32], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "layers_per_block": 1, "cross_attention_dim": 12,
@@ -80,7 +80,7 @@ enum TrainerTestSupport {
     ]
 
     /// `conditionalConfig` with a projection class embedding for 12-wide pooled vectors.
-    static var pooledConfig: [String: Any] {
+    static var pooledConfig: [String: JSONValue] {
         var c = conditionalConfig
         c["class_embed_type"] = "projection"
         c["projection_class_embeddings_input_dim"] = 12
@@ -88,25 +88,25 @@ enum TrainerTestSupport {
     }
 
     /// A two-level unconditional pixel UNet2DModel.
-    static let unconditionalConfig: [String: Any] = [
+    static let unconditionalConfig: [String: JSONValue] = [
         "_class_name": "UNet2DModel", "sample_size": 8, "in_channels": 3, "out_channels": 3,
         "block_out_channels": [8, 16], "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
         "up_block_types": ["AttnUpBlock2D", "UpBlock2D"], "layers_per_block": 1, "norm_num_groups": 4, "attention_head_dim": 8,
     ]
 
-    static let schedulerJSON: [String: Any] = [
+    static let schedulerJSON: [String: JSONValue] = [
         "_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 1000, "beta_schedule": "linear",
         "prediction_type": "v_prediction",
     ]
 
     /// A trainer over `data` writing to `output`, with a freshly initialized UNet (seeded).
-    static func trainer(config: [String: Any], data: URL, output: URL, configuration: TrainingConfiguration,
+    static func trainer(config: [String: JSONValue], data: URL, output: URL, configuration: TrainingConfiguration,
                         encoder: (any PromptEncoder)? = ColourWordEncoder()) throws -> DiffusionTrainer {
         let unet = try TrainableUNet(config: ModelConfig(values: config, source: "test config"))
         unet.initializeWeights(seed: configuration.seed)
-        let export = ModelExport(unetClassName: unet.className, unetConfig: config, schedulerConfig: schedulerJSON,
+        let export = ModelExport(unetClassName: unet.className, unetConfig: config, schedulerConfig: SchedulerConfig(values: schedulerJSON),
                                  textEncoder: nil, vaeSource: nil)
-        return try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: nil, schedulerConfig: try SchedulerConfig(dictionary: schedulerJSON),
+        return try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: nil, schedulerConfig: SchedulerConfig(values: schedulerJSON),
                                     export: export, dataset: ImageCaptionDataset(directory: data, size: configuration.resolution),
                                     configuration: configuration, output: output)
     }

@@ -3,6 +3,7 @@ import DiffuseFormats
 import DiffuseModels
 import DiffuseNN
 import DiffusePipelines
+import DiffuseSchedulers
 import DiffuseTensor
 import DiffuseTraining
 import Foundation
@@ -261,8 +262,8 @@ import Testing
         let unetConfig = try ModelConfig(contentsOf: folder.configURL("unet"))
         let unet = try TrainableUNet(config: unetConfig)
         try unet.module.load(from: SafeTensorsWeights(folder.weightFiles("unet")))
-        let schedulerJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.configURL("scheduler"))) as! [String: Any]
-        var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
+        let schedulerConfig = try SchedulerConfig(contentsOf: folder.configURL("scheduler"))
+        var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerConfig,
                                  textEncoder: .diffusers(folder: source), vaeSource: source)
         export.guidance = 5.5
         var c = TrainingConfiguration(steps: 3, batchSize: 2, resolution: 32)

@@ -1,3 +1,5 @@
+import DiffuseFormats
+
 /// The text files of the dataset folder (internal).
 enum DatasetMetadata {
     /// One `metadata.jsonl` line (with its newline): the keys in a fixed order,
@@ -6,31 +8,9 @@ enum DatasetMetadata {
     static func jsonLine(fileName: String, item: EmojiCatalog.Item, keywords: [String] = []) -> String {
         let fields = [("file_name", fileName), ("text", item.name), ("codepoints", item.codePointsText),
                       ("group", item.group), ("subgroup", item.subgroup)]
-        var parts = fields.map { "\(jsonString($0.0)): \(jsonString($0.1))" }
-        if !keywords.isEmpty { parts.append("\"keywords\": [" + keywords.map(jsonString).joined(separator: ", ") + "]") }
+        var parts = fields.map { "\(JSONValue.quoted($0.0)): \(JSONValue.quoted($0.1))" }
+        if !keywords.isEmpty { parts.append("\"keywords\": [" + keywords.map(JSONValue.quoted).joined(separator: ", ") + "]") }
         return "{" + parts.joined(separator: ", ") + "}\n"
-    }
-
-    /// `text` as a JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`, … or
-    /// `\u00XX`; everything else (non-ASCII included) as UTF-8.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let digits = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// The file name stem of item `number` (1-based): zero-padded to `width` digits.

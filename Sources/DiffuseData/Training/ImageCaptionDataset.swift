@@ -51,13 +51,13 @@ public struct ImageCaptionDataset: Sendable {
             let text = try String(contentsOf: metadata, encoding: .utf8)
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
             where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let file = object["file_name"] as? String, let caption = object["text"] as? String else {
+                guard let object = (try? JSONValue.parse(String(line)))?.objectValue,
+                      let file = object["file_name"]?.stringValue, let caption = object["text"]?.stringValue else {
                     throw DatasetError("\(metadata.path):\(number + 1): not a JSON object with string \"file_name\" and \"text\"")
                 }
                 var keywords: [String] = []
-                if let value = object["keywords"], !(value is NSNull) {
-                    guard let list = value as? [String] else {
+                if let value = object["keywords"], value != .null {
+                    guard let items = value.arrayValue, case let list = items.compactMap(\.stringValue), list.count == items.count else {
                         throw DatasetError("\(metadata.path):\(number + 1): \"keywords\" must be an array of strings")
                     }
                     keywords = list.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import DiffuseTensor
 
 /// transformers' `BertConfig` (the parts an encoder-only BERT uses), with its defaults.

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import DiffuseNN
 import DiffuseTensor
 import Foundation

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// The settings of a CLIP tokenizer folder that are not the vocabulary: the special tokens and
@@ -29,8 +30,8 @@ struct CLIPTokenizerConfiguration {
             let config = try TokenizerFileReader.jsonObject(configURL)
             try readMaxLength(config, url: configURL)
             try readNamedTokens(config, inSpecialTokensMap: false, url: configURL)
-            if let decoder = config["added_tokens_decoder"], !(decoder is NSNull) {
-                guard let entries = decoder as? [String: Any] else {
+            if let decoder = config["added_tokens_decoder"], decoder != .null {
+                guard let entries = decoder.objectValue else {
                     throw TokenizerError.malformedFile(configURL, reason: "\"added_tokens_decoder\" is not an object")
                 }
                 for (key, value) in entries {
@@ -57,16 +58,16 @@ struct CLIPTokenizerConfiguration {
         }
     }
 
-    private mutating func readMaxLength(_ config: [String: Any], url: URL) throws {
-        guard let raw = config["model_max_length"], !(raw is NSNull) else { return }
-        if let number = raw as? Double, number >= 1e15 { return }  // transformers' "no limit" sentinel
-        guard let value = raw as? Int, value >= 2, value <= 1_000_000 else {
+    private mutating func readMaxLength(_ config: [String: JSONValue], url: URL) throws {
+        guard let raw = config["model_max_length"], raw != .null else { return }
+        if let number = raw.doubleValue, number >= 1e15 { return }  // transformers' "no limit" sentinel
+        guard let value = raw.intValue, value >= 2, value <= 1_000_000 else {
             throw TokenizerError.malformedFile(url, reason: "\"model_max_length\" is not an integer from 2 to 1000000")
         }
         maxLength = value
     }
 
-    private mutating func readNamedTokens(_ object: [String: Any], inSpecialTokensMap: Bool, url: URL) throws {
+    private mutating func readNamedTokens(_ object: [String: JSONValue], inSpecialTokensMap: Bool, url: URL) throws {
         for key in Self.specialTokenKeys {
             guard let value = object[key] else { continue }
             named[key] = try TokenizerAddedToken(json: value, inSpecialTokensMap: inSpecialTokensMap, key: key, url: url)

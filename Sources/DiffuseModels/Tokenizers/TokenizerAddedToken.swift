@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// A special token as a transformers tokenizer folder declares it: either a plain string
@@ -28,19 +29,19 @@ struct TokenizerAddedToken: Equatable {
     /// over those of `tokenizer_config.json` (objects are `AddedToken(**object)`: not special and
     /// normalized unless they say so). `nil` for JSON null; an error naming `url` for anything else
     /// that is not a string or an object with a string `content`.
-    init?(json value: Any, inSpecialTokensMap: Bool, key: String, url: URL) throws {
-        if value is NSNull { return nil }
-        if let string = value as? String {
+    init?(json value: JSONValue, inSpecialTokensMap: Bool, key: String, url: URL) throws {
+        if value == .null { return nil }
+        if let string = value.stringValue {
             self.init(plain: string)
             return
         }
-        guard let object = value as? [String: Any], let content = object["content"] as? String else {
+        guard let object = value.objectValue, let content = object["content"]?.stringValue else {
             throw TokenizerError.malformedFile(
                 url, reason: "\(String(reflecting: key)) is neither a string nor an object with a string \"content\"")
         }
         func flag(_ name: String) throws -> Bool? {
-            guard let raw = object[name], !(raw is NSNull) else { return nil }
-            guard let bool = raw as? Bool else {
+            guard let raw = object[name], raw != .null else { return nil }
+            guard let bool = raw.boolValue else {
                 throw TokenizerError.malformedFile(url, reason: "\"\(name)\" of \(String(reflecting: key)) is not a boolean")
             }
             return bool

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// Reads the files of a tokenizer folder, turning every failure into a `TokenizerError` that names
@@ -43,17 +44,17 @@ enum TokenizerFileReader {
         }
     }
 
-    /// The top-level JSON object of `url`, decoded with `JSONSerialization` (for the small
-    /// configuration files; vocabularies use `TokenizerVocabularyJSONParser`).
-    static func jsonObject(_ url: URL) throws -> [String: Any] {
+    /// The top-level JSON object of `url` (for the small configuration files; vocabularies use
+    /// `TokenizerVocabularyJSONParser`); a repeated key keeps its last value, as in Python.
+    static func jsonObject(_ url: URL) throws -> [String: JSONValue] {
         let data = try data(url)
-        let object: Any
+        let object: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: data)
+            object = try JSONValue.parse(data)
         } catch {
-            throw TokenizerError.malformedFile(url, reason: "invalid JSON (\(error.localizedDescription))")
+            throw TokenizerError.malformedFile(url, reason: "invalid JSON (\(error))")
         }
-        guard let dictionary = object as? [String: Any] else {
+        guard let dictionary = object.objectValue else {
             throw TokenizerError.malformedFile(url, reason: "the top-level JSON value is not an object")
         }
         return dictionary

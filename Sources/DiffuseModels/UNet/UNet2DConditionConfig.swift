@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// The parts of diffusers' `UNet2DConditionModel` configuration that Diffuse implements, with

@@ -1,3 +1,4 @@
+import DiffuseFormats
 import DiffuseAutograd
 import DiffuseNN
 import DiffuseTensor

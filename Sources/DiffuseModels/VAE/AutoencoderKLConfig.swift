@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// diffusers' `AutoencoderKL` configuration, with the class defaults for missing keys.

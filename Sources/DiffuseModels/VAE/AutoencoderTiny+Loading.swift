@@ -1,3 +1,4 @@
+import DiffuseFormats
 import DiffuseNN
 import Foundation
 

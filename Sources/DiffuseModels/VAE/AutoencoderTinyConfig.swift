@@ -1,3 +1,4 @@
+import DiffuseFormats
 import Foundation
 
 /// diffusers' `AutoencoderTiny` configuration (TAESD), with the class defaults for missing keys:

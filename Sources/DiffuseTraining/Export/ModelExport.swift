@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffuseSchedulers
 import DiffuseTensor
 import Foundation
 
@@ -23,8 +24,8 @@ public struct ModelExport {
 
     public var unetClassName: String
     /// The UNet config as given (`_class_name` is set to `unetClassName`).
-    public var unetConfig: [String: Any]
-    public var schedulerConfig: [String: Any]
+    public var unetConfig: [String: JSONValue]
+    public var schedulerConfig: SchedulerConfig
     public var textEncoder: TextEncoderSource?
     /// A diffusers folder whose `vae/` the latent model was trained with.
     public var vaeSource: URL?
@@ -40,7 +41,7 @@ public struct ModelExport {
     /// or nil for any size.
     public var sizes: [DiffusersFolder.Size]? = nil
 
-    public init(unetClassName: String, unetConfig: [String: Any], schedulerConfig: [String: Any],
+    public init(unetClassName: String, unetConfig: [String: JSONValue], schedulerConfig: SchedulerConfig,
                 textEncoder: TextEncoderSource?, vaeSource: URL?) {
         self.unetClassName = unetClassName
         self.unetConfig = unetConfig
@@ -57,48 +58,41 @@ public struct ModelExport {
             try fm.createDirectory(at: output.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         var unet = unetConfig
-        unet["_class_name"] = unetClassName
-        try Self.writeJSON(unet, to: output.appendingPathComponent("unet/config.json"))
-        try Self.writeJSON(schedulerConfig, to: output.appendingPathComponent("scheduler/scheduler_config.json"))
-        var index: [String: Any] = [
-            // diffusers loads an unconditional UNet + scheduler as a DDPMPipeline and a latent model
-            // as a StableDiffusionPipeline; a text-conditioned pixel model has no diffusers class.
-            "_class_name": unetClassName == "UNet2DModel" ? "DDPMPipeline" : vaeSource != nil ? "StableDiffusionPipeline" : "DiffuseTextToPixelPipeline",
-            "_diffusers_version": "0.30.0",
-            "unet": ["diffusers", unetClassName],
-            "scheduler": ["diffusers", (schedulerConfig["_class_name"] as? String) ?? "DDPMScheduler"],
-        ]
+        unet["_class_name"] = .string(unetClassName)
+        try JSONValue.object(sorting: unet).writeConfigFile(to: output.appendingPathComponent("unet/config.json"))
+        try schedulerConfig.json.writeConfigFile(to: output.appendingPathComponent("scheduler/scheduler_config.json"))
+        // diffusers loads an unconditional UNet + scheduler as a DDPMPipeline and a latent model
+        // as a StableDiffusionPipeline; a text-conditioned pixel model has no diffusers class.
+        var index = ModelIndex(className: unetClassName == "UNet2DModel" ? "DDPMPipeline" : vaeSource != nil ? "StableDiffusionPipeline" : "DiffuseTextToPixelPipeline")
+        index.components["unet"] = .init("diffusers", unetClassName)
+        index.components["scheduler"] = .init("diffusers", schedulerConfig.className ?? "DDPMScheduler")
         switch textEncoder {
         case .sentenceEncoder(let folder, let length)?:
-            index["text_encoder"] = ["transformers", "BertModel"]
-            index["tokenizer"] = ["transformers", "BertTokenizer"]
-            index["_diffuse_text_encoder"] = Self.relativePath(from: output, to: folder)
-            index["_diffuse_prompt_length"] = length
+            index.components["text_encoder"] = .init("transformers", "BertModel")
+            index.components["tokenizer"] = .init("transformers", "BertTokenizer")
+            index.textEncoder = Self.relativePath(from: output, to: folder)
+            index.promptLength = length
         case .diffusers(let folder)?:
             try Self.linkOrCopy(folder.appendingPathComponent("text_encoder"), to: output.appendingPathComponent("text_encoder"))
             try Self.linkOrCopy(folder.appendingPathComponent("tokenizer"), to: output.appendingPathComponent("tokenizer"))
-            index["text_encoder"] = ["transformers", "CLIPTextModel"]
-            index["tokenizer"] = ["transformers", "CLIPTokenizer"]
+            index.components["text_encoder"] = .init("transformers", "CLIPTextModel")
+            index.components["tokenizer"] = .init("transformers", "CLIPTokenizer")
         case nil:
             break
         }
         if let vaeSource {
             try Self.linkOrCopy(vaeSource.appendingPathComponent("vae"), to: output.appendingPathComponent("vae"))
-            index["vae"] = ["diffusers", "AutoencoderKL"]
+            index.components["vae"] = .init("diffusers", "AutoencoderKL")
         }
-        if patchSize != 1 { index["_diffuse_patch_size"] = patchSize }
-        if pooledOnly { index["_diffuse_pooled_only"] = true }
-        if pooledToken { index["_diffuse_pooled_token"] = true }
-        if let guidance { index["_diffuse_guidance"] = Double(guidance) }
-        if let sizes { index["_diffuse_sizes"] = sizes.map { [$0.width, $0.height] } }
+        index.patchSize = patchSize
+        index.pooledOnly = pooledOnly
+        index.pooledToken = pooledToken
+        index.guidance = guidance.map { Double($0) }
+        index.sizes = sizes
         try ModelWeights.write(weights, to: output.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
-        try Self.writeJSON(index, to: output.appendingPathComponent("model_index.json"))
+        try index.write(to: output.appendingPathComponent("model_index.json"))
     }
 
-    static func writeJSON(_ object: [String: Any], to url: URL) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try FileIO.writeAtomically(data + Data("\n".utf8), to: url)
-    }
 
     /// `to` relative to `from` when they share a root (`../../.deps/x`), else `to`'s absolute path.
     static func relativePath(from base: URL, to target: URL) -> String {

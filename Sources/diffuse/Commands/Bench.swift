@@ -1,5 +1,6 @@
 import ArgumentParser
 import DiffuseAutograd
+import DiffuseFormats
 import DiffuseModels
 import DiffuseNN
 import DiffusePipelines
@@ -124,15 +125,14 @@ struct Bench: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peak = Double(usage.ru_maxrss) / 1_048_576
         print(String(format: "peak resident memory %.2f GB", peak))
-        try record(["engine": "diffuse", "work": "peak_memory_gb", "value": peak])
+        try record(["engine": "diffuse", "work": "peak_memory_gb", "value": .double(peak)])
     }
 
     /// Appends one JSON line to `--json` (when given).
-    func record(_ fields: [String: Any]) throws {
+    func record(_ fields: [String: JSONValue]) throws {
         guard let json else { return }
         let url = URL(fileURLWithPath: json)
-        var line = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-        line.append(0x0A)
+        let line = Data((JSONValue.object(sorting: fields).serialized + "\n").utf8)
         if !FileManager.default.fileExists(atPath: url.path) {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
@@ -152,7 +152,7 @@ struct Bench: ParsableCommand {
         unet.initializeWeights(seed: 0)
         let model = unet.module
         let size = model.nativeSampleSize ?? 32
-        let objective = try DiffusionObjective(schedulerConfig: SchedulerConfig(dictionary: ["num_train_timesteps": 1000]))
+        let objective = try DiffusionObjective(schedulerConfig: SchedulerConfig(values: ["num_train_timesteps": 1000]))
         let clean = random.tensor([trainBatch, model.inputChannels, size, size]).clamped(-1, 1)
         // A conditional UNet attends to 25 random token states (the bundled model's prompt length
         // plus one) and, with a class embedding, takes random pooled embeddings.
@@ -203,7 +203,8 @@ struct Bench: ParsableCommand {
         print(String(format: "%-44@ %9.3f s  (runs: %@)", name as NSString, median,
                      times.map { String(format: "%.2f", $0) }.joined(separator: ", ") as NSString))
         if let work {
-            do { try record(["engine": "diffuse", "work": work, "seconds": median, "runs": times, "threads": Parallel.threadCount]) }
+            do { try record(["engine": "diffuse", "work": .string(work), "seconds": .double(median), "runs": .array(times.map(JSONValue.double)),
+                              "threads": .number(Parallel.threadCount)]) }
             catch { FileHandle.standardError.write(Data("warning: --json: \(error)\n".utf8)) }
         }
     }

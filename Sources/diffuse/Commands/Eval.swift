@@ -84,7 +84,8 @@ struct Eval: ParsableCommand {
         settings.matchCaption = !noCaptionMatching
         settings.promptSyntax = sampling.promptSyntax
         let samplerName = try pipeline.samplerDisplayName(sampler)
-        var results: [String: Any] = ["model": pipeline.name, "sampler": samplerName, "steps": steps, "guidance": Double(guidance)]
+        var results: [String: JSONValue] = ["model": .string(pipeline.name), "sampler": .string(samplerName), "steps": .number(steps),
+                                           "guidance": .double(Double(guidance))]
 
         let captionPrompts = evaluation.spreadIndices(captions).map { (prompt: dataset.entries[$0].caption, target: $0) }
         let bar = ProgressBar(label: "captions")
@@ -96,8 +97,8 @@ struct Eval: ParsableCommand {
         print(String(format: "training captions (%d, %@ %d steps, guidance %g): top-1 %.1f%%  top-5 %.1f%%  Fréchet distance %.4f  (%.2f s/image)",
                      captionResult.prompts, samplerName, steps, guidance, 100 * captionResult.top1, 100 * captionResult.top5, frechet,
                      captionResult.secondsPerImage))
-        results["captions"] = ["count": captionResult.prompts, "top1": captionResult.top1, "top5": captionResult.top5,
-                               "frechet": frechet, "seconds_per_image": captionResult.secondsPerImage]
+        results["captions"] = ["count": .number(captionResult.prompts), "top1": .double(captionResult.top1), "top5": .double(captionResult.top5),
+                               "frechet": .double(frechet), "seconds_per_image": .double(captionResult.secondsPerImage)]
 
         for (fileNumber, file) in paraphrases.enumerated() {
             // Keys of the JSON results: "paraphrases" for the first file, "paraphrases_2"… for the others.
@@ -120,7 +121,7 @@ struct Eval: ParsableCommand {
             let label = pipeline.captionIndex == nil ? "paraphrases" : "paraphrases as written"
             print(String(format: "%@ (%d): top-1 %.1f%%  top-5 %.1f%%", label, result.prompts, 100 * result.top1, 100 * result.top5))
             for r in result.ranks where r.rank > 5 { print("  missed: \"\(r.prompt)\" → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))") }
-            results[key] = ["file": file, "count": result.prompts, "top1": result.top1, "top5": result.top5]
+            results[key] = ["file": .string(file), "count": .number(result.prompts), "top1": .double(result.top1), "top5": .double(result.top5)]
             if settings.matchCaption, pipeline.captionIndex != nil {
                 // Each paraphrase's caption, once (nil: the text is a caption itself).
                 let captionOf: [String: String?] = Dictionary(items.map { ($0.prompt, pipeline.matchedCaption(for: $0.prompt)?.caption) },
@@ -132,8 +133,8 @@ struct Eval: ParsableCommand {
                 for r in matched.ranks where r.rank > 5 {
                     print("  missed: \"\(r.prompt)\" (matched to \"\((captionOf[r.prompt] ?? nil) ?? r.prompt)\") → \(r.target) ranked \(r.rank) (looks like: \(r.predicted))")
                 }
-                results[key + "_matched"] = ["file": file, "count": matched.prompts, "top1": matched.top1, "top5": matched.top5,
-                                             "caption_matched": matchedRight]
+                results[key + "_matched"] = ["file": .string(file), "count": .number(matched.prompts), "top1": .double(matched.top1),
+                                             "top5": .double(matched.top5), "caption_matched": .number(matchedRight)]
             }
         }
 
@@ -149,7 +150,8 @@ struct Eval: ParsableCommand {
             print(String(format: "sampler comparison on %d captions: %@ %d steps FD %.4f vs %@ %d steps FD %.4f (ratio %.3f); top-5 %.1f%% vs %.1f%%",
                          subset.count, samplerName, steps, fa, name, compareSteps, fb, fa / fb,
                          100 * Double(a.ranks.prefix(compareCount).filter { $0.rank <= 5 }.count) / Double(subset.count), 100 * b.top5))
-            results["comparison"] = ["count": subset.count, "sampler": name, "steps": compareSteps, "frechet": fb, "frechet_main": fa]
+            results["comparison"] = ["count": .number(subset.count), "sampler": .string(name), "steps": .number(compareSteps),
+                                     "frechet": .double(fb), "frechet_main": .double(fa)]
         }
 
         if let grid, !gridPrompt.isEmpty {
@@ -163,8 +165,7 @@ struct Eval: ParsableCommand {
             print("grid: \(grid) (captions, row by row: \(captionPrompts.prefix(32).map(\.prompt).joined(separator: "; ")))")
         }
         if let json {
-            let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
-            try data.write(to: URL(fileURLWithPath: json))
+            try JSONValue.object(sorting: results).writeConfigFile(to: URL(fileURLWithPath: json))
         }
     }
 }

@@ -213,31 +213,30 @@ struct Train: ParsableCommand {
         let unetConfigURL = try modelConfig.map { URL(fileURLWithPath: $0) } ?? source!.configURL("unet")
         let unetConfig = try ModelConfig(contentsOf: unetConfigURL)
         let unet = try TrainableUNet(config: unetConfig)
-        var schedulerJSON: [String: Any]
+        var schedulerConfig: SchedulerConfig
         if modelConfig == nil, let source {
             try unet.module.load(from: SafeTensorsWeights(source.weightFiles("unet")))
-            schedulerJSON = try Self.jsonObject(source.configURL("scheduler"))
+            schedulerConfig = try SchedulerConfig(contentsOf: source.configURL("scheduler"))
         } else {
             unet.initializeWeights(seed: seed)
-            schedulerJSON = [
-                "_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 1000, "beta_schedule": noiseSchedule,
-                "beta_start": noiseSchedule == "scaled_linear" ? 0.00085 : 0.0001,
-                "beta_end": noiseSchedule == "scaled_linear" ? 0.012 : 0.02,
-                "prediction_type": predictionType.rawValue,
+            schedulerConfig = SchedulerConfig(values: [
+                "_class_name": "DPMSolverMultistepScheduler", "num_train_timesteps": 1000, "beta_schedule": .string(noiseSchedule),
+                "beta_start": .double(noiseSchedule == "scaled_linear" ? 0.00085 : 0.0001),
+                "beta_end": .double(noiseSchedule == "scaled_linear" ? 0.012 : 0.02),
+                "prediction_type": .string(predictionType.rawValue),
                 // DDIM and DDPM clip their x₀ estimate to [-1, 1] by default; with v-prediction and
                 // guidance that clip (x₀ clipped, the noise estimate not) wrecks pixel samples
                 // at high noise (checked in diffusers too). The model's own sampler ignores it.
                 "clip_sample": false,
-            ]
+            ])
             if let initFrom {
                 // The weights come with their noise schedule and prediction type.
                 let start = try DiffusersFolder(URL(fileURLWithPath: initFrom).standardizedFileURL)
                 let fresh = try unet.module.load(from: SafeTensorsWeights(start.weightFiles("unet")), allowingMissing: true)
-                schedulerJSON = try Self.jsonObject(start.configURL("scheduler"))
+                schedulerConfig = try SchedulerConfig(contentsOf: start.configURL("scheduler"))
                 print("starting from \(initFrom)'s UNet weights and noise schedule" + (fresh.isEmpty ? "" : "; new: \(fresh.joined(separator: ", "))"))
             }
         }
-        let schedulerConfig = try SchedulerConfig(dictionary: schedulerJSON)
 
         // A fine-tuned pixel model keeps its patch size.
         let patch = modelConfig == nil ? (source?.patchSize ?? patchSize) : patchSize
@@ -317,7 +316,7 @@ struct Train: ParsableCommand {
 
         let dataset = try ImageCaptionDataset(directory: URL(fileURLWithPath: data), size: config.resolution, skipBadFiles: skipBadFiles)
         for (file, reason) in dataset.skipped { FileHandle.standardError.write(Data("warning: skipped \(file): \(reason)\n".utf8)) }
-        var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerJSON,
+        var export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: schedulerConfig,
                                  textEncoder: encoderSource, vaeSource: vae == nil ? nil : source?.root)
         export.patchSize = patch
         export.pooledOnly = research.pooledOnly
@@ -380,14 +379,6 @@ struct Train: ParsableCommand {
             }
         }
         guard access(url.path, W_OK) == 0 else { throw CLIError("--output: the folder \(url.path) is not writable") }
-    }
-
-    static func jsonObject(_ url: URL) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: url.path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CLIError("\(url.path) is not a JSON object")
-        }
-        return object
     }
 }
 

@@ -1,58 +1,56 @@
 import Foundation
 
-/// A parsed JSON value. Internal: used for safetensors headers and A1111 infotext quoting.
-///
-/// Objects keep their members in document order (duplicates included) so callers can detect
-/// duplicate keys; numbers keep their source text so integers are read exactly.
-enum JSONValue {
-    case null
-    case bool(Bool)
-    /// The number's literal text, e.g. `"12"`, `"-3.5e2"`.
-    case number(String)
-    case string(String)
-    case array([JSONValue])
-    case object([(key: String, value: JSONValue)])
+extension JSONValue {
+    /// The nesting limit of `parse` unless told otherwise: deep enough for any config or header,
+    /// shallow enough that hostile input cannot exhaust the stack.
+    public static let defaultMaxDepth = 64
 
-    /// The value as an `Int` if it is a JSON number written as an integer (no fraction or exponent)
-    /// that fits in `Int`.
-    var exactInt: Int? {
-        guard case .number(let text) = self else { return nil }
-        return Int(text)
+    /// Parses a complete JSON text (RFC 8259, strictly: no comments, trailing commas, `NaN` or
+    /// leading zeros); only whitespace may follow the value.
+    /// - Throws: `JSONParseError` saying what is wrong and at which byte.
+    public static func parse(_ data: Data, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        try data.withUnsafeBytes { try parse(bytes: $0, maxDepth: maxDepth) }
     }
 
-    /// A short name of the value's JSON type, for error messages.
-    var typeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "boolean"
-        case .number: return "number"
-        case .string: return "string"
-        case .array: return "array"
-        case .object: return "object"
+    /// Parses `text` as a JSON document.
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        var utf8 = Array(text.utf8)
+        return try utf8.withUnsafeMutableBytes { try JSONParser.parse(UnsafeRawBufferPointer($0), maxDepth: maxDepth) }
+    }
+
+    /// Parses UTF-8 bytes as a JSON document; bytes that are not UTF-8 are an error at their offset.
+    public static func parse(bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        if let offset = invalidUTF8Offset(bytes) {
+            throw JSONParseError(message: "invalid UTF-8", offset: offset)
         }
+        return try JSONParser.parse(bytes, maxDepth: maxDepth)
     }
 }
 
 /// Why a JSON text could not be parsed. `offset` is a byte offset into the text.
-struct JSONParseError: Error, CustomStringConvertible {
-    var message: String
-    var offset: Int
-    var description: String { "\(message) at byte \(offset)" }
+public struct JSONParseError: Error, CustomStringConvertible {
+    /// What is wrong, e.g. "expected a string key".
+    public var message: String
+    /// The byte offset into the text where parsing stopped.
+    public var offset: Int
+    public var description: String { "\(message) at byte \(offset)" }
 }
 
 /// A strict RFC 8259 JSON parser over UTF-8 bytes, with a nesting limit so hostile input cannot
 /// exhaust the stack. The input must already be valid UTF-8 (string contents are decoded as such).
 struct JSONParser {
-    static let maxDepth = 64
-
     private let bytes: UnsafeRawBufferPointer
+    private let maxDepth: Int
     private var pos = 0
 
-    private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    private init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
 
     /// Parses one JSON value; only whitespace may follow it (spaces pad safetensors headers).
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
-        var parser = JSONParser(bytes)
+    static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws -> JSONValue {
+        var parser = JSONParser(bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -60,12 +58,6 @@ struct JSONParser {
             throw JSONParseError(message: "unexpected data after the JSON value", offset: parser.pos)
         }
         return value
-    }
-
-    /// Parses `text` as a JSON document.
-    static func parse(_ text: String) throws -> JSONValue {
-        var utf8 = Array(text.utf8)
-        return try utf8.withUnsafeMutableBytes { try parse(UnsafeRawBufferPointer($0)) }
     }
 
     private func fail(_ message: String) -> JSONParseError {
@@ -105,9 +97,9 @@ struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws -> JSONValue {
-        guard depth <= JSONParser.maxDepth else { throw fail("JSON nested too deeply") }
+        guard depth <= maxDepth else { throw fail("JSON nested deeper than \(maxDepth) levels") }
         pos += 1  // {
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [(String, JSONValue)] = []
         skipWhitespace()
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(members) }
         while true {
@@ -131,7 +123,7 @@ struct JSONParser {
     }
 
     private mutating func parseArray(depth: Int) throws -> JSONValue {
-        guard depth <= JSONParser.maxDepth else { throw fail("JSON nested too deeply") }
+        guard depth <= maxDepth else { throw fail("JSON nested deeper than \(maxDepth) levels") }
         pos += 1  // [
         var elements: [JSONValue] = []
         skipWhitespace()
@@ -149,6 +141,7 @@ struct JSONParser {
 
     private mutating func parseNumber() throws -> JSONValue {
         let start = pos
+        var isInteger = true
         func digits() -> Int {
             let s = pos
             while pos < bytes.count, bytes[pos] >= UInt8(ascii: "0"), bytes[pos] <= UInt8(ascii: "9") { pos += 1 }
@@ -163,14 +156,22 @@ struct JSONParser {
         }
         if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
             pos += 1
+            isInteger = false
             if digits() == 0 { throw fail("invalid number: no digits after '.'") }
         }
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") {
             pos += 1
+            isInteger = false
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") { pos += 1 }
             if digits() == 0 { throw fail("invalid number: no digits in exponent") }
         }
-        return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self))
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+        if isInteger, let value = Int64(text) { return .int(value) }
+        guard let value = Double(text), value.isFinite else {
+            pos = start
+            throw fail("number \(text) is out of range")
+        }
+        return .double(value)
     }
 
     private mutating func parseHex4() throws -> UInt32 {
@@ -235,39 +236,14 @@ struct JSONParser {
     }
 }
 
-/// JSON text output helpers.
-enum JSONWriter {
-    /// Quotes `s` as a JSON string the way Python's `json.dumps(s, ensure_ascii=False)` does:
-    /// escapes `"`, `\`, and control characters below U+0020 (`\n`, `\r`, `\t`, `\b`, `\f`, else
-    /// `\u00XX`); everything else, including non-ASCII, is written as is.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-        return out
-    }
-}
-
 /// Strict UTF-8 validation (no overlongs, no surrogates, nothing above U+10FFFF).
 func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    invalidUTF8Offset(bytes) == nil
+}
+
+/// The offset of the first byte that does not start a valid UTF-8 sequence (overlongs, surrogates
+/// and code points above U+10FFFF count as invalid), or nil when all of `bytes` is UTF-8.
+func invalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int? {
     var i = 0
     let n = bytes.count
     while i < n {
@@ -283,13 +259,13 @@ func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
         case 0xF0: need = 3; lower = 0x90
         case 0xF1...0xF3: need = 3
         case 0xF4: need = 3; upper = 0x8F
-        default: return false
+        default: return i
         }
-        guard n - i > need else { return false }
+        guard n - i > need else { return i }
         let b1 = bytes[i + 1]
-        guard b1 >= lower, b1 <= upper else { return false }
-        for k in 2..<(need + 1) where bytes[i + k] & 0xC0 != 0x80 { return false }
+        guard b1 >= lower, b1 <= upper else { return i }
+        for k in 2..<(need + 1) where bytes[i + k] & 0xC0 != 0x80 { return i }
         i += need + 1
     }
-    return true
+    return nil
 }
