@@ -1,0 +1,80 @@
+import DiffuseNN
+import DiffuseTensor
+
+/// The change one LoRA file makes to one layer: ΔW = scale · product of its factors, reshaped to
+/// the layer's weight (`[out, in]` for a linear layer, `[out, in, kh, kw]` for a convolution).
+///
+/// - low rank (LoRA, LoCon): `up` `[out, r(, 1, 1)]` · `down` `[r, in(, kh, kw)]`;
+/// - LoHa: (`w1_a` · `w1_b`) ⊙ (`w2_a` · `w2_b`), each `[out, r] · [r, in(·kh·kw)]`;
+/// - LoKr: `w1` ⊗ `w2` (Kronecker product; each given whole or as two factors), `[a, b] ⊗ [c, d(·kh·kw)]`
+///   → `[a·c, b·d(·kh·kw)]`.
+///
+/// `scale` is alpha / rank when the file gives an alpha (the rank is `down`'s or `w1_b`'s rows; for
+/// LoKr the factored side's, and 1 when neither side is factored), else 1 — as kohya's scripts,
+/// AUTOMATIC1111 and PEFT compute it.
+public struct LoRALayer: @unchecked Sendable {
+    /// A LoKr side: a whole matrix, or the product of two factors.
+    public enum KroneckerSide: Sendable {
+        case whole(String)
+        case product(String, String)
+    }
+
+    /// The tensors (file keys) that make up the change.
+    public enum Factors: Sendable {
+        case lowRank(down: String, up: String)
+        case hadamard(w1a: String, w1b: String, w2a: String, w2b: String)
+        case kronecker(w1: KroneckerSide, w2: KroneckerSide)
+    }
+
+    /// The layer changed.
+    public var target: LoRATargets.Target
+    public var factors: Factors
+    /// alpha / rank, or 1.
+    public var scale: Float
+    /// Every file key read for this layer (factors and alpha).
+    public var keys: [String]
+
+    /// scale · ΔW in the shape of the target's weight, float32.
+    public func delta(from weights: WeightSource) throws -> Tensor {
+        func matrix(_ key: String, rows: Int? = nil) throws -> Tensor {
+            let t = try weights.tensor(named: key)
+            let r = rows ?? t.shape[0]
+            return t.reshaped([r, t.count / Swift.max(r, 1)])
+        }
+        let product: Tensor
+        switch factors {
+        case .lowRank(let down, let up):
+            let d = try matrix(down)
+            product = try matrix(up, rows: try weights.tensor(named: up).shape[0]).matmul(d)
+        case .hadamard(let w1a, let w1b, let w2a, let w2b):
+            product = try matrix(w1a).matmul(matrix(w1b)) * matrix(w2a).matmul(matrix(w2b))
+        case .kronecker(let w1, let w2):
+            func side(_ s: KroneckerSide) throws -> Tensor {
+                switch s {
+                case .whole(let key): return try matrix(key)
+                case .product(let a, let b): return try matrix(a).matmul(matrix(b))
+                }
+            }
+            product = Self.kronecker(try side(w1).contiguous(), try side(w2).contiguous())
+        }
+        return (product * scale).reshaped(target.parameter.shape)
+    }
+
+    /// `a` ⊗ `b` for matrices: `[m, n] ⊗ [p, q]` → `[m·p, n·q]`, element (i·p + k, j·q + l) = a[i, j]·b[k, l].
+    static func kronecker(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let (m, n, p, q) = (a.shape[0], a.shape[1], b.shape[0], b.shape[1])
+        let out = Tensor(uninitializedShape: [m * p, n * q])
+        let x = a.pointer, y = b.pointer, z = out.pointer
+        for i in 0 ..< m {
+            for k in 0 ..< p {
+                let row = z + (i * p + k) * n * q
+                for j in 0 ..< n {
+                    let s = x[i * n + j], cell = row + j * q, source = y + k * q
+                    for l in 0 ..< q { cell[l] = s * source[l] }
+                }
+            }
+        }
+        withExtendedLifetime((a, b)) {}
+        return out
+    }
+}
