@@ -34,6 +34,8 @@ actor TestServers {
         case inpainting
         /// The sd1 fixture with every UNet weight NaN: each generation diverges.
         case diverging
+        /// Its own sd1 model, two workers, `--lora-dir` the LoRA fixtures.
+        case loras
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -60,6 +62,9 @@ actor TestServers {
             case .capped:
                 c.maxConnections = 4
                 c.idleTimeout = nil
+            case .loras:
+                c.workers = 2
+                c.loraDirectory = TestServers.fixtures.appendingPathComponent("lora")
             case .inpainting, .diverging:
                 break
             }
@@ -87,6 +92,8 @@ actor TestServers {
         switch kind {
         case .inpainting:
             model = try StableDiffusion.load(folder: TestServers.fixtures.appendingPathComponent("sd/inpaint"))
+        case .loras:
+            model = try StableDiffusion.load(folder: TestServers.modelFolder)
         case .diverging:
             model = try StableDiffusion.load(folder: TestServers.modelFolder)
             for (_, parameter) in model.unet.namedParameters() {
