@@ -30,6 +30,11 @@ text_encoder/<key>); reference/cases.json: the cases (files, scales, request, ma
 
 Run:  /tmp/torch-venv/bin/python tools/make_lora_fixtures.py [--out DIR]
 Deterministic for the same torch / diffusers versions.
+
+For benchmarks (not CI): --benchmark-lora MODEL_DIR OUT.safetensors [--rank R] writes a random kohya LoRA
+for an SD 1.x folder (e.g. tools/make_sd15_random.py's) over what kohya's sd-scripts train by default:
+every linear layer and 1×1 convolution of the UNet's Transformer2DModel blocks (proj_in/out, attn1/attn2
+to_q/k/v/out.0, ff.net.0.proj, ff.net.2) and of the text encoder's attention and MLP, fp16, alpha = rank / 2.
 """
 
 import argparse
@@ -218,7 +223,11 @@ def image_diff(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--benchmark-lora", nargs=2, metavar=("MODEL_DIR", "OUT"))
+    ap.add_argument("--rank", type=int, default=32)
     args = ap.parse_args()
+    if args.benchmark_lora:
+        return benchmark_lora(*args.benchmark_lora, args.rank)
     out = args.out
     ref = os.path.join(out, "reference")
     shutil.rmtree(out, ignore_errors=True)
@@ -429,6 +438,35 @@ def main():
                        versions=dict(torch=torch.__version__, diffusers=diffusers.__version__,
                                      transformers=transformers.__version__)), f, indent=2)
         f.write("\n")
+
+
+def benchmark_lora(model_dir, path, rank):
+    from safetensors import safe_open
+    g = torch.Generator().manual_seed(5)
+    tensors = {}
+    for comp, prefix in [("unet", "lora_unet_"), ("text_encoder", "lora_te_")]:
+        folder = os.path.join(model_dir, comp)
+        files = [f for f in os.listdir(folder) if f.endswith(".safetensors")]
+        for file in files:
+            with safe_open(os.path.join(folder, file), "pt") as f:
+                for key in f.keys():
+                    shape = f.get_slice(key).get_shape()
+                    module = key[:-len(".weight")] if key.endswith(".weight") else None
+                    if module is None or len(shape) not in (2, 4) or (len(shape) == 4 and shape[2:] != [1, 1]):
+                        continue
+                    if comp == "unet" and ".attentions." not in module:
+                        continue
+                    if comp == "text_encoder" and not (".self_attn." in module or ".mlp." in module):
+                        continue
+                    if comp == "text_encoder" and not module.startswith("text_model."):
+                        module = "text_model." + module
+                    name = prefix + module.replace(".", "_")
+                    extra = [1, 1] if len(shape) == 4 else []
+                    tensors[name + ".lora_down.weight"] = (torch.randn(rank, shape[1], *extra, generator=g) * 0.01).half()
+                    tensors[name + ".lora_up.weight"] = (torch.randn(shape[0], rank, *extra, generator=g) * 0.01).half()
+                    tensors[name + ".alpha"] = torch.tensor(rank / 2).half()
+    save_file(tensors, path)
+    print(f"{path}: {len(tensors) // 3} layers, rank {rank}, {os.path.getsize(path) / 1e6:.0f} MB")
 
 
 if __name__ == "__main__":

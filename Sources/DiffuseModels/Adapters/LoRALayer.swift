@@ -34,20 +34,28 @@ public struct LoRALayer: @unchecked Sendable {
     /// Every file key read for this layer (factors and alpha).
     public var keys: [String]
 
-    /// scale · ΔW in the shape of the target's weight, float32.
-    public func delta(from weights: WeightSource) throws -> Tensor {
-        func matrix(_ key: String, rows: Int? = nil) throws -> Tensor {
-            let t = try weights.tensor(named: key)
-            let r = rows ?? t.shape[0]
-            return t.reshaped([r, t.count / Swift.max(r, 1)])
+    /// W += multiplier · scale · ΔW, in place: `weight` is a contiguous float32 tensor holding the
+    /// target's weight (its shape, or any shape of as many values).
+    public func accumulate(into weight: Tensor, multiplier: Float, from weights: WeightSource) throws {
+        precondition(weight.isContiguous && weight.count == target.parameter.shape.reduce(1, *), "LoRALayer.accumulate: \(weight.shape)")
+        /// The tensor as a row-major matrix: its leading axis × the rest.
+        func matrix(_ key: String) throws -> Tensor {
+            let t = try weights.tensor(named: key).contiguous()
+            return t.reshaped([t.shape[0], t.count / Swift.max(t.shape[0], 1)])
         }
-        let product: Tensor
+        let factor = multiplier * scale
+        let rows = target.parameter.shape[0], columns = weight.count / rows
         switch factors {
         case .lowRank(let down, let up):
-            let d = try matrix(down)
-            product = try matrix(up, rows: try weights.tensor(named: up).shape[0]).matmul(d)
+            // One product added straight into the weight: C = factor · up · down + C.
+            let (d, u) = (try matrix(down), try matrix(up))
+            withExtendedLifetime((d, u)) {
+                BLAS.parallelGemm(m: rows, n: columns, k: d.shape[0], alpha: factor, BLAS.Operand(u.pointer, ld: u.shape[1]),
+                                  BLAS.Operand(d.pointer, ld: columns), beta: 1, weight.pointer, ldc: columns)
+            }
         case .hadamard(let w1a, let w1b, let w2a, let w2b):
-            product = try matrix(w1a).matmul(matrix(w1b)) * matrix(w2a).matmul(matrix(w2b))
+            let product = try matrix(w1a).matmul(matrix(w1b)) * matrix(w2a).matmul(matrix(w2b))
+            Self.add(product, times: factor, to: weight)
         case .kronecker(let w1, let w2):
             func side(_ s: KroneckerSide) throws -> Tensor {
                 switch s {
@@ -55,9 +63,17 @@ public struct LoRALayer: @unchecked Sendable {
                 case .product(let a, let b): return try matrix(a).matmul(matrix(b))
                 }
             }
-            product = Self.kronecker(try side(w1).contiguous(), try side(w2).contiguous())
+            Self.add(Self.kronecker(try side(w1).contiguous(), try side(w2).contiguous()), times: factor, to: weight)
         }
-        return (product * scale).reshaped(target.parameter.shape)
+    }
+
+    /// weight += factor · change (same number of values, both contiguous).
+    static func add(_ change: Tensor, times factor: Float, to weight: Tensor) {
+        let change = change.contiguous()
+        precondition(change.count == weight.count)
+        let (x, y) = (change.pointer, weight.pointer)
+        for i in 0 ..< weight.count { y[i] += factor * x[i] }
+        withExtendedLifetime(change) {}
     }
 
     /// `a` ⊗ `b` for matrices: `[m, n] ⊗ [p, q]` → `[m·p, n·q]`, element (i·p + k, j·q + l) = a[i, j]·b[k, l].

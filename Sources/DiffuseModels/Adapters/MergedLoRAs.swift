@@ -44,35 +44,40 @@ public final class MergedLoRAs: @unchecked Sendable {
     /// - Throws: `LoRAError` when a file's tensors cannot be read (the weights are then unchanged).
     public init(_ applications: [LoRAApplication]) throws {
         self.applications = applications
-        // Sum each parameter's deltas first, so reading a file fails before any weight changes.
+        // Each changed weight as a float32 copy, every change added to it, before any parameter is
+        // touched: a file that cannot be read leaves the model as it was.
         var order: [ObjectIdentifier] = []
-        var sums: [ObjectIdentifier: (parameter: Parameter, delta: Tensor)] = [:]
+        var updated: [ObjectIdentifier: (parameter: Parameter, weight: Tensor)] = [:]
         for application in applications where application.multiplier != 0 {
             for layer in application.lora.layers {
                 let parameter = layer.target.parameter
-                let delta: Tensor
+                let id = ObjectIdentifier(parameter)
+                if updated[id] == nil {
+                    // A plain parameter's value is its own storage: copy it. Other forms convert to a fresh tensor.
+                    let value = parameter.value
+                    let fresh = parameter.storage != nil && value.isContiguous ? value : Tensor(uninitializedShape: value.shape)
+                    if fresh.storage !== value.storage {
+                        let source = value.contiguous()
+                        withExtendedLifetime(source) { fresh.pointer.update(from: source.pointer, count: source.count) }
+                    }
+                    updated[id] = (parameter, fresh)
+                    order.append(id)
+                }
                 do {
-                    delta = try layer.delta(from: application.lora.weights) * application.multiplier
+                    try layer.accumulate(into: updated[id]!.weight, multiplier: application.multiplier, from: application.lora.weights)
                 } catch let error as LoRAError {
                     throw error
                 } catch {
                     throw LoRAError(file: application.lora.url.path, key: layer.keys.first, "cannot be read: \(error)")
                 }
-                let id = ObjectIdentifier(parameter)
-                if let existing = sums[id] {
-                    sums[id] = (parameter, existing.delta + delta)
-                } else {
-                    sums[id] = (parameter, delta)
-                    order.append(id)
-                }
             }
         }
         originals = []
         for id in order {
-            let (parameter, delta) = sums[id]!
+            let (parameter, weight) = updated[id]!
             let half = parameter.isFloat16
             originals.append((parameter, parameter.storage.map { .storage($0) } ?? .tensor(parameter.value)))
-            parameter.value = parameter.value + delta
+            parameter.value = weight
             if half { parameter.storeAsFloat16() }
         }
     }
