@@ -160,6 +160,20 @@ TE_LINEAR = [
 ]
 
 
+def stable(config):
+    """A PEFT config dict that serialises the same on every run: sets as sorted lists, no local path."""
+    return {k: sorted(v) if isinstance(v, set) else (None if k == "base_model_name_or_path" else v) for k, v in config.items()}
+
+
+def add_lora(m, tensors, layers, comp, module, name, rank, alpha):
+    """Random kohya factors for one layer: `name`.lora_down / .lora_up / .alpha into `tensors`,
+    (comp, module, alpha/rank·ΔW) into `layers`."""
+    t = lora_factors(m, comp, module, rank, alpha)
+    tensors[name + ".lora_down.weight"], tensors[name + ".lora_up.weight"] = t["down"], t["up"]
+    tensors[name + ".alpha"] = torch.tensor(alpha)
+    layers.append((comp, module, delta_lora(t, m.weight(comp, module).shape) * (alpha / rank)))
+
+
 def kohya_name(comp, module):
     return ("lora_unet_" if comp == "unet" else "lora_te_") + module.replace(".", "_")
 
@@ -253,11 +267,7 @@ def main():
     for comp, modules in [("unet", UNET_LINEAR + UNET_PROJ + ["down_blocks.0.resnets.0.conv1", "down_blocks.1.resnets.0.time_emb_proj"]),
                           ("text_encoder", TE_LINEAR)]:
         for module in modules:
-            t = lora_factors(m, comp, module, rank, alpha)
-            n = kohya_name(comp, module)
-            kohya[n + ".lora_down.weight"], kohya[n + ".lora_up.weight"] = t["down"], t["up"]
-            kohya[n + ".alpha"] = torch.tensor(alpha)
-            kohya_layers.append((comp, module, delta_lora(t, m.weight(comp, module).shape) * (alpha / rank)))
+            add_lora(m, kohya, kohya_layers, comp, module, kohya_name(comp, module), rank, alpha)
     save_file({k: v.contiguous() for k, v in kohya.items()}, os.path.join(out, "kohya.safetensors"),
               metadata={"ss_network_module": "networks.lora", "ss_network_dim": "4", "ss_network_alpha": "2.0"})
 
@@ -283,8 +293,8 @@ def main():
     unet_sd, te_sd = get_peft_model_state_dict(peft_pipe.unet), get_peft_model_state_dict(peft_pipe.text_encoder)
     tmp = os.path.join(out, "_peft")
     StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=unet_sd, text_encoder_lora_layers=te_sd,
-                                              unet_lora_adapter_metadata=unet_cfg.to_dict(),
-                                              text_encoder_lora_adapter_metadata=te_cfg.to_dict())
+                                              unet_lora_adapter_metadata=stable(unet_cfg.to_dict()),
+                                              text_encoder_lora_adapter_metadata=stable(te_cfg.to_dict()))
     shutil.move(os.path.join(tmp, "pytorch_lora_weights.safetensors"), os.path.join(out, "peft.safetensors"))
     shutil.rmtree(tmp)
     peft_file = load_file(os.path.join(out, "peft.safetensors"))
@@ -335,15 +345,9 @@ def main():
                    "down_blocks.0.downsamplers.0.conv", "mid_block.resnets.1.conv2", "up_blocks.0.resnets.2.conv_shortcut",
                    "up_blocks.0.upsamplers.0.conv", "up_blocks.1.resnets.0.conv1", "conv_in", "time_embedding.linear_1"]
     for module in ldm_modules:
-        t = lora_factors(m, "unet", module, 4, 8.0)
-        n = "lora_unet_" + ldm_unet_name(module).replace(".", "_")
-        ldm[n + ".lora_down.weight"], ldm[n + ".lora_up.weight"], ldm[n + ".alpha"] = t["down"], t["up"], torch.tensor(8.0)
-        ldm_layers.append(("unet", module, delta_lora(t, m.weight("unet", module).shape) * 2.0))
+        add_lora(m, ldm, ldm_layers, "unet", module, "lora_unet_" + ldm_unet_name(module).replace(".", "_"), 4, 8.0)
     for module in TE_LINEAR[:2]:
-        t = lora_factors(m, "text_encoder", module, 4, 8.0)
-        n = kohya_name("text_encoder", module)
-        ldm[n + ".lora_down.weight"], ldm[n + ".lora_up.weight"], ldm[n + ".alpha"] = t["down"], t["up"], torch.tensor(8.0)
-        ldm_layers.append(("text_encoder", module, delta_lora(t, m.weight("text_encoder", module).shape) * 2.0))
+        add_lora(m, ldm, ldm_layers, "text_encoder", module, kohya_name("text_encoder", module), 4, 8.0)
     save_file({k: v.contiguous() for k, v in ldm.items()}, os.path.join(out, "ldm.safetensors"))
     weights, merged = merged_weights(pipe, ldm_layers, 0.9)
     checks = {}
@@ -361,10 +365,7 @@ def main():
     locon, locon_layers = {}, []
     for module in ["down_blocks.0.resnets.0.conv2", "up_blocks.1.resnets.1.conv1", "up_blocks.0.resnets.0.conv_shortcut",
                    "up_blocks.0.upsamplers.0.conv", "conv_out", "conv_in"]:
-        t = lora_factors(m, "unet", module, 2, 1.0)
-        n = kohya_name("unet", module)
-        locon[n + ".lora_down.weight"], locon[n + ".lora_up.weight"], locon[n + ".alpha"] = t["down"], t["up"], torch.tensor(1.0)
-        locon_layers.append(("unet", module, delta_lora(t, m.weight("unet", module).shape) * 0.5))
+        add_lora(m, locon, locon_layers, "unet", module, kohya_name("unet", module), 2, 1.0)
     save_file({k: v.contiguous() for k, v in locon.items()}, os.path.join(out, "locon.safetensors"))
     weights, merged = merged_weights(pipe, locon_layers, 1.0)
     record("locon", ["locon"], [1.0], run(merged), weights, "this script's merge")

@@ -32,16 +32,13 @@ import Testing
         try DiffusionPipeline.load(folder: root.appendingPathComponent("sd/sd1"), weights: precision)
     }
 
+    /// The fixture's text-to-image request (as `PipelineParityTests` builds its cases) with `loras`.
     static func request(_ loras: [LoRAApplication] = []) -> GenerationRequest {
         let r = cases.request
-        var request = GenerationRequest(prompt: r.prompt)
-        request.negativePrompt = r.negative_prompt
-        request.sampler = r.sampler
-        request.steps = r.steps
-        request.guidance = r.guidance
-        request.seed = r.seed
-        request.width = r.width
-        request.height = r.height
+        let c = PipelineParityTests.Case(name: "lora", pipeline: "txt2img", prompt: r.prompt, negative_prompt: r.negative_prompt,
+                                         sampler: r.sampler, steps: r.steps, guidance: r.guidance, eta: nil, seed: r.seed,
+                                         width: r.width, height: r.height, count: 1, init_image: nil, strength: nil, mask: nil, outputs: [])
+        var request = try! PipelineParityTests.request(c, reference: reference)
         request.loras = loras
         return request
     }
@@ -115,10 +112,12 @@ import Testing
         #expect(restored.keys == original.keys)
         let changed = original.keys.filter { restored[$0]! != original[$0]! }
         #expect(changed.isEmpty, "not restored exactly: \(changed.prefix(3))")
+        // Merged after the weights were packed by the first run: still diffusers' image.
+        let diff = try PipelineParityTests.maxDifference(withLoRA, Self.image("kohya_peft.png"))
+        print("[lora parity] kohya_peft on \(precision.rawValue) weights packed by an earlier run: max channel difference \(diff)/255")
+        #expect(diff <= 1)
         if precision == .float16 {
             #expect(pipeline.unet.namedParameters().allSatisfy { $0.parameter.shape.count < 2 || $0.parameter.isFloat16 })
-            let diff = try PipelineParityTests.maxDifference(withLoRA, Self.image("kohya_peft.png"))
-            print("[lora parity] kohya_peft on float16 weights: max channel difference \(diff)/255")
         }
     }
 
