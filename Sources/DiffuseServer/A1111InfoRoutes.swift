@@ -9,7 +9,8 @@ import Hummingbird
 /// - `GET /sdapi/v1/schedulers` (Automatic, Karras), `/sd-vae` (empty: none is
 ///   loaded), `/embeddings` (none), `/upscalers` (only "None"), `/memory` (this process's RAM,
 ///   no CUDA), `/cmd-flags` (the `diffuse serve` settings; never the API key);
-/// - `GET /sdapi/v1/loras`: the files of `--lora-dir` (`ServerLoRAs.list`; empty without one);
+/// - `GET /sdapi/v1/loras`: the files of `--lora-dir` (`ServerLoRAs.list`; empty without one), read
+///   afresh on every call, so `POST /sdapi/v1/refresh-loras` has nothing to do;
 /// - `POST /sdapi/v1/refresh-checkpoints` (nothing to refresh: one model is loaded);
 /// - `POST /sdapi/v1/png-info` (`image`: base64 PNG → its `parameters` infotext, parsed).
 struct A1111InfoRoutes {
@@ -28,6 +29,7 @@ struct A1111InfoRoutes {
             ])
         }
         router.get("/sdapi/v1/loras") { _, _ -> Response in HTTPSupport.json(ServerLoRAs.list(server.configuration.loraDirectory)) }
+        router.post("/sdapi/v1/refresh-loras") { _, _ -> Response in HTTPSupport.json(nil) }
         router.get("/sdapi/v1/sd-vae") { _, _ -> Response in HTTPSupport.json([]) }
         router.get("/sdapi/v1/embeddings") { _, _ -> Response in HTTPSupport.json(["loaded": [:], "skipped": [:]]) }
         router.get("/sdapi/v1/upscalers") { _, _ -> Response in

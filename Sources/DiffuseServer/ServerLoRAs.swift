@@ -17,11 +17,7 @@ enum ServerLoRAs {
         guard case .array(let items) = value else {
             throw APIError.invalid(field, "\(field) must be an array of LoRA names (\"NAME\", \"NAME:WEIGHT\" or {\"name\", \"weight\"}), not \(value.typeDescription)")
         }
-        guard !items.isEmpty else { return [] }
-        guard let folder = server.configuration.loraDirectory else {
-            throw APIError.invalid(field, "\(field): this server takes no LoRAs (it was started without --lora-dir)")
-        }
-        return try items.enumerated().map { index, item in
+        let named = try items.enumerated().map { index, item -> (name: String, weight: Double) in
             let name: String, weight: Double
             let itemField = "\(field)[\(index)]"
             switch item {
@@ -48,13 +44,31 @@ enum ServerLoRAs {
             default:
                 throw APIError.invalid(field, "\(itemField) must be a string or an object, not \(item.typeDescription)")
             }
+            return (name, weight)
+        }
+        return try resolve(named, field: field, server: server)
+    }
+
+    /// The LoRAs called `named` (with their multipliers) in the server's LoRA folder, read for its
+    /// model — for the `loras` field, and for A1111's `<lora:NAME:WEIGHT>` prompt tags once the
+    /// prompt parser hands them over (errors then name `field`, e.g. `prompt`).
+    /// - Throws: `APIError.invalid(field, …)` naming `field[i]`: no LoRA folder, no such file, a
+    ///   multiplier that is not finite, a file that does not fit the model.
+    static func resolve(_ named: [(name: String, weight: Double)], field: String, server: DiffuseServer) throws -> [LoRAApplication] {
+        guard !named.isEmpty else { return [] }
+        guard let folder = server.configuration.loraDirectory else {
+            throw APIError.invalid(field, "\(field): this server takes no LoRAs (it was started without --lora-dir)")
+        }
+        return try named.enumerated().map { index, entry in
+            let itemField = "\(field)[\(index)]"
+            guard entry.weight.isFinite else { throw APIError.invalid(field, "\(itemField): weight \(entry.weight) is not a finite number") }
             do {
-                let url = try LoRADirectory(folder).file(named: name)
-                return LoRAApplication(try server.model.loadLoRA(url), multiplier: Float(weight))
+                let url = try LoRADirectory(folder).file(named: entry.name)
+                return LoRAApplication(try server.model.loadLoRA(url), multiplier: Float(entry.weight))
             } catch let error as PipelineError {
                 throw APIError.invalid(field, "\(itemField): \(error.description)")
             } catch let error as LoRAError {
-                throw APIError.invalid(field, "\(itemField): LoRA \"\(name)\" does not fit this model: \(error.message)" + (error.key.map { " (\($0))" } ?? ""))
+                throw APIError.invalid(field, "\(itemField): LoRA \"\(entry.name)\" does not fit this model: \(error.message)" + (error.key.map { " (\($0))" } ?? ""))
             }
         }
     }

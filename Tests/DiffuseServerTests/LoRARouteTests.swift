@@ -42,6 +42,8 @@ final class LoRARouteTests: XCTestCase {
         XCTAssertTrue((kohya["path"] as? String ?? "").hasSuffix("lora/kohya.safetensors"))
         XCTAssertEqual((kohya["metadata"] as? [String: Any])?["ss_network_dim"] as? String, "4")
         XCTAssertEqual(kohya["alias"] as? String, "kohya")
+        let refresh = try await client.post("/sdapi/v1/refresh-loras", "{}")
+        XCTAssertEqual(refresh.status, 200, refresh.text)
         let standard = try await TestServers.client()
         let empty = try await standard.get("/sdapi/v1/loras").array()
         XCTAssertEqual(empty.count, 0)
