@@ -14,6 +14,7 @@ and the images diffusers makes with them:
   locon.safetensors      LoCon on 3×3 and 1×1 convolutions (conv1/conv2/conv_shortcut/conv_in/down- and upsamplers)
   loha.safetensors       LyCORIS LoHa (hada_w1_a/b, hada_w2_a/b, alpha) on linear layers and a 3×3 conv
   lokr.safetensors       LyCORIS LoKr (lokr_w1 whole, lokr_w2_a/b factored; and both whole) with alpha
+  loconcp.safetensors    LoCon with a CP core (lora_down [r, in, 1, 1], lora_mid [r, r, 3, 3], lora_up [out, r, 1, 1])
   attnproc.safetensors   diffusers' older attention-processor names (…attn1.processor.to_q_lora.down.weight,
                          text_encoder…self_attn.to_out_lora…, mlp.fc1.lora_linear_layer…)
 
@@ -21,7 +22,7 @@ Images (reference/<case>.png): diffusers' StableDiffusionPipeline with DDIM, 4 s
   base                   no LoRA
   kohya, peft            load_lora_weights + set_adapters([name], [scale])
   kohya_peft             both at once, set_adapters(["kohya", "peft"], [0.7, 1.3])
-  ldm, locon, loha, lokr, attnproc
+  ldm, locon, loha, lokr, attnproc, loconcp
                          the weights merged by this script (W + scale·ΔW in float64), then the pipeline;
                          for kohya, peft and ldm the script checks that diffusers' fuse_lora gives the
                          same merged weights as its own merge (max difference printed).
@@ -112,6 +113,13 @@ def torch_name(comp, module):
 def delta_lora(t, shape):
     down, up = t["down"].double(), t["up"].double()
     return (up.reshape(up.shape[0], -1) @ down.reshape(down.shape[0], -1)).reshape(shape)
+
+
+def delta_cp(t, shape):
+    """LoCon with a CP core: ΔW[i, j, k, l] = Σ_n,m mid[n, m, k, l] · up[i, n] · down[m, j]."""
+    up = t["up"].double().reshape(t["up"].shape[0], -1)
+    down = t["down"].double().reshape(t["down"].shape[0], -1)
+    return torch.einsum("nmkl,in,mj->ijkl", t["mid"].double(), up, down).reshape(shape)
 
 
 def delta_loha(t, shape):
@@ -433,6 +441,22 @@ def main():
     save_file({k: v.contiguous() for k, v in attn.items()}, os.path.join(out, "attnproc.safetensors"))
     weights, merged = merged_weights(pipe, attn_layers, 1.0)
     record("attnproc", ["attnproc"], [1.0], run(merged), weights, "this script's merge (no alpha: scale 1)")
+
+    # ---- LoCon with a CP core (lora_mid), as LyCORIS writes with use_tucker / use_cp ----
+    cp, cp_layers = {}, []
+    for module, rank in [("down_blocks.0.resnets.1.conv1", 3), ("up_blocks.1.resnets.0.conv2", 2), ("up_blocks.0.upsamplers.0.conv", 2),
+                         ("conv_out", 2)]:
+        w = m.weight("unet", module)
+        t = {"down": m.randn(rank, w.shape[1], 1, 1), "mid": m.randn(rank, rank, *w.shape[2:]), "up": m.randn(w.shape[0], rank, 1, 1)}
+        t = m.fit(delta_cp, t, "unet", module, 1.5 / rank, "up")
+        n = kohya_name("unet", module)
+        cp[n + ".lora_down.weight"], cp[n + ".lora_mid.weight"], cp[n + ".lora_up.weight"] = t["down"], t["mid"], t["up"]
+        cp[n + ".alpha"] = torch.tensor(1.5)
+        cp_layers.append(("unet", module, delta_cp(t, w.shape) * (1.5 / rank)))
+    save_file({k: v.contiguous() for k, v in cp.items()}, os.path.join(out, "loconcp.safetensors"))
+    weights, merged = merged_weights(pipe, cp_layers, 1.25)
+    record("loconcp", ["loconcp"], [1.25], run(merged), weights,
+           "this script's merge (ΔW[i,j,k,l] = Σ mid[n,m,k,l]·up[i,n]·down[m,j], alpha / rank, multiplier 1.25)")
 
     with open(os.path.join(ref, "cases.json"), "w") as f:
         json.dump(dict(request=REQUEST, model="../sd/sd1", base="base.png", cases=cases,

@@ -82,8 +82,12 @@ import Testing
     }
 
     @Test func unsupportedVariantsAreNamed() throws {
-        let text = try Self.message([(Self.q + ".lora_down.weight", [4, 32]), (Self.q + ".lora_up.weight", [32, 4]), (Self.q + ".lora_mid.weight", [4, 4, 3, 3])])
-        #expect(text.contains("lora_mid") && text.contains("not supported"), "\(text)")
+        var text = try Self.message([(Self.q + ".hada_w1_a", [32, 4]), (Self.q + ".hada_w1_b", [4, 32]), (Self.q + ".hada_w2_a", [32, 4]),
+                                     (Self.q + ".hada_w2_b", [4, 32]), (Self.q + ".hada_t1", [4, 4, 1, 1])])
+        #expect(text.contains("hada_t1") && text.contains("not supported"), "\(text)")
+        // A CP core must be [rank, rank, kh, kw].
+        text = try Self.message([(Self.q + ".lora_down.weight", [4, 32]), (Self.q + ".lora_up.weight", [32, 4]), (Self.q + ".lora_mid.weight", [2, 4, 1, 1])])
+        #expect(text.contains("lora_mid has shape [2, 4, 1, 1], expected [4, 4, kh, kw]"), "\(text)")
     }
 
     @Test func theLoRAFolderFindsNamesAndRefusesPaths() throws {

@@ -33,7 +33,8 @@ public struct LoRA: @unchecked Sendable {
     /// - Throws: `LoRAError` naming the file and the key at fault: a pickle file, an unreadable or
     ///   truncated file, keys that match no layer (all of them listed, up to a few), a layer
     ///   missing a factor, ranks that disagree, factor shapes that do not give the layer's weight,
-    ///   an alpha that is not one finite number, unsupported variants (CP / Tucker factors, DoRA).
+    ///   an alpha that is not one finite number, unsupported variants (LoHa / LoKr Tucker cores
+    ///   `hada_t1`, `hada_t2`, `lokr_t2`; DoRA).
     public init(contentsOf url: URL, targets: LoRATargets) throws {
         let path = url.path
         if Self.pickleExtensions.contains(url.pathExtension.lowercased()) {
@@ -89,7 +90,7 @@ public struct LoRA: @unchecked Sendable {
                 throw fail(nil, "\(kind) layer without its \(role == .down ? "lora_down / lora_A" : role == .up ? "lora_up / lora_B" : role.rawValue) tensor")
             }
         }
-        for unsupported: LoRAKey.Role in [.mid, .hadaT1, .hadaT2, .lokrT2] where roles[unsupported] != nil {
+        for unsupported: LoRAKey.Role in [.hadaT1, .hadaT2, .lokrT2] where roles[unsupported] != nil {
             throw fail(unsupported, "\(unsupported.rawValue) (CP / Tucker-decomposed factors) is not supported")
         }
         let weightShape = target.parameter.shape
@@ -139,8 +140,17 @@ public struct LoRA: @unchecked Sendable {
             guard up.columns == down.rows else {
                 throw fail(.up, "ranks disagree: lora_down has rank \(down.rows), lora_up \(up.columns)")
             }
-            try checkFits(up.rows, down.columns, role: .up)
-            factors = .lowRank(down: roles[.down]!, up: roles[.up]!)
+            if let midKey = roles[.mid] {
+                let core = shape(.mid)
+                guard core.count == 4, core[0] == down.rows, core[1] == down.rows else {
+                    throw fail(.mid, "lora_mid has shape \(core), expected [\(down.rows), \(down.rows), kh, kw] (the rank of lora_down)")
+                }
+                try checkFits(up.rows, down.columns * core[2] * core[3], role: .mid)
+                factors = .lowRank(down: roles[.down]!, up: roles[.up]!, mid: midKey)
+            } else {
+                try checkFits(up.rows, down.columns, role: .up)
+                factors = .lowRank(down: roles[.down]!, up: roles[.up]!, mid: nil)
+            }
             rank = down.rows
         }
         var scale: Float = 1

@@ -4,7 +4,8 @@ import DiffuseTensor
 /// The change one LoRA file makes to one layer: ΔW = scale · product of its factors, reshaped to
 /// the layer's weight (`[out, in]` for a linear layer, `[out, in, kh, kw]` for a convolution).
 ///
-/// - low rank (LoRA, LoCon): `up` `[out, r(, 1, 1)]` · `down` `[r, in(, kh, kw)]`;
+/// - low rank (LoRA, LoCon): `up` `[out, r(, 1, 1)]` · `down` `[r, in(, kh, kw)]`, or with a CP core
+///   `mid` `[r, r, kh, kw]` between them (`lora_mid`);
 /// - LoHa: (`w1_a` · `w1_b`) ⊙ (`w2_a` · `w2_b`), each `[out, r] · [r, in(·kh·kw)]`;
 /// - LoKr: `w1` ⊗ `w2` (Kronecker product; each given whole or as two factors), `[a, b] ⊗ [c, d(·kh·kw)]`
 ///   → `[a·c, b·d(·kh·kw)]`.
@@ -21,7 +22,9 @@ public struct LoRALayer: @unchecked Sendable {
 
     /// The tensors (file keys) that make up the change.
     public enum Factors: Sendable {
-        case lowRank(down: String, up: String)
+        /// With `mid` `[r, r, kh, kw]` (LoCon's CP decomposition): `down` is `[r, in(, 1, 1)]` and
+        /// ΔW[o, i, y, x] = Σ up[o, n] · mid[n, m, y, x] · down[m, i].
+        case lowRank(down: String, up: String, mid: String?)
         case hadamard(w1a: String, w1b: String, w2a: String, w2b: String)
         case kronecker(w1: KroneckerSide, w2: KroneckerSide)
     }
@@ -46,7 +49,14 @@ public struct LoRALayer: @unchecked Sendable {
         let factor = multiplier * scale
         let rows = target.parameter.shape[0], columns = weight.count / rows
         switch factors {
-        case .lowRank(let down, let up):
+        case .lowRank(let down, let up, let mid?):
+            // (up · mid) as [out, r, kh·kw], its kernel positions brought forward, · down, then back.
+            let (d, u, core) = (try matrix(down), try matrix(up), try weights.tensor(named: mid).contiguous())
+            let (r, positions) = (core.shape[1], core.count / (core.shape[0] * core.shape[1]))
+            let upCore = u.matmul(core.reshaped([core.shape[0], core.count / core.shape[0]])).reshaped([rows, r, positions])
+            let product = upCore.permuted([0, 2, 1]).contiguous().matmul(d).permuted([0, 2, 1])
+            Self.add(product, times: factor, to: weight)
+        case .lowRank(let down, let up, nil):
             // One product added straight into the weight: C = factor · up · down + C.
             let (d, u) = (try matrix(down), try matrix(up))
             withExtendedLifetime((d, u)) {
