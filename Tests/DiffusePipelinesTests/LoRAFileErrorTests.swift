@@ -66,6 +66,31 @@ import Testing
         #expect(text.contains(Self.q + ".alpha: alpha must be one finite number"), "\(text)")
     }
 
+    /// A `.scale` tensor is the whole scale (A1111, stable-diffusion.cpp), in place of alpha / rank.
+    @Test func aScaleTensorReplacesAlphaOverRank() throws {
+        let url = Self.work.appendingPathComponent("scaled-\(UUID().uuidString).safetensors")
+        try SafeTensorsWriter.write([
+            .init(name: Self.q + ".lora_down.weight", shape: [4, 32], floats: Array(repeating: 0.01, count: 128)),
+            .init(name: Self.q + ".lora_up.weight", shape: [32, 4], floats: Array(repeating: 0.01, count: 128)),
+            .init(name: Self.q + ".alpha", shape: [], floats: [1]), .init(name: Self.q + ".scale", shape: [], floats: [0.5]),
+        ], to: url)
+        let pipeline = try LoRAParityTests.load()
+        let lora = try pipeline.loadLoRA(url)
+        #expect(lora.layers.count == 1 && lora.layers[0].scale == 0.5)
+        let parameter = lora.layers[0].target.parameter
+        let before = parameter.value.scalars
+        let merged = try MergedLoRAs([LoRAApplication(lora, multiplier: 2)])
+        // Each entry of up · down is 4 · 0.01², times scale 0.5 and multiplier 2.
+        let worst = zip(parameter.value.scalars, before).map { abs(($0 - $1) - 4e-4) }.max() ?? 1
+        #expect(worst < 1e-7, "\(worst)")
+        merged.restore()
+        #expect(parameter.value.scalars == before)
+        var text = try Self.message([(Self.q + ".lora_down.weight", [4, 32]), (Self.q + ".lora_up.weight", [32, 4]), (Self.q + ".scale", [2])])
+        #expect(text.contains(Self.q + ".scale: scale must be one finite number, not a tensor of shape [2]"), "\(text)")
+        text = try Self.message([(Self.q + ".lora_down.weight", [4, 32]), (Self.q + ".lora_up.weight", [32, 4])], alpha: .infinity)
+        #expect(text.contains("alpha must be one finite number, not inf"), "\(text)")
+    }
+
     @Test func aTruncatedFileIsRefused() throws {
         let data = try Data(contentsOf: LoRAParityTests.folder.appendingPathComponent("kohya.safetensors"))
         let url = Self.work.appendingPathComponent("truncated.safetensors")

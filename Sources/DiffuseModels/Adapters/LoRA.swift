@@ -153,13 +153,21 @@ public struct LoRA: @unchecked Sendable {
             }
             rank = down.rows
         }
-        var scale: Float = 1
-        if let alphaKey = roles[.alpha] {
-            let value = try weights.tensor(named: alphaKey)
+        /// The one finite number a scalar tensor holds.
+        func number(_ role: LoRAKey.Role) throws -> Float? {
+            guard let key = roles[role] else { return nil }
+            let value = try weights.tensor(named: key)
             guard value.count == 1, value.scalars[0].isFinite else {
-                throw LoRAError(file: file, key: alphaKey, "alpha must be one finite number, not \(value.count == 1 ? "\(value.scalars[0])" : "a tensor of shape \(value.shape)")")
+                throw LoRAError(file: file, key: key, "\(role.rawValue) must be one finite number, not \(value.count == 1 ? "\(value.scalars[0])" : "a tensor of shape \(value.shape)")")
             }
-            if let rank { scale = value.scalars[0] / Float(rank) }
+            return value.scalars[0]
+        }
+        var scale: Float = 1
+        let alpha = try number(.alpha)
+        if let given = try number(.scale) {
+            scale = given   // A1111: a .scale tensor wins over alpha / rank
+        } else if let alpha {
+            if let rank { scale = alpha / Float(rank) }
         } else if let peft, let rank, case .lowRank = factors {
             scale = try peft.scale(module: module, rank: rank, file: file)
         }

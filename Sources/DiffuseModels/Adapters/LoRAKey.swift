@@ -2,7 +2,7 @@
 /// holds, over the naming schemes that tools write:
 ///
 /// - kohya / AUTOMATIC1111: `lora_unet_<module>` and `lora_te_` / `lora_te1_` / `lora_te2_<module>`
-///   with underscores for dots, then `.lora_down.weight`, `.lora_up.weight`, `.alpha`;
+///   with underscores for dots, then `.lora_down.weight`, `.lora_up.weight`, `.alpha` (or `.scale`);
 /// - diffusers / PEFT: `unet.<module>.lora_A.weight` / `.lora_B.weight` (or `.lora_A.default.weight`),
 ///   `text_encoder.<module>…`;
 /// - diffusers' older attention processors: `unet.<block>.attn1.processor.to_q_lora.down.weight`
@@ -26,6 +26,8 @@ public struct LoRAKey: Hashable, Sendable {
     /// The part of a layer's change a tensor holds.
     public enum Role: String, Sendable, CaseIterable {
         case down, up, mid, alpha
+        /// A1111's and stable-diffusion.cpp's whole scale, in place of alpha / rank.
+        case scale
         case hadaW1A = "hada_w1_a", hadaW1B = "hada_w1_b", hadaW2A = "hada_w2_a", hadaW2B = "hada_w2_b"
         case hadaT1 = "hada_t1", hadaT2 = "hada_t2"
         case lokrW1 = "lokr_w1", lokrW1A = "lokr_w1_a", lokrW1B = "lokr_w1_b"
@@ -47,7 +49,7 @@ public struct LoRAKey: Hashable, Sendable {
         (".lora_down.weight", .down), (".lora_up.weight", .up), (".lora_mid.weight", .mid),
         (".lora_A.default.weight", .down), (".lora_B.default.weight", .up),
         (".lora_A.weight", .down), (".lora_B.weight", .up),
-        (".down.weight", .down), (".up.weight", .up), (".alpha", .alpha),
+        (".down.weight", .down), (".up.weight", .up), (".alpha", .alpha), (".scale", .scale),
     ] + Role.allCases.filter { $0.rawValue.hasPrefix("hada_") || $0.rawValue.hasPrefix("lokr_") }.map { ("." + $0.rawValue, $0) }
 
     /// Parses `key`; nil when it follows none of the schemes (no known suffix or prefix).
