@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "DiffuseServer",
             dependencies: [
-                "DiffusePipelines", "DiffuseFormats", "DiffuseSchedulers", "DiffuseTensor",
+                "DiffusePipelines", "DiffuseModels", "DiffuseFormats", "DiffuseSchedulers", "DiffuseTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

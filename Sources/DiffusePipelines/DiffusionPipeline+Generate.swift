@@ -13,7 +13,8 @@ extension DiffusionPipeline {
     /// - Parameter progress: called after every denoising step; return `false` to cancel
     ///   (the call then throws `CancellationError`).
     /// - Returns: `request.count` RGB images.
-    public func generate(_ request: GenerationRequest, progress: ((GenerationProgress) -> Bool)? = nil) throws -> [PNGImage] {
+    /// - Precondition: the weights hold `request.loras` (`generate` merges them).
+    func generateWithMergedWeights(_ request: GenerationRequest, progress: ((GenerationProgress) -> Bool)?) throws -> [PNGImage] {
         let width = request.width ?? defaultImageSize, height = request.height ?? defaultImageSize
         try validate(request, width: width, height: height)
         let count = request.count

@@ -44,6 +44,9 @@ public final class DiffusionPipeline: @unchecked Sendable {
     /// its pipeline class's default: 4 for `LatentConsistencyModelPipeline`); nil = the caller's.
     public var defaultSteps: Int? = nil
 
+    /// Serialises LoRA merging with generation (`generate`'s `request.loras`).
+    let loraGate = LoRAGate()
+
     /// The guidance scale to generate with: `given`, else `defaultGuidance`, else diffusers' 7.5
     /// (`GenerationRequest`'s default).
     public func guidance(_ given: Float?) -> Float { given ?? defaultGuidance ?? GenerationRequest(prompt: "").guidance }

@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffuseModels
 import DiffuseTensor
 
 /// Everything that determines an image: the same request and seed give the same pixels.
@@ -48,6 +49,9 @@ public struct GenerationRequest: Sendable {
     /// Cancels the generation from another thread: the UNet stops between its blocks and
     /// `generate` throws `CancellationError` (not only between steps, as the progress handler can).
     public var cancellation: CancellationFlag? = nil
+    /// LoRAs merged into the weights while this request runs (read with the pipeline's
+    /// `loadLoRA`), each with its multiplier.
+    public var loras: [LoRAApplication] = []
 
     public init(prompt: String) { self.prompt = prompt }
 

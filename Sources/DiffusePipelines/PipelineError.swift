@@ -17,7 +17,7 @@ public struct PipelineError: Error, CustomStringConvertible {
 extension GenerationRequest {
     /// The properties of a request, by their Swift names (`PipelineError.parameter`).
     public enum Parameter: String, Sendable, CaseIterable {
-        case prompt, negativePrompt, sampler, steps, guidance, eta, seed, width, height, count, initImage, strength, mask
+        case prompt, negativePrompt, sampler, steps, guidance, eta, seed, width, height, count, initImage, strength, mask, loras
 
         /// The name in kebab case (`initImage` → `init-image`), as command-line flags spell it.
         public var kebabCase: String {

@@ -7,9 +7,11 @@ import Hummingbird
 /// shapes, each saying what Diffuse has:
 /// - `GET /sdapi/v1/options` (the settings that hold here) and `POST /sdapi/v1/options` (accepts
 ///   values equal to those; another checkpoint is a 400; any other setting a 501 naming it);
-/// - `GET /sdapi/v1/schedulers` (Automatic, Karras), `/loras`, `/sd-vae` (empty: neither is
+/// - `GET /sdapi/v1/schedulers` (Automatic, Karras), `/sd-vae` (empty: none is
 ///   loaded), `/embeddings` (those of `serve --embedding`, A1111's shape), `/upscalers` (only "None"), `/memory` (this process's RAM,
 ///   no CUDA), `/cmd-flags` (the `diffuse serve` settings; never the API key);
+/// - `GET /sdapi/v1/loras`: the files of `--lora-dir` (`ServerLoRAs.list`; empty without one), read
+///   afresh on every call, so `POST /sdapi/v1/refresh-loras` has nothing to do;
 /// - `POST /sdapi/v1/refresh-checkpoints` (nothing to refresh: one model is loaded);
 /// - `POST /sdapi/v1/png-info` (`image`: base64 PNG → its `parameters` infotext, parsed).
 struct A1111InfoRoutes {
@@ -27,7 +29,8 @@ struct A1111InfoRoutes {
                 ["name": "karras", "label": "Karras", "aliases": nil, "default_rho": 7.0, "need_inner_model": false],
             ])
         }
-        router.get("/sdapi/v1/loras") { _, _ -> Response in HTTPSupport.json([]) }
+        router.get("/sdapi/v1/loras") { _, _ -> Response in HTTPSupport.json(ServerLoRAs.list(server.configuration.loraDirectory)) }
+        router.post("/sdapi/v1/refresh-loras") { _, _ -> Response in HTTPSupport.json(nil) }
         router.get("/sdapi/v1/sd-vae") { _, _ -> Response in HTTPSupport.json([]) }
         router.get("/sdapi/v1/embeddings") { _, _ -> Response in HTTPSupport.json(embeddings()) }
         router.get("/sdapi/v1/upscalers") { _, _ -> Response in

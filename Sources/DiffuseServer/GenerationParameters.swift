@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffuseModels
 import DiffusePipelines
 
 /// One job, checked and with every default resolved: what a worker runs. Image `i` of a job uses
@@ -31,6 +32,8 @@ public struct GenerationParameters: Sendable {
     public var mask: PNGImage? = nil
     /// How much of the init image to repaint (nil = the pipeline's default).
     public var strength: Double? = nil
+    /// LoRAs merged while the job runs (from the server's LoRA folder), with their multipliers.
+    public var loras: [LoRAApplication] = []
     /// How the API the job came from names its fields, for error replies.
     public var fieldNames = FieldNames.jobs
 
@@ -59,16 +62,19 @@ public struct GenerationParameters: Sendable {
         request.initImage = initImage
         request.mask = mask
         request.strength = strength
+        request.loras = loras
         return request
     }
 
-    /// The A1111 infotext of the image with this seed; `matchedCaption` is the training caption the
+    /// The A1111 infotext of the image with this seed (the LoRAs as `<lora:NAME:MULTIPLIER>` tags
+    /// after the prompt, as A1111 records them); `matchedCaption` is the training caption the
     /// model drew instead of the prompt (`DiffusionPipeline.matchedCaption(for:)`), if any.
     public func infotext(seed: UInt64, samplerName: String, model: String, matchedCaption: String? = nil) -> Infotext {
         var extra: [(key: String, value: String)] = []
         if initImage != nil { extra.append(("Denoising strength", "\(strength ?? (mask != nil ? 1.0 : 0.8))")) }
         if let matchedCaption { extra.append(("Matched caption", matchedCaption)) }
-        return Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
+        let tags = loras.map { " <lora:\($0.lora.name):\($0.multiplier)>" }.joined()
+        return Infotext(prompt: prompt + tags, negativePrompt: negativePrompt, steps: steps, sampler: samplerName,
                         cfgScale: guidance, seed: Int(truncatingIfNeeded: seed), width: width, height: height,
                         model: model, extra: extra)
     }
@@ -146,7 +152,7 @@ public struct GenerationParameters: Sendable {
     public struct FieldNames: Sendable {
         public var prompt = "prompt", negativePrompt = "negative_prompt", sampler = "sampler", seed = "seed"
         public var width = "width", height = "height", steps = "steps", count = "n", guidance = "guidance"
-        public var initImage = "init_image", strength = "strength", mask = "mask"
+        public var initImage = "init_image", strength = "strength", mask = "mask", loras = "loras"
         public init() {}
 
         /// The page's job API (`POST /api/jobs`).
@@ -190,6 +196,7 @@ public struct GenerationParameters: Sendable {
             case .initImage: return initImage
             case .strength: return strength
             case .mask: return mask
+            case .loras: return loras
             }
         }
     }

@@ -6,8 +6,8 @@ import Hummingbird
 /// The web page's job API:
 /// - `POST /api/jobs` with `prompt`, `negative_prompt`, `sampler`, `steps`, `guidance`, `seed`
 ///   (−1 or absent = random), `width`, `height`, `n`, `init_image` (base64 or data URL),
-///   `strength`, `mask`, `prompt_syntax` (`plain`, the default, or `a1111`) → 202
-///   `{id, status, seeds, position}`;
+///   `strength`, `mask`, `prompt_syntax` (`plain`, the default, or `a1111`), `loras`
+///   (`ServerLoRAs.parse`) → 202 `{id, status, seeds, position}`;
 /// - `GET /api/jobs/<id>`: its state (with the images as data URLs once done);
 /// - `GET /api/jobs/<id>/events`: Server-Sent Events `queued`, `started`, `progress` (step,
 ///   total, preview as a data URL), then one of `done` (the images), `error` or `cancelled`.
@@ -75,6 +75,7 @@ struct JobRoutes {
         if initImage != nil { parameters.strength = try fields.double("strength") ?? 0.75 }
         parameters.mask = mask
         parameters.initImage = initImage
+        parameters.loras = try ServerLoRAs.parse(fields, field: "loras", server: server)
         try parameters.validate(against: config, samplers: server.samplers)
         if let image = initImage {
             parameters.initImage = try ImageResize.resized(image, width: parameters.width, height: parameters.height)

@@ -1,4 +1,5 @@
 import DiffuseFormats
+import DiffuseModels
 import DiffusePipelines
 import DiffuseSchedulers
 import DiffuseTensor
@@ -64,6 +65,9 @@ public struct JobRunner: Sendable {
                 return
             } catch let error as PipelineError {
                 job.finish(.failed(APIError(error, names: parameters.fieldNames)))
+                return
+            } catch let error as LoRAError {
+                job.finish(.failed(APIError(.badRequest, error.description, field: parameters.fieldNames.loras, code: "generation_rejected")))
                 return
             } catch let error as SchedulerError {
                 job.finish(.failed(APIError(.badRequest, error.description, field: parameters.fieldNames.sampler, code: "generation_rejected")))

@@ -20,6 +20,12 @@ public struct RequestFields: Sendable {
     /// held to before): deeper bodies are refused before they can exhaust the stack.
     public static let maxDepth = 512
 
+    /// The members of a JSON object nested in a request.
+    public init(object members: [(String, JSONValue)]) {
+        self.fields = members
+        self.isForm = false
+    }
+
     /// Parses `data` as a JSON object.
     /// - Throws: `APIError.badBody` for an empty body, malformed JSON or a non-object.
     public init(body data: Data) throws {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How `DiffuseServer` listens, authenticates and bounds its work.
 public struct ServerConfiguration: Sendable {
     /// Address to listen on; loopback unless told otherwise.
@@ -34,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     /// an idle keep-alive connection, or a request whose head or body stopped half-way — before it
     /// is closed; nil never closes one. A running generation is never cut.
     public var idleTimeout: Double? = 30
+    /// The folder of LoRA files requests may name (`loras`, `GET /sdapi/v1/loras`); nil = requests
+    /// take no LoRAs.
+    public var loraDirectory: URL? = nil
 
     /// The defaults above (`diffuse serve`'s).
     public init() {}

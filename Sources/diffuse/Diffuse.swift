@@ -42,8 +42,8 @@ struct CLIError: Error, CustomStringConvertible {
 
 extension CLIError {
     /// A pipeline error with the request property at fault named as this command's flag
-    /// (`initImage` → `--init-image: …`).
+    /// (`initImage` → `--init-image: …`, `loras` → `--lora: …`).
     init(_ error: PipelineError) {
-        self.init(error.parameter.map { "--\($0.kebabCase): \(error.description)" } ?? error.description)
+        self.init(error.parameter.map { "--\($0 == .loras ? "lora" : $0.kebabCase): \(error.description)" } ?? error.description)
     }
 }

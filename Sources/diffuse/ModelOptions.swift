@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiffuseModels
 import DiffuseNN
 import DiffusePipelines
 import Foundation
@@ -31,12 +32,38 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
     var weights: WeightPrecision = .float32
 
+    @Option(help: ArgumentHelp("Merge a LoRA (kohya/A1111, diffusers/PEFT or LyCORIS LoHa/LoKr/LoCon .safetensors) into the model with this multiplier (default 1); repeatable. A bare NAME is NAME.safetensors in --lora-dir.",
+                               valueName: "file[:scale]"))
+    var lora: [LoRAArgument] = []
+
+    @Option(help: ArgumentHelp("Folder of LoRA files: where --lora NAME is found (and what the server lists at /sdapi/v1/loras and takes in requests' loras field).",
+                               valueName: "dir"))
+    var loraDir: String?
+
+    func validate() throws {
+        for argument in lora {
+            if let problem = argument.problem { throw ValidationError("--lora: \(problem)") }
+        }
+        if let loraDir {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: loraDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--lora-dir: \(loraDir) is not a folder")
+            }
+        }
+    }
+
+    /// The `--lora` arguments as A1111 prompt tags (` <lora:NAME:SCALE>` each), for infotext; empty without them.
+    var loraTags: String {
+        lora.map { " " + $0.tag(name: URL(fileURLWithPath: $0.file).deletingPathExtension().lastPathComponent) }.joined()
+    }
+
     /// The model's folder or file: `--model`, else the bundled model's folder.
     func location() throws -> URL {
         try model.map { URL(fileURLWithPath: $0) } ?? ModelLocation.defaultModel()
     }
 
-    /// Loads the model (`ModelLocation.load`) and sets its tiled VAE decoding.
+    /// Loads the model (`ModelLocation.load`), sets its decoder and tiled VAE decoding, and merges
+    /// the `--lora` files into its weights.
     func load() throws -> DiffusionPipeline {
         let pipeline = try ModelLocation.load(model, tokenizer: tokenizer, weights: weights, predictionType: predictionType?.rawValue)
         if let vae {
@@ -47,6 +74,20 @@ struct ModelOptions: ParsableArguments {
             }
         }
         if let vaeTile { pipeline.vaeTiling = try TiledDecoding(tile: vaeTile) }
+        if !lora.isEmpty {
+            let applications = try lora.map { argument in
+                do {
+                    return LoRAApplication(try pipeline.loadLoRA(argument.resolve(in: loraDir)), multiplier: argument.scale ?? 1)
+                } catch let error as LoRAError {
+                    throw CLIError("--lora: \(error)")
+                }
+            }
+            do {
+                try pipeline.mergePermanently(applications)
+            } catch let error as LoRAError {
+                throw CLIError("--lora: \(error)")
+            }
+        }
         return pipeline
     }
 }

@@ -37,6 +37,8 @@ actor TestServers {
         /// The sd1 fixture with the textual-inversion embeddings of Fixtures/prompts/embeddings
         /// (mystyle, learned_embeds / <cat-toy>), as `serve --embedding` loads them.
         case embeddings
+        /// Its own sd1 model, two workers, `--lora-dir` the LoRA fixtures.
+        case loras
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -63,6 +65,9 @@ actor TestServers {
             case .capped:
                 c.maxConnections = 4
                 c.idleTimeout = nil
+            case .loras:
+                c.workers = 2
+                c.loraDirectory = TestServers.fixtures.appendingPathComponent("lora")
             case .inpainting, .diverging, .embeddings:
                 break
             }
@@ -90,6 +95,8 @@ actor TestServers {
         switch kind {
         case .inpainting:
             model = try StableDiffusion.load(folder: TestServers.fixtures.appendingPathComponent("sd/inpaint"))
+        case .loras:
+            model = try StableDiffusion.load(folder: TestServers.modelFolder)
         case .diverging:
             model = try StableDiffusion.load(folder: TestServers.modelFolder)
             for (_, parameter) in model.unet.namedParameters() {

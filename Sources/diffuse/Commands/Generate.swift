@@ -146,7 +146,7 @@ struct Generate: ParsableCommand {
             throw CLIError(error)
         }
         bar.finish()
-        let info = Infotext(prompt: prompt, negativePrompt: negativePrompt, steps: request.steps, sampler: samplerName,
+        let info = Infotext(prompt: prompt + modelOptions.loraTags, negativePrompt: negativePrompt, steps: request.steps, sampler: samplerName,
                             cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
                             model: pipeline.name, extra: extra)
         for (i, image) in images.enumerated() {

@@ -80,6 +80,7 @@ struct Serve: ParsableCommand {
         configuration.maxImages = maxImages
         configuration.maxConnections = maxConnections
         configuration.idleTimeout = idleTimeout == 0 ? nil : idleTimeout
+        configuration.loraDirectory = modelOptions.loraDir.map { URL(fileURLWithPath: $0) }
         do {
             try configuration.validate()
         } catch let error as ServerConfigurationError {
