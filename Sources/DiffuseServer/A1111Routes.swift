@@ -127,6 +127,9 @@ struct A1111Routes {
         var parameters = GenerationParameters(prompt: prompt, width: width ?? native, height: height ?? native)
         parameters.negativePrompt = negative
         parameters.promptSyntax = try GenerationParameters.promptSyntax(fields, default: .a1111)
+        if parameters.promptSyntax == .a1111 {
+            parameters.promptLoRAs = try ServerLoRAs.resolve(promptTags: PromptAdapterTag.extract(from: prompt).tags, server: server)
+        }
         parameters.sampler = sampler
         parameters.steps = steps
         parameters.guidance = cfg

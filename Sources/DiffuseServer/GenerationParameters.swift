@@ -34,6 +34,9 @@ public struct GenerationParameters: Sendable {
     public var strength: Double? = nil
     /// LoRAs merged while the job runs (from the server's LoRA folder), with their multipliers.
     public var loras: [LoRAApplication] = []
+    /// LoRAs the prompt's own `<lora:NAME:MULTIPLIER>` tags ask for (A1111 syntax), merged with
+    /// `loras`; not added to the infotext, whose prompt already holds the tags.
+    public var promptLoRAs: [LoRAApplication] = []
     /// How the API the job came from names its fields, for error replies.
     public var fieldNames = FieldNames.jobs
 
@@ -62,7 +65,7 @@ public struct GenerationParameters: Sendable {
         request.initImage = initImage
         request.mask = mask
         request.strength = strength
-        request.loras = loras
+        request.loras = loras + promptLoRAs
         return request
     }
 

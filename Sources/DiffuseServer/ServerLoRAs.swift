@@ -50,8 +50,7 @@ enum ServerLoRAs {
     }
 
     /// The LoRAs called `named` (with their multipliers) in the server's LoRA folder, read for its
-    /// model — for the `loras` field, and for A1111's `<lora:NAME:WEIGHT>` prompt tags once the
-    /// prompt parser hands them over (errors then name `field`, e.g. `prompt`).
+    /// model — for the `loras` field (errors name `field`).
     /// - Throws: `APIError.invalid(field, …)` naming `field[i]`: no LoRA folder, no such file, a
     ///   multiplier that is not finite, a file that does not fit the model.
     static func resolve(_ named: [(name: String, weight: Double)], field: String, server: DiffuseServer) throws -> [LoRAApplication] {
@@ -70,6 +69,17 @@ enum ServerLoRAs {
             } catch let error as LoRAError {
                 throw APIError.invalid(field, "\(itemField): LoRA \"\(entry.name)\" does not fit this model: \(error.message)" + (error.key.map { " (\($0))" } ?? ""))
             }
+        }
+    }
+
+    /// The LoRAs of A1111's `<lora:NAME:MULTIPLIER>` prompt tags, read for the server's model from
+    /// its LoRA folder (`DiffusionPipeline.loraApplications(forPromptTags:in:)`).
+    /// - Throws: `APIError.invalid("prompt", …)` naming the tag and what is wrong with it.
+    static func resolve(promptTags tags: [PromptAdapterTag], server: DiffuseServer) throws -> [LoRAApplication] {
+        do {
+            return try server.model.loraApplications(forPromptTags: tags, in: server.configuration.loraDirectory.map(LoRADirectory.init))
+        } catch let error as PipelineError {
+            throw APIError.invalid("prompt", "prompt: \(error.description)")
         }
     }
 

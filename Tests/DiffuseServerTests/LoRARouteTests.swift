@@ -35,6 +35,32 @@ final class LoRARouteTests: XCTestCase {
         return zip(x.pixels, y.pixels).reduce(0) { max($0, abs(Int($1.0) - Int($1.1))) }
     }
 
+    /// A1111's `<lora:NAME:MULTIPLIER>` prompt tags on `/sdapi/v1/txt2img` load NAME from the
+    /// server's LoRA folder for that request: diffusers' image with the same LoRAs; the infotext
+    /// keeps the prompt as written; a tag naming no file is a 400 naming `prompt`.
+    func testPromptTagsOnTxt2ImgLoadTheirLoRAs() async throws {
+        let client = try await TestServers.client(.loras)
+        let prompt = "a photograph of an astronaut riding a horse <lora:kohya:0.7> <lora:peft:1.3>"
+        let reply = try await client.post("/sdapi/v1/txt2img", object: [
+            "prompt": prompt, "negative_prompt": "blurry", "sampler_name": "DDIM", "steps": 4, "cfg_scale": 7.5, "seed": 7,
+            "width": 32, "height": 32,
+        ])
+        XCTAssertEqual(reply.status, 200, reply.text)
+        let image = try TestImages.decode(try XCTUnwrap((try reply.object()["images"] as? [String])?.first, reply.text))
+        let reference = try PNGImage(contentsOf: Self.reference.appendingPathComponent("kohya_peft.png"))
+        let difference = try maxDifference(image, reference)
+        print("[lora server] txt2img prompt tags <lora:kohya:0.7> <lora:peft:1.3>: max channel difference \(difference)/255")
+        XCTAssertLessThanOrEqual(difference, 1)
+        let info = try XCTUnwrap(try reply.object()["info"] as? String)
+        XCTAssertTrue(info.contains(prompt + "\\nNegative prompt") || info.contains(prompt + "\nNegative prompt"), info)
+        XCTAssertFalse(info.contains("<lora:kohya:0.7> <lora:peft:1.3> <lora:"), "tags recorded twice: \(info)")
+        for tag in ["<lora:nothing:1>", "<lora:kohya:strong>"] {
+            let bad = try await client.post("/sdapi/v1/txt2img", object: ["prompt": "a horse \(tag)", "steps": 1, "width": 32, "height": 32])
+            XCTAssertEqual(bad.status, 400, bad.text)
+            XCTAssertTrue(bad.text.contains("prompt") && bad.text.contains(tag), bad.text)
+        }
+    }
+
     func testListsTheLoRAFolder() async throws {
         let client = try await TestServers.client(.loras)
         let list = try await client.get("/sdapi/v1/loras").array() as? [[String: Any]] ?? []

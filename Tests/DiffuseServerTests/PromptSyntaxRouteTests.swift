@@ -21,8 +21,12 @@ final class PromptSyntaxRouteTests: XCTestCase {
         XCTAssertNotEqual(byDefault, plain, "emphasis changes the image")
         // A prompt of 3 chunks (over 150 tokens) with BREAK and an extra-network tag runs.
         let long = Array(repeating: "a castle on a hill, golden light", count: 25).joined(separator: ", ")
-        let reply = try await client.post("/sdapi/v1/txt2img", #"{"prompt": "\#(long) BREAK <lora:style:0.7> (sky:1.2)", \#(common)}"#)
+        let reply = try await client.post("/sdapi/v1/txt2img", #"{"prompt": "\#(long) BREAK <hypernet:style:0.7> (sky:1.2)", \#(common)}"#)
         XCTAssertEqual(reply.status, 200, reply.text)
+        // A LoRA tag is loaded from the server's LoRA folder (LoRARouteTests); this one has none.
+        let lora = try await client.post("/sdapi/v1/txt2img", #"{"prompt": "a hill <lora:style:0.7>", \#(common)}"#)
+        XCTAssertEqual(lora.status, 400, lora.text)
+        XCTAssertTrue(lora.text.contains(#"prompt: <lora:style:0.7>: there is no LoRA folder"#), lora.text)
     }
 
     func testOpenAIAndJobsArePlainUnlessAsked() async throws {
@@ -41,6 +45,14 @@ final class PromptSyntaxRouteTests: XCTestCase {
         // Plain reads "(a:1.2.3)" as text; A1111 syntax refuses it before queueing.
         let job = try await client.post("/api/jobs", #"{"prompt": "(a:1.2.3)", "width": 16, "height": 16, "steps": 1}"#)
         XCTAssertEqual(job.status, 202, job.text)
+        // Wait for it: a job still running when the test process exits would run into its teardown.
+        let id = try XCTUnwrap(try job.object()["id"] as? String, job.text)
+        var status = ""
+        try await eventually("job \(id) ends", timeout: 120) {
+            status = try await client.get("/api/jobs/\(id)").object()["status"] as? String ?? ""
+            return ["succeeded", "failed", "cancelled"].contains(status)
+        }
+        XCTAssertEqual(status, "succeeded")
     }
 
     func testBadSyntaxIsA400NamingTheField() async throws {
@@ -57,7 +69,7 @@ final class PromptSyntaxRouteTests: XCTestCase {
             ("/sdapi/v1/txt2img", #"{"prompt": "a", "negative_prompt": "(x:..)", "width": 16, "height": 16, "steps": 1}"#,
              "negative_prompt", "negative_prompt: the emphasis weight"),
             ("/sdapi/v1/txt2img", #"{"prompt": "a <lora:x:strong>", "width": 16, "height": 16, "steps": 1}"#,
-             "prompt", #"prompt: the multiplier "strong" in an extra-network tag is not a number"#),
+             "prompt", #"prompt: <lora:x:strong>: the multiplier "strong" in an extra-network tag is not a number"#),
             ("/v1/images/generations", #"{"prompt": "(a:1.2.3)", "prompt_syntax": "a1111", "size": "16x16", "steps": 1}"#,
              "prompt", "prompt: the emphasis weight"),
             ("/api/jobs", #"{"prompt": "b", "negative_prompt": "(a:1.2.3)", "prompt_syntax": "a1111", "width": 16, "height": 16, "steps": 1}"#,

@@ -52,7 +52,9 @@ struct CLIRun {
 
     /// Ended with a non-zero status (not a signal) and exactly one `Error:` line containing every
     /// one of `needles`.
-    func failedCleanly(naming needles: String...) -> Bool {
+    func failedCleanly(naming needles: String...) -> Bool { failedCleanly(naming: needles) }
+
+    func failedCleanly(naming needles: [String]) -> Bool {
         !signaled && status != 0 && errorLines.count == 1 && needles.allSatisfy { errorLines[0].contains($0) }
     }
 

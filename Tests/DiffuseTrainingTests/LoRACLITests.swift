@@ -8,11 +8,11 @@ import Testing
     static let fixtures = KillResumeTests.root.appendingPathComponent("Tests/Fixtures")
     static let loras = fixtures.appendingPathComponent("lora")
 
-    static func generate(_ extra: [String]) throws -> (run: CLIRun, image: PNGImage?) {
+    static func generate(_ extra: [String], prompt: String = "a photograph of an astronaut riding a horse") throws -> (run: CLIRun, image: PNGImage?) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("diffuse-lora-\(UUID().uuidString).png")
         defer { try? FileManager.default.removeItem(at: output) }
         let run = try CLIRun.run(["generate", "--model", fixtures.appendingPathComponent("sd/sd1").path,
-                                  "--prompt", "a photograph of an astronaut riding a horse", "--negative-prompt", "blurry",
+                                  "--prompt", prompt, "--negative-prompt", "blurry",
                                   "--sampler", "ddim", "--steps", "4", "--guidance", "7.5", "--seed", "7", "--width", "32", "--height", "32",
                                   "--output", output.path] + extra)
         return (run, try? PNGImage(contentsOf: output))
@@ -39,6 +39,26 @@ import Testing
         let diff = try Self.maxDifference(png, "kohya_peft")
         print("[lora cli] --lora kohya:0.7 --lora peft:1.3: max channel difference \(diff)/255")
         #expect(diff <= 1)
+    }
+
+    /// A1111's `<lora:NAME:MULTIPLIER>` tags in an A1111-syntax prompt load NAME from --lora-dir:
+    /// the image of `--lora kohya:0.7 --lora peft:1.3` (a prompt without other syntax reads as plain).
+    @Test func promptTagsLoadLoRAsFromTheLoRAFolder() throws {
+        let prompt = "a photograph of an astronaut riding a horse <lora:kohya:0.7> <lora:peft:1.3>"
+        let (run, image) = try Self.generate(["--lora-dir", Self.loras.path, "--prompt-syntax", "a1111"], prompt: prompt)
+        let png = try #require(image, "\(run.summary)")
+        let diff = try Self.maxDifference(png, "kohya_peft")
+        print("[lora cli] prompt tags <lora:kohya:0.7> <lora:peft:1.3>: max channel difference \(diff)/255")
+        #expect(diff <= 1)
+        #expect(png.textValue(forKeyword: "parameters")?.hasPrefix(prompt + "\n") == true)
+        for (arguments, tagged, needles) in [
+            (["--prompt-syntax", "a1111"], "a horse <lora:kohya:0.7>", ["--prompt", "<lora:kohya:0.7>", "no LoRA folder"]),
+            (["--lora-dir", Self.loras.path, "--prompt-syntax", "a1111"], "a horse <lora:nothing:1>", ["--prompt", "no LoRA named \"nothing\""]),
+            (["--lora-dir", Self.loras.path, "--prompt-syntax", "a1111"], "a horse <lora:kohya:x>", ["--prompt", "not a number"]),
+        ] {
+            let (run, _) = try Self.generate(arguments, prompt: tagged)
+            #expect(run.failedCleanly(naming: needles), "\(tagged): \(run.summary)")
+        }
     }
 
     @Test func badLoRAArgumentsFailWithOneLineNamingTheFlag() throws {

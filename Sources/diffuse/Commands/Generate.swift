@@ -133,6 +133,12 @@ struct Generate: ParsableCommand {
             request.prompt = match.caption
         }
 
+        do {
+            request.loras = try pipeline.loraApplications(forPromptTags: request.adapterTags,
+                                                          in: modelOptions.loraDir.map { LoRADirectory(URL(fileURLWithPath: $0)) })
+        } catch let error as PipelineError {
+            throw CLIError(error)
+        }
         Self.notePromptReading(request, pipeline: pipeline, guided: guidance > 1 && pipeline.unet.guidanceEmbeddingDimension == nil)
 
         let bar = ProgressBar(label: "generating")
@@ -159,10 +165,11 @@ struct Generate: ParsableCommand {
     }
 
     /// One line on standard error for each prompt the plain syntax cuts (naming the tokens dropped),
-    /// and for the extra-network tags the A1111 syntax takes out.
+    /// and for the extra-network tags the A1111 syntax takes out without applying (all but LoRAs).
     static func notePromptReading(_ request: GenerationRequest, pipeline: DiffusionPipeline, guided: Bool) {
-        if !request.adapterTags.isEmpty {
-            FileHandle.standardError.write(Data("note: \(request.adapterTags.map(\.description).joined(separator: " ")) taken out of the prompt (extra-network tags are not applied by this command)\n".utf8))
+        let skipped = request.adapterTags.filter { !["lora", "lyco"].contains($0.kind.lowercased()) }
+        if !skipped.isEmpty {
+            FileHandle.standardError.write(Data("note: \(skipped.map(\.description).joined(separator: " ")) taken out of the prompt (of extra-network tags, only <lora:…> ones are applied)\n".utf8))
         }
         guard request.promptSyntax == .plain, let encoder = pipeline.textEncoder as? CLIPPromptEncoder else { return }
         for (option, text) in [("--prompt", request.prompt)] + (guided ? [("--negative-prompt", request.negativePrompt)] : []) {
