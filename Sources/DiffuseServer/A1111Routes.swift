@@ -7,9 +7,9 @@ import Hummingbird
 /// - `POST /sdapi/v1/txt2img`, `POST /sdapi/v1/img2img`: `prompt`, `negative_prompt`, `seed`
 ///   (−1 = random), `sampler_name` (A1111 display names, aliases or Diffuse names), `scheduler`
 ///   (`Automatic` or `Karras`), `steps`, `cfg_scale`, `width`, `height`, `batch_size`, `n_iter`,
-///   `denoising_strength`, `init_images`, `mask`, `inpainting_mask_invert`, `send_images`, and
-///   Diffuse's `prompt_syntax` (`a1111`, the default here: A1111's emphasis, `BREAK`, long prompts,
-///   `<lora:…>` tags taken out; or `plain`); reply
+///   `denoising_strength`, `init_images`, `mask`, `inpainting_mask_invert`, `eta` (TCD's gamma),
+///   `send_images`, and Diffuse's `prompt_syntax` (`a1111`, the default here: A1111's emphasis,
+///   `BREAK`, long prompts, `<lora:NAME:W>` tags loaded from the LoRA folder; or `plain`); reply
 ///   `{images, parameters, info}` with `info` a JSON string (`seed`, `all_seeds`, `infotexts`, …).
 ///   Image `i` uses seed `seed + i`, as in A1111. `enable_hr`, `restore_faces` and `tiling` set
 ///   to true are refused with 501 (Diffuse has no hires fix, face restoration or tiling).
@@ -136,6 +136,7 @@ struct A1111Routes {
         parameters.seed = requestedSeed < 0 ? DiffuseServer.randomSeed() : UInt64(requestedSeed)
         parameters.count = batchSize * iterations
         parameters.strength = strength
+        parameters.eta = try fields.double("eta")
         parameters.fieldNames = .a1111
         parameters.initImage = initImage
         parameters.mask = mask

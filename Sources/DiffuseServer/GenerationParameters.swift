@@ -32,6 +32,9 @@ public struct GenerationParameters: Sendable {
     public var mask: PNGImage? = nil
     /// How much of the init image to repaint (nil = the pipeline's default).
     public var strength: Double? = nil
+    /// The stochastic share of each step of the samplers that take one (TCD's gamma, 0…1; nil =
+    /// the sampler's default); `eta` in the job and A1111 APIs.
+    public var eta: Double? = nil
     /// LoRAs merged while the job runs (from the server's LoRA folder), with their multipliers.
     public var loras: [LoRAApplication] = []
     /// LoRAs the prompt's own `<lora:NAME:MULTIPLIER>` tags ask for (A1111 syntax), merged with
@@ -65,6 +68,7 @@ public struct GenerationParameters: Sendable {
         request.initImage = initImage
         request.mask = mask
         request.strength = strength
+        request.eta = eta.map(Float.init)
         request.loras = loras + promptLoRAs
         return request
     }
@@ -92,6 +96,9 @@ public struct GenerationParameters: Sendable {
             throw APIError.invalid(field, "\(field) must not contain a NUL character (U+0000): the PNG's infotext cannot hold it")
         }
         if promptSyntax == .a1111 { try validateA1111Prompts() }
+        if let eta, !(0 ... 1).contains(eta) {
+            throw APIError.invalid(names.field(for: .eta), "\(names.field(for: .eta)) must be in 0…1, not \(eta)")
+        }
         let cap = configuration.maxSize
         for (value, field) in [(width, names.width), (height, names.height)] {
             guard value > 0, value % 8 == 0 else {

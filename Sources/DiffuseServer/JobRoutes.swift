@@ -6,7 +6,7 @@ import Hummingbird
 /// The web page's job API:
 /// - `POST /api/jobs` with `prompt`, `negative_prompt`, `sampler`, `steps`, `guidance`, `seed`
 ///   (−1 or absent = random), `width`, `height`, `n`, `init_image` (base64 or data URL),
-///   `strength`, `mask`, `prompt_syntax` (`plain`, the default, or `a1111`), `loras`
+///   `strength`, `mask`, `eta`, `prompt_syntax` (`plain`, the default, or `a1111`), `loras`
 ///   (`ServerLoRAs.parse`) → 202 `{id, status, seeds, position}`;
 /// - `GET /api/jobs/<id>`: its state (with the images as data URLs once done);
 /// - `GET /api/jobs/<id>/events`: Server-Sent Events `queued`, `started`, `progress` (step,
@@ -73,6 +73,7 @@ struct JobRoutes {
         parameters.seed = seed < 0 ? DiffuseServer.randomSeed() : UInt64(seed)
         parameters.count = Int(try fields.int("n") ?? 1)
         if initImage != nil { parameters.strength = try fields.double("strength") ?? 0.75 }
+        parameters.eta = try fields.double("eta")
         parameters.mask = mask
         parameters.initImage = initImage
         parameters.loras = try ServerLoRAs.parse(fields, field: "loras", server: server)

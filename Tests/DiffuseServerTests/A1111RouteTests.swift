@@ -52,6 +52,36 @@ final class A1111RouteTests: XCTestCase {
         }
     }
 
+    /// `eta` reaches the TCD sampler (the pipeline's image for that η; the default is 0.3) on the
+    /// A1111 and job APIs; outside 0…1 it is a 400 naming `eta`.
+    func testEtaReachesTheTCDSampler() async throws {
+        let client = try await TestServers.client()
+        let model = try await TestServers.shared.loadModel()
+        func expected(eta: Float?) throws -> [UInt8] {
+            var request = GenerationRequest(prompt: "a cat")
+            (request.sampler, request.steps, request.guidance, request.seed, request.width, request.height) = ("tcd", 4, 1, 21, 32, 32)
+            request.eta = eta
+            return try model.generate(request)[0].pixels
+        }
+        let body = #""prompt": "a cat", "sampler_name": "TCD", "steps": 4, "cfg_scale": 1, "seed": 21, "width": 32, "height": 32"#
+        var served: [String: [UInt8]] = [:]
+        for eta in ["", #", "eta": 0"#, #", "eta": 0.9"#] {
+            let reply = try await client.post("/sdapi/v1/txt2img", "{\(body)\(eta)}")
+            XCTAssertEqual(reply.status, 200, reply.text)
+            served[eta] = try TestImages.decode(try XCTUnwrap((try reply.object()["images"] as? [String])?.first, reply.text)).pixels
+        }
+        XCTAssertEqual(served[""], try expected(eta: nil))
+        XCTAssertEqual(served[#", "eta": 0"#], try expected(eta: 0))
+        XCTAssertEqual(served[#", "eta": 0.9"#], try expected(eta: 0.9))
+        XCTAssertNotEqual(served[#", "eta": 0"#], served[#", "eta": 0.9"#], "η changes TCD's image")
+        for (path, request) in [("/sdapi/v1/txt2img", "{\(body), \"eta\": 1.5}"),
+                                ("/api/jobs", #"{"prompt": "a cat", "sampler": "tcd", "steps": 4, "eta": -0.1, "width": 32, "height": 32}"#)] {
+            let reply = try await client.post(path, request)
+            XCTAssertEqual(reply.status, 400, reply.text)
+            XCTAssertTrue(reply.text.contains("eta must be in 0…1"), reply.text)
+        }
+    }
+
     func testRandomSeedIsReportedAndReproducible() async throws {
         let client = try await TestServers.client()
         let first = try await client.post("/sdapi/v1/txt2img", #"{"prompt": "x", "seed": -1, "steps": 2, "width": 32, "height": 32}"#)
