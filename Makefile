@@ -94,14 +94,17 @@ bench: build
 ## VAE, the same with a tiny autoencoder (TAESD_DIR), and 1 step guidance 0 with trailing Euler a and the
 ## tiny autoencoder, on SD15_DIR's random SD 1.5 weights; each case in Diffuse, then (with
 ## REFERENCE_PYTHON) diffusers and OpenVINO right after it. Times include loading; peak memory per process.
+## OpenVINO's converted models are kept in out/openvino-ir (the first case's load includes converting them).
 TAESD_DIR ?= /tmp/taesd-full/diffusers
 FEW_STEP_PROMPT := a red apple on a wooden table
+FEW_STEP_CASES ?= lcm lcm-taesd turbo-taesd
 bench-few-step: build
+	@rm -rf out/openvino-ir
 	@test -d "$(SD15_DIR)" || { echo "no $(SD15_DIR): $(REFERENCE_PYTHON) tools/make_sd15_random.py $(SD15_DIR) makes one"; exit 1; }
 	@test -d "$(TAESD_DIR)" || { echo "no $(TAESD_DIR): $(REFERENCE_PYTHON) tools/make_taesd_fixtures.py --out /tmp/taesd-check --full-size /tmp/taesd-full makes one (TAESD_DIR is its diffusers/ folder)"; exit 1; }
 	@bash tools/make_turbo_folder.sh "$(SD15_DIR)" out/sd15-turbo
 	@mkdir -p out && rm -f out/bench-few-step.jsonl
-	@for case in lcm lcm-taesd turbo-taesd; do \
+	@for case in $(FEW_STEP_CASES); do \
 	    model="$(SD15_DIR)"; args="--sampler lcm --steps 4 --guidance 1"; \
 	    case $$case in *taesd) args="$$args --vae $(TAESD_DIR)";; esac; \
 	    if [ $$case = turbo-taesd ]; then model=out/sd15-turbo; args="--sampler euler_a --steps 1 --guidance 0 --vae $(TAESD_DIR)"; fi; \
@@ -111,7 +114,8 @@ bench-few-step: build
 	    echo "{\"engine\": \"diffuse\", \"case\": \"$$case\", \"size\": 512, \"total_s\": $$wall, \"peak_rss_kb\": $$rss}" | tee -a out/bench-few-step.jsonl; \
 	    if [ -n "$(REFERENCE_PYTHON)" ]; then for engine in torch openvino; do \
 	        $(BENCH_ENV) $(REFERENCE_PYTHON) tools/bench_few_step.py --engine $$engine --case $$case --model "$(SD15_DIR)" \
-	            --turbo-model out/sd15-turbo --taesd "$(TAESD_DIR)" --png out/bench-few-step-$$engine.png out/bench-few-step.jsonl || exit 1; \
+	            --turbo-model out/sd15-turbo --taesd "$(TAESD_DIR)" --png out/bench-few-step-$$engine.png \
+	            --ir-cache out/openvino-ir out/bench-few-step.jsonl || exit 1; \
 	    done; fi; \
 	done
 

@@ -16,7 +16,8 @@ torch: StableDiffusionPipeline.from_pretrained (memory-mapped safetensors) with 
 and decoder, one call, the PIL image saved as PNG. openvino: the text encoder, the UNet (batch 1)
 and the decoder converted from the torch modules with static shapes and compiled for CPU
 (INFERENCE_NUM_THREADS 2, INFERENCE_PRECISION_HINT f32, as ../shared/baselines/bench_openvino.py),
-driven by the same diffusers scheduler; compiling is part of its load time.
+driven by the same diffusers scheduler; converting and compiling are its load time (with --ir-cache
+DIR, converted models are saved there and read back by later runs, which then only compile).
 
 One process per engine and case. Appends one JSON line:
   {"engine", "case", "load_s", "image_s", "peak_rss_kb"}
@@ -26,6 +27,7 @@ to PNG file, right after loading (as a user's first image is); peak_rss_kb: the 
 
 import argparse
 import json
+import os
 import resource
 import time
 
@@ -91,13 +93,24 @@ def run_openvino(args, out_png):
         def __init__(self, m): super().__init__(); self.m = m
         def forward(self, z): return self.m.decode(z, return_dict=False)[0]
 
+    def compiled(name, module, example):
+        # The converted model (OpenVINO IR) is kept in --ir-cache when given: the UNet and text
+        # encoder are the same in every case, and converting the UNet takes minutes.
+        path = os.path.join(args.ir_cache, f"{name}.xml") if args.ir_cache else None
+        if path and os.path.exists(path):
+            model = core.read_model(path)
+        else:
+            model = ov.convert_model(module, example_input=example)
+            if path:
+                os.makedirs(args.ir_cache, exist_ok=True)
+                ov.save_model(model, path)
+        return core.compile_model(model, "CPU", config)
+
     with torch.inference_mode():
-        text = core.compile_model(ov.convert_model(Text(pipe.text_encoder), example_input=(torch.zeros(1, 77, dtype=torch.long),)),
-                                  "CPU", config)
-        unet = core.compile_model(ov.convert_model(UNet(pipe.unet), example_input=(
-            torch.zeros(1, 4, latent, latent), torch.tensor([999.0]), torch.zeros(1, 77, 768))), "CPU", config)
-        decoder = core.compile_model(ov.convert_model(Decoder(pipe.vae), example_input=(torch.zeros(1, 4, latent, latent),)),
-                                     "CPU", config)
+        text = compiled("text_encoder", Text(pipe.text_encoder), (torch.zeros(1, 77, dtype=torch.long),))
+        unet = compiled(f"unet_{latent}", UNet(pipe.unet), (torch.zeros(1, 4, latent, latent), torch.tensor([999.0]),
+                                                            torch.zeros(1, 77, 768)))
+        decoder = compiled(f"{type(pipe.vae).__name__}_{latent}", Decoder(pipe.vae), (torch.zeros(1, 4, latent, latent),))
     load_s = time.perf_counter() - start
 
     steps, _ = case_settings(args.case)
@@ -129,6 +142,7 @@ def main():
     parser.add_argument("--taesd")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--png", default="/tmp/bench-few-step.png")
+    parser.add_argument("--ir-cache", help="folder keeping OpenVINO's converted models between runs (load_s then excludes conversion)")
     parser.add_argument("out")
     args = parser.parse_args()
     if args.case.endswith("taesd") and not args.taesd:
