@@ -384,7 +384,8 @@ struct Train: ParsableCommand {
                 bar.update(p)
                 return stopRequested == 0
             case .checkpoint(let url):
-                bar.note("checkpoint \(url.lastPathComponent) written; model updated in \(outputURL.path)")
+                bar.note("checkpoint \(url.lastPathComponent) written; " + (trainer.lora == nil ? "model updated in \(outputURL.path)"
+                    : "LoRA updated: \(outputURL.appendingPathComponent(UNetLoRA.fileName).path)"))
             case .samples(let url):
                 bar.note("samples: \(url.path)")
             case .message(let text):
