@@ -197,7 +197,7 @@ struct Train: ParsableCommand {
     @Option(help: "Layers given LoRA adapters: attention (to_q, to_k, to_v, to_out.0), attention+ff, all-linear, or comma-separated module names.")
     var loraTargets: String?
 
-    @Option(help: "With --lora-rank: keep the frozen UNet weights as float32 or float16 (half the memory).")
+    @Option(help: "With --lora-rank: keep the frozen UNet weights as float32 or float16 (half their memory; lowers the peak only with --gradient-checkpointing, see BENCHMARKS.md).")
     var weights: WeightPrecision = .float32
 
     func validate() throws {
