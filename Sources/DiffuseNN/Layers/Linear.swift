@@ -17,6 +17,15 @@ public final class Linear: Module {
     public var packsWeights = false
     private let _packLock = NSLock()
 
+    /// A LoRA adapter whose output is added to this layer's (y = x·Wᵀ + b + adapter(x)), or nil.
+    /// Not a checkpoint entry of the layer (`Module` reflection skips the underscored property):
+    /// the adapters are saved on their own (`LoRA` training).
+    public var adapter: LowRankAdapter? {
+        get { _adapter }
+        set { _adapter = newValue }
+    }
+    @usableFromInline var _adapter: LowRankAdapter?
+
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         weight = Parameter(shape: [outFeatures, inFeatures])
         self.bias = bias ? Parameter(shape: [outFeatures]) : nil
@@ -28,8 +37,14 @@ public final class Linear: Module {
     /// On `Tensor`s (inference) or `Variable`s (training).
     @inlinable
     public func callAsFunction<T: TensorValue>(_ x: T) -> T {
-        if packsWeights, let tensor = x as? Tensor, let y = packedForward(tensor) as? T { return y }
-        return x.linear(weight: T.lift(weight), bias: bias.map { T.lift($0) })
+        let y: T
+        if packsWeights, let tensor = x as? Tensor, let packed = packedForward(tensor) as? T {
+            y = packed
+        } else {
+            y = x.linear(weight: T.lift(weight), bias: bias.map { T.lift($0) })
+        }
+        guard let adapter = _adapter else { return y }
+        return y + adapter(x)
     }
 
     /// `activation(x·Wᵀ + b) + residual` at inference: `x` `[…, inFeatures]`, `residual` the
@@ -37,7 +52,7 @@ public final class Linear: Module {
     /// applied by the product itself as it writes its output (oneDNN post-ops: no extra passes
     /// over memory); otherwise they run as separate ops, with the same result within rounding.
     public func callAsFunction(_ x: Tensor, activation: FusedActivation?, adding residual: Tensor? = nil) -> Tensor {
-        if packsWeights, let y = packedForward(x, activation: activation, residual: residual) { return y }
+        if packsWeights, _adapter == nil, let y = packedForward(x, activation: activation, residual: residual) { return y }
         var y: Tensor = self(x)
         if let activation { y = activation.apply(y) }
         if let residual { y = y + residual }

@@ -45,6 +45,11 @@ public struct TrainingProgress: Sendable {
 ///
 /// The output folder is a diffusers-layout model after every checkpoint (EMA weights when the EMA
 /// is on); checkpoints live in `checkpoints/`, sample grids in `samples/`, the loss curve in `loss.png`.
+///
+/// With `configuration.loraRank` set, only LoRA factors train (`lora`, installed on the UNet's
+/// chosen linear layers); the UNet's own weights are read as constants (no leaves, no gradients,
+/// kept float16 when loaded so). Checkpoints then hold the factors and their optimizer state, and
+/// the output is `pytorch_lora_weights.safetensors` in kohya's layout instead of a model folder.
 public final class DiffusionTrainer {
     public let unet: TrainableUNet
     public let textEncoder: (any PromptEncoder)?
@@ -55,6 +60,8 @@ public final class DiffusionTrainer {
     public let configuration: TrainingConfiguration
     public let output: URL
     public let objective: DiffusionObjective
+    /// The adapters being trained (installed on `unet`) when `configuration.loraRank` is set.
+    public let lora: UNetLoRA?
     private let prompts: PromptCache?
 
     /// - Parameters:
@@ -62,7 +69,8 @@ public final class DiffusionTrainer {
     ///   - textEncoder: required for a conditional UNet, its `dimension` the UNet's cross-attention width.
     ///   - vae: for a latent model; its latent channels must be the UNet's input channels.
     ///   - schedulerConfig: the training noise schedule and prediction type (also exported).
-    /// - Throws: `TrainingError` when the pieces do not fit together.
+    /// - Throws: `TrainingError` when the pieces do not fit together, or (naming `loraRank` /
+    ///   `loraTargets`) when the LoRA settings choose no layer or a rank wider than a layer.
     public init(unet: TrainableUNet, textEncoder: (any PromptEncoder)?, vae: AutoencoderKL?, schedulerConfig: SchedulerConfig,
                 export: ModelExport, dataset: ImageCaptionDataset, configuration: TrainingConfiguration, output: URL) throws {
         try configuration.validate()
@@ -85,6 +93,14 @@ public final class DiffusionTrainer {
             throw TrainingError("batchSize \(configuration.batchSize) at \(configuration.resolution)² would need about \(GenerationMemory.describe(needed)) "
                                 + "of memory; \(GenerationMemory.describe(available)) is available (use gradientAccumulation for larger batches)",
                                 parameter: "batchSize")
+        }
+        if let rank = configuration.loraRank {
+            let adapters = try UNetLoRA(unet: model, rank: rank, alpha: configuration.loraAlpha ?? Float(rank),
+                                        targets: try LoRATrainingTargets(configuration.loraTargets ?? "attention"), seed: configuration.seed)
+            adapters.install()
+            lora = adapters
+        } else {
+            lora = nil
         }
         self.unet = unet
         self.textEncoder = model.contextDimension == nil ? nil : textEncoder
@@ -117,7 +133,8 @@ public final class DiffusionTrainer {
     public func run(resume: Bool, events: (TrainingEvent) -> Bool = { _ in true }) throws -> TrainerState {
         let fm = FileManager.default
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
-        let model = unet.module
+        // What trains: the LoRA factors, or the whole UNet.
+        let model: any Module = (lora as (any Module)?) ?? unet.module
         let parameters = model.namedParameters()
         let optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                               weightDecay: configuration.weightDecay)
@@ -306,19 +323,23 @@ public final class DiffusionTrainer {
                                             optimizerTensors: optimizer.stateTensors(), optimizerMetadata: optimizer.metadata)
         let folder = try checkpoint.write(in: checkpointDirectory)
         TrainingCheckpoint.prune(in: checkpointDirectory, keep: configuration.keepCheckpoints)
-        try export.write(to: output, weights: ema?.weights ?? weights)
+        if let lora {
+            try lora.write(to: output.appendingPathComponent(UNetLoRA.fileName))
+        } else {
+            try export.write(to: output, weights: ema?.weights ?? weights)
+        }
         try LossPlot.write(losses: state.losses, to: output.appendingPathComponent("loss.png"))
         return folder
     }
 
     /// A grid of samples (rows: prompts; columns: seeds 0 …) with the EMA weights, written to `samples/step-NNNNNN.png`.
     private func writeSamples(step: Int, ema: ExponentialMovingAverage?) throws -> URL {
-        let model = unet.module
-        let parameters = model.namedParameters()
+        let trained: any Module = (lora as (any Module)?) ?? unet.module
+        let parameters = trained.namedParameters()
         let saved = parameters.map { $0.parameter.value }
-        if let ema { ema.copy(to: model) }
+        if let ema { ema.copy(to: trained) }
         defer { for (i, p) in parameters.enumerated() { p.parameter.value = saved[i] } }
-        let pipeline = DiffusionPipeline(textEncoder: textEncoder, unet: model, vae: vae, schedulerConfig: schedulerConfig,
+        let pipeline = DiffusionPipeline(textEncoder: textEncoder, unet: unet.module, vae: vae, schedulerConfig: schedulerConfig,
                                        name: output.lastPathComponent, patchSize: configuration.patchSize)
         let size = configuration.resolution
         var rows: [[PNGImage]] = []

@@ -45,6 +45,14 @@ struct Train: ParsableCommand {
         "the …", "… emoji", "an emoji of a …", "a picture of a …", so that prompts typed with an \
         article or as a request still find what the model learned from bare names.
 
+        LoRA: --model DIR with --lora-rank R trains only low-rank adapters on the UNet's linear \
+        layers (by default to_q, to_k, to_v, to_out.0, as diffusers' train_text_to_image_lora.py; \
+        --lora-targets attention+ff adds the feed-forward layers, all-linear every linear layer, or \
+        give comma-separated module names); the model's own weights stay frozen (and float16 with \
+        --weights float16). The output folder gets pytorch_lora_weights.safetensors in kohya's \
+        layout, which `diffuse generate --lora`, diffusers' load_lora_weights and AUTOMATIC1111 \
+        read. LoRA training keeps no EMA.
+
         --steps is the total number of optimizer steps. Every --checkpoint-every steps the output \
         folder gets a checkpoint (weights, EMA weights, optimizer state, data order and random \
         state, in checkpoints/), an updated diffusers-layout model that `diffuse generate --model \
@@ -59,6 +67,7 @@ struct Train: ParsableCommand {
               --text-encoder .deps/all-MiniLM-L6-v2 --steps 20000 --batch-size 32 --lr 2e-4 \\
               --sample-every 1000 --sample-prompt "red apple" --sample-prompt "cat face"
           diffuse train --data photos --output runs/ft --model sd15 --steps 1000 --batch-size 1 --lr 1e-5
+          diffuse train --data photos --output runs/lora --model sd15 --lora-rank 4 --steps 1000 --batch-size 1 --lr 1e-4
         """
     )
 
@@ -179,7 +188,30 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from the newest checkpoint in --output.")
     var resume = false
 
+    @Option(help: "With --model: train a LoRA of this rank instead of the UNet's weights (writes OUTPUT/pytorch_lora_weights.safetensors).")
+    var loraRank: Int?
+
+    @Option(help: "LoRA alpha: the adapters' output is scaled by alpha / rank (default: the rank, scale 1).")
+    var loraAlpha: Float?
+
+    @Option(help: "Layers given LoRA adapters: attention (to_q, to_k, to_v, to_out.0), attention+ff, all-linear, or comma-separated module names.")
+    var loraTargets: String?
+
+    @Option(help: "With --lora-rank: keep the frozen UNet weights as float32 or float16 (half their memory; lowers the peak only with --gradient-checkpointing, see BENCHMARKS.md).")
+    var weights: WeightPrecision = .float32
+
     func validate() throws {
+        let loraFlag = loraRank != nil ? "--lora-rank" : loraAlpha != nil ? "--lora-alpha" : loraTargets != nil ? "--lora-targets" : nil
+        if let loraFlag {
+            if model == nil { throw ValidationError("\(loraFlag) needs --model (the Stable Diffusion folder whose UNet the LoRA adapts)") }
+            if modelConfig != nil { throw ValidationError("\(loraFlag) adapts --model's UNet: it cannot be combined with --model-config") }
+            if loraRank == nil { throw ValidationError("\(loraFlag) needs --lora-rank") }
+        }
+        if let loraRank, loraRank < 1 { throw ValidationError("--lora-rank must be at least 1 (got \(loraRank))") }
+        if let loraAlpha, !(loraAlpha > 0 && loraAlpha.isFinite) { throw ValidationError("--lora-alpha must be a positive number (got \(loraAlpha))") }
+        if weights == .float16 && loraRank == nil {
+            throw ValidationError("--weights float16 keeps the frozen weights of LoRA training in float16: it needs --lora-rank")
+        }
         if modelConfig == nil && model == nil { throw ValidationError("give --model-config (train from scratch) or --model (fine-tune)") }
         if textEncoder != nil && model != nil && modelConfig == nil {
             throw ValidationError("--text-encoder cannot replace the text encoder of a model being fine-tuned")
@@ -215,7 +247,7 @@ struct Train: ParsableCommand {
         let unet = try TrainableUNet(config: unetConfig)
         var schedulerConfig: SchedulerConfig
         if modelConfig == nil, let source {
-            try unet.module.load(from: SafeTensorsWeights(source.weightFiles("unet")))
+            try unet.module.load(from: SafeTensorsWeights(source.weightFiles("unet")), precision: loraRank == nil ? .float32 : weights)
             schedulerConfig = try SchedulerConfig(contentsOf: source.configURL("scheduler"))
         } else {
             unet.initializeWeights(seed: seed)
@@ -285,7 +317,10 @@ struct Train: ParsableCommand {
         config.learningRateSchedule = lrSchedule
         config.weightDecay = weightDecay
         config.maxGradientNorm = maxGradNorm > 0 ? maxGradNorm : nil
-        config.useEMA = !noEma
+        config.useEMA = !noEma && loraRank == nil
+        config.loraRank = loraRank
+        config.loraAlpha = loraAlpha
+        config.loraTargets = loraTargets
         config.emaMaxDecay = emaDecay
         config.seed = seed
         config.randomFlip = randomFlip
@@ -327,6 +362,10 @@ struct Train: ParsableCommand {
         if vae == nil { export.sizes = [DiffusersFolder.Size(width: config.resolution, height: config.resolution)] }
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
+        if let lora = trainer.lora {
+            print("training a rank-\(lora.rank) LoRA (alpha \(lora.alpha)) on \(lora.adapters.count) linear layers of the UNet: " +
+                  "\(lora.parameterCount.formatted()) parameters, the UNet's \(unet.module.parameterCount.formatted()) frozen (\(weights.rawValue))")
+        }
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
               "\(vae == nil ? "pixel space" : "latent space"), batch \(batchSize)×\(gradientAccumulation), \(steps) steps → \(outputURL.path)")
 
@@ -345,7 +384,8 @@ struct Train: ParsableCommand {
                 bar.update(p)
                 return stopRequested == 0
             case .checkpoint(let url):
-                bar.note("checkpoint \(url.lastPathComponent) written; model updated in \(outputURL.path)")
+                bar.note("checkpoint \(url.lastPathComponent) written; " + (trainer.lora == nil ? "model updated in \(outputURL.path)"
+                    : "LoRA updated: \(outputURL.appendingPathComponent(UNetLoRA.fileName).path)"))
             case .samples(let url):
                 bar.note("samples: \(url.path)")
             case .message(let text):
@@ -361,7 +401,11 @@ struct Train: ParsableCommand {
             FileHandle.standardError.write(Data("stopped by \(name) at step \(state.step) of \(steps); continue with the same command and --resume\n".utf8))
             throw ExitCode(128 + stopRequested)
         } else {
-            print("trained \(state.step) steps; generate with: diffuse generate --model \(output) --prompt TEXT --output out.png")
+            if trainer.lora != nil {
+                print("trained \(state.step) steps; generate with: diffuse generate --model \(model!) --lora \((output as NSString).appendingPathComponent(UNetLoRA.fileName)) --prompt TEXT --output out.png")
+            } else {
+                print("trained \(state.step) steps; generate with: diffuse generate --model \(output) --prompt TEXT --output out.png")
+            }
         }
     }
 
@@ -430,7 +474,7 @@ extension CLIError {
         "keywordCaptions": "keyword-captions", "captionTemplates": "caption-templates", "tokenDropout": "token-dropout",
         "minSNRGamma": "min-snr-gamma", "checkpointEvery": "checkpoint-every", "keepCheckpoints": "keep-checkpoints",
         "sampleEvery": "sample-every", "samplesPerPrompt": "samples-per-prompt", "sampleSteps": "sample-steps",
-        "convolutionAlgorithm": "conv-algorithm",
+        "convolutionAlgorithm": "conv-algorithm", "loraRank": "lora-rank", "loraAlpha": "lora-alpha", "loraTargets": "lora-targets",
     ]
 
     /// A training error with the settings it names as `diffuse train`'s flags: the setting at
