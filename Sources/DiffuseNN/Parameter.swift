@@ -15,13 +15,19 @@ public final class Parameter: @unchecked Sendable {
     /// `storeAsFloat16()` was called (`stored` is then empty).
     private var alternate: (any ParameterStorage)?
 
+    /// Guards `stored` and `alternate`: a model shared by the server's workers reads its
+    /// parameters from several threads, and a deferred weight's first read replaces both.
+    private let access = NSLock()
+
     /// The trainable variable standing for this parameter (`Module.beginTraining()` creates one with
     /// `requiresGrad: true`), or nil: a model on `Variable`s then reads the value as a constant.
     public var leaf: Variable? {
         didSet {
             if let leaf {
-                stored = leaf.value
-                alternate = nil
+                access.withLock {
+                    stored = leaf.value
+                    alternate = nil
+                }
             }
         }
     }
@@ -32,26 +38,24 @@ public final class Parameter: @unchecked Sendable {
     public var value: Tensor {
         get {
             if let leaf { return leaf.value }
-            guard alternate != nil else { return stored }
-            Self.deferredLock.lock()
-            defer { Self.deferredLock.unlock() }
-            guard let alternate else { return stored }
-            let value = alternate.floats()
-            if alternate is DeferredWeight {
-                stored = value
-                self.alternate = nil
+            return access.withLock {
+                guard let alternate else { return stored }
+                let value = alternate.floats()
+                if alternate is DeferredWeight {
+                    stored = value
+                    self.alternate = nil
+                }
+                return value
             }
-            return value
         }
         set {
-            stored = newValue
-            alternate = nil
+            access.withLock {
+                stored = newValue
+                alternate = nil
+            }
             leaf?.value = newValue
         }
     }
-
-    /// Serializes reads of values kept in another form, so that a deferred weight is read once.
-    private static let deferredLock = NSLock()
 
     /// A parameter holding `value`.
     public init(_ value: Tensor) { stored = value }
@@ -59,14 +63,14 @@ public final class Parameter: @unchecked Sendable {
     /// A parameter of `shape` with uninitialized storage: it must be loaded or initialized before use.
     public init(shape: [Int]) { stored = Tensor(uninitializedShape: shape) }
 
-    public var shape: [Int] { leaf?.value.shape ?? alternate?.shape ?? stored.shape }
+    public var shape: [Int] { leaf?.value.shape ?? access.withLock { alternate?.shape ?? stored.shape } }
 
     /// Whether the value is kept as float16 (see `storeAsFloat16`).
-    public var isFloat16: Bool { alternate is HalfValues }
+    public var isFloat16: Bool { access.withLock { alternate is HalfValues } }
 
     /// The form the value is kept in when not a plain float32 tensor (float16, a layer's packed
-    /// layout), or nil.
-    public var storage: (any ParameterStorage)? { alternate }
+    /// layout, a weight not yet read from its file), or nil.
+    public var storage: (any ParameterStorage)? { access.withLock { alternate } }
 
     /// Keeps the value as `storage` from now on (which must hold the same value, in the same
     /// shape) and releases the plain tensor: for a layer that reads its weight in another layout
@@ -75,8 +79,10 @@ public final class Parameter: @unchecked Sendable {
     public func store(_ storage: any ParameterStorage) {
         guard leaf == nil else { return }
         precondition(storage.shape == shape, "Parameter.store: \(storage.shape) for a parameter of shape \(shape)")
-        alternate = storage
-        stored = Tensor(uninitializedShape: [0])
+        access.withLock {
+            alternate = storage
+            stored = Tensor(uninitializedShape: [0])
+        }
     }
 
     /// Keeps the value as IEEE half floats, rounded to nearest even: half the memory, at the cost of

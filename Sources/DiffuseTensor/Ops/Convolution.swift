@@ -69,18 +69,22 @@ public enum Convolution {
 
     private static func forwardPacking(_ x: Tensor, holder: any ConvolutionWeightHolder, bias: Tensor?, geometry: ConvGeometry,
                                        groups: Int) -> Tensor {
-        let held = holder.packedWeight
-        if held == nil, WinogradConvolution.takes(input: x.shape, weight: holder.weightShape, geometry: geometry, groups: groups) {
-            return x.conv2d(weight: holder.plainWeight, bias: bias, geometry: geometry, groups: groups)
-        }
+        // Diffuse's Winograd kernels take the plain weight: a weight not packed yet stays plain for them.
+        let winograd = WinogradConvolution.takes(input: x.shape, weight: holder.weightShape, geometry: geometry, groups: groups)
+        var plainForWinograd = false
         let packed = holder.updatePackedWeight { current in
+            if current == nil && winograd {
+                plainForWinograd = true
+                return nil
+            }
             if let current {
                 return current.repacked(input: x.shape, geometry: geometry, groups: groups, hasBias: bias != nil)
             }
             return PackedConvolutionWeight.pack(holder.plainWeight, input: x.shape, geometry: geometry, groups: groups,
                                                 hasBias: bias != nil)
         }
-        if let packed, let out = OneDNNConvolution.forward(x, packed: packed, bias: bias, geometry: geometry, groups: groups) {
+        if !plainForWinograd, let packed,
+           let out = OneDNNConvolution.forward(x, packed: packed, bias: bias, geometry: geometry, groups: groups) {
             return out
         }
         return x.conv2d(weight: holder.plainWeight, bias: bias, geometry: geometry, groups: groups)
@@ -94,8 +98,6 @@ public protocol ConvolutionWeightHolder: AnyObject {
     var weightShape: [Int] { get }
     /// The plain weight (unpacked from the packed copy when that is what is held).
     var plainWeight: Tensor { get }
-    /// The packed copy held now, if any.
-    var packedWeight: PackedConvolutionWeight? { get }
     /// Calls `body` with the packed copy held now (nil if none) under the holder's lock, holds
     /// what `body` returns from then on when it is a new copy, and returns it (nil: keep the
     /// plain weight for this call).
