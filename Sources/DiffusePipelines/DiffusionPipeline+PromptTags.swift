@@ -12,7 +12,7 @@ extension DiffusionPipeline {
     /// - Throws: `PipelineError` naming `prompt` when a tag names no file in `directory` (or there
     ///   is no directory), its multiplier is not a finite number, or the file does not fit the model.
     public func loraApplications(forPromptTags tags: [PromptAdapterTag], in directory: LoRADirectory?) throws -> [LoRAApplication] {
-        try tags.filter { ["lora", "lyco"].contains($0.kind.lowercased()) }.map { tag in
+        try tags.filter(\.isLoRA).map { tag in
             func fail(_ message: String) -> PipelineError { PipelineError("\(tag): \(message)", parameter: .prompt) }
             let multiplier: Double, unetMultiplier: Double
             do {

@@ -27,6 +27,9 @@ public struct PromptAdapterTag: Sendable, Equatable, CustomStringConvertible {
         return result
     }
 
+    /// Whether A1111's LoRA handler reads this tag: `<lora:…>` and `<lyco:…>`.
+    public var isLoRA: Bool { ["lora", "lyco"].contains(kind.lowercased()) }
+
     /// The network's name: the first positional argument ("" when there is none).
     public var name: String { positional.first ?? "" }
 

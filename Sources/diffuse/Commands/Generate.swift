@@ -167,7 +167,7 @@ struct Generate: ParsableCommand {
     /// One line on standard error for each prompt the plain syntax cuts (naming the tokens dropped),
     /// and for the extra-network tags the A1111 syntax takes out without applying (all but LoRAs).
     static func notePromptReading(_ request: GenerationRequest, pipeline: DiffusionPipeline, guided: Bool) {
-        let skipped = request.adapterTags.filter { !["lora", "lyco"].contains($0.kind.lowercased()) }
+        let skipped = request.adapterTags.filter { !$0.isLoRA }
         if !skipped.isEmpty {
             FileHandle.standardError.write(Data("note: \(skipped.map(\.description).joined(separator: " ")) taken out of the prompt (of extra-network tags, only <lora:…> ones are applied)\n".utf8))
         }
