@@ -155,6 +155,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
         madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, MADV_DONTNEED)
     }
 
+    /// The elements of tensor `name` in place in the file's mapping when it is an F16 tensor at a
+    /// 2-byte aligned address of a memory-mapped file (no copy; valid while this object lives,
+    /// read-only); nil otherwise (another dtype, a file parsed from memory, an odd offset).
+    public func float16Elements(_ name: String) -> UnsafePointer<UInt16>? {
+        guard mapping != nil, let info = tensors[name], info.dtype == .float16, let base = bytes.baseAddress else { return nil }
+        let start = base + dataStart + info.dataOffsets.lowerBound
+        guard Int(bitPattern: start) % MemoryLayout<UInt16>.alignment == 0 else { return nil }
+        return start.assumingMemoryBound(to: UInt16.self)
+    }
+
     /// Decodes tensor `name` to a new `[Float]` (see `copyFloats`).
     public func floats(_ name: String) throws -> [Float] {
         let n = try info(name).elementCount

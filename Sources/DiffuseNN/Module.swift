@@ -34,7 +34,8 @@ extension Module {
 
     /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes; with
     /// `precision` `.float16`, each is stored as float16 as soon as it is read, so the float32 copy
-    /// of the whole model never exists at once. Float32 weights from memory-mapped files
+    /// of the whole model never exists at once — float16 tensors of memory-mapped files are not
+    /// copied at all but read in place (`WeightSource.float16Values`). Float32 weights from memory-mapped files
     /// (`WeightSource.isMemoryMapped`) are not read here but at each parameter's first use
     /// (`DeferredWeight`).
     ///
@@ -52,7 +53,9 @@ extension Module {
         // Float32 weights from mapped files are read at their first use (`DeferredWeight`).
         let deferring = precision == .float32 && source.isMemoryMapped
         func assign(_ parameter: Parameter, key: String, deferring: Bool, read: @escaping () throws -> Tensor) throws {
-            if deferring && parameter.leaf == nil {
+            if precision == .float16, parameter.leaf == nil, let mapped = source.float16Values(of: key) {
+                parameter.storeFloat16(mapped.bits, owner: mapped.owner)
+            } else if deferring && parameter.leaf == nil {
                 let origin = source.origin(of: key).map { "\(key) (\($0)) in \(source.name)" } ?? "\(key) in \(source.name)"
                 parameter.store(DeferredWeight(shape: parameter.shape, origin: origin, read: read))
             } else {

@@ -93,6 +93,14 @@ public final class Parameter: @unchecked Sendable {
         guard leaf == nil, !isFloat16 else { return }
         store(HalfValues(value.contiguous()))
     }
+
+    /// Keeps the value as the float16 values at `bits` (`shape`'s element count of them, in
+    /// row-major order), which `owner` keeps valid and unchanged — a checkpoint's memory-mapped
+    /// tensor, read in place instead of copied. Ignored while the parameter trains.
+    public func storeFloat16(_ bits: UnsafePointer<UInt16>, owner: AnyObject) {
+        guard leaf == nil else { return }
+        store(HalfValues(wrapping: bits, shape: shape, owner: owner))
+    }
 }
 
 /// A parameter's value kept in another form than a plain float32 tensor, read back as one.
@@ -111,21 +119,35 @@ extension PackedLinearWeight: ParameterStorage {
     public func floats() -> Tensor { unpacked() }
 }
 
-/// Float16 bits of a tensor's values, converted back to float32 on demand.
+/// Float16 bits of a tensor's values, converted back to float32 on demand: a copy the parameter
+/// owns, or the values in place in a memory-mapped checkpoint (`owner` keeps the mapping).
 final class HalfValues: ParameterStorage, @unchecked Sendable {
-    let bits: UnsafeMutablePointer<UInt16>
+    let bits: UnsafePointer<UInt16>
     let shape: [Int]
     let count: Int
+    /// What keeps `bits` alive when they are not this object's own (nil: they are, and freed with it).
+    private let owner: AnyObject?
 
+    /// A float16 copy of `tensor`, rounded to nearest even.
     init(_ tensor: Tensor) {
         shape = tensor.shape
         count = tensor.count
-        bits = .allocate(capacity: Swift.max(count, 1))
-        let source = tensor.pointer, bits = self.bits
+        let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(count, 1))
+        let source = tensor.pointer
         Parallel.forRange(count, minPerThread: 1 << 18) { r in
-            HalfConversion.floatToFloat16(source + r.lowerBound, bits + r.lowerBound, r.count)
+            HalfConversion.floatToFloat16(source + r.lowerBound, copy + r.lowerBound, r.count)
         }
         withExtendedLifetime(tensor) {}
+        bits = UnsafePointer(copy)
+        owner = nil
+    }
+
+    /// The `shape.reduce(1, *)` values at `bits`, which `owner` keeps valid and unchanged.
+    init(wrapping bits: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject) {
+        self.bits = bits
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.owner = owner
     }
 
     func floats() -> Tensor {
@@ -137,7 +159,7 @@ final class HalfValues: ParameterStorage, @unchecked Sendable {
         return out
     }
 
-    deinit { bits.deallocate() }
+    deinit { if owner == nil { UnsafeMutablePointer(mutating: bits).deallocate() } }
 }
 
 extension TensorValue {

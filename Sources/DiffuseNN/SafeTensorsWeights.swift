@@ -40,6 +40,11 @@ public struct SafeTensorsWeights: WeightSource {
         return try? files[i].info(name).shape
     }
 
+    public func float16Values(of name: String) -> (bits: UnsafePointer<UInt16>, owner: AnyObject)? {
+        guard let i = index[name], let bits = files[i].float16Elements(name) else { return nil }
+        return (bits, files[i])
+    }
+
     public func tensor(named name: String) throws -> Tensor {
         guard let i = index[name] else {
             throw WeightLoadingError(source: self.name, missing: [name], mismatched: [], unexpected: [])

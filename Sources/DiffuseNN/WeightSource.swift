@@ -17,11 +17,16 @@ public protocol WeightSource {
     /// were opened, so that a read of a present tensor cannot fail: `Module.load` then defers
     /// reading each one to its first use (`DeferredWeight`). False unless a source says otherwise.
     var isMemoryMapped: Bool { get }
+    /// Tensor `name`'s float16 values where they lie in a memory-mapped file (no copy), with the
+    /// object that keeps the mapping alive; nil when the tensor is stored otherwise. A model kept
+    /// in float16 (`WeightPrecision.float16`) then reads the file's pages instead of a copy.
+    func float16Values(of name: String) -> (bits: UnsafePointer<UInt16>, owner: AnyObject)?
 }
 
 extension WeightSource {
     public func origin(of name: String) -> String? { nil }
     public var isMemoryMapped: Bool { false }
+    public func float16Values(of name: String) -> (bits: UnsafePointer<UInt16>, owner: AnyObject)? { nil }
 }
 
 /// Tensors held in memory (tests, conversions, key-mapped checkpoints).
@@ -75,6 +80,12 @@ public struct RenamedWeights: WeightSource {
         let shape = base.shape(of: original).map { " \($0)" } ?? ""
         if let range = rows[name] { return "rows \(range) of \(original)\(shape)" }
         return original == name ? base.origin(of: original) : original
+    }
+    public func float16Values(of name: String) -> (bits: UnsafePointer<UInt16>, owner: AnyObject)? {
+        guard let original = names[name], let values = base.float16Values(of: original) else { return nil }
+        guard let range = rows[name] else { return values }
+        guard let shape = base.shape(of: original), !shape.isEmpty, range.upperBound <= shape[0] else { return nil }
+        return (values.bits + range.lowerBound * shape.dropFirst().reduce(1, *), values.owner)
     }
     public func tensor(named name: String) throws -> Tensor {
         guard let original = names[name] else {

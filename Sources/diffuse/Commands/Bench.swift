@@ -39,8 +39,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size of the training group.")
     var trainBatch = 32
 
-    @Option(help: "Which groups to run: gemm, conv, attention, sd, train (comma-separated; sd runs on --model, default the bundled model; train needs --train-config).")
+    @Option(help: "Which groups to run: gemm, conv, attention, sd, image, train (comma-separated; sd and image run on --model, default the bundled model; train needs --train-config).")
     var only = "gemm,conv,attention"
+
+    @OptionGroup(title: "Sampling of the image group (whole images from a prompt, at the first of --sizes)")
+    var sampling: SamplingOptions
 
     @OptionGroup(title: "Model of the sd group (a Stable Diffusion folder, e.g. SD 1.5 shapes from tools/make_sd15_random.py)")
     var modelOptions: ModelOptions
@@ -55,9 +58,9 @@ struct Bench: ParsableCommand {
         try prepareEngine()
         guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
         var groups = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        if modelOptions.model != nil { groups.insert("sd") }
+        if modelOptions.model != nil && !groups.contains("image") { groups.insert("sd") }
         if trainConfig != nil { groups.insert("train") }
-        let unknown = groups.subtracting(["gemm", "conv", "attention", "sd", "train"])
+        let unknown = groups.subtracting(["gemm", "conv", "attention", "sd", "image", "train"])
         guard unknown.isEmpty else { throw ValidationError("unknown benchmark group(s): \(unknown.sorted().joined(separator: ", "))") }
         print("threads \(Parallel.threadCount), ceiling \(ceiling) GFLOP/s, median of \(repetitions)")
         print(String(repeating: "-", count: 78))
@@ -101,6 +104,58 @@ struct Bench: ParsableCommand {
         if groups.contains("sd") {
             try benchStableDiffusion(&random)
         }
+        if groups.contains("image") {
+            try benchImage()
+        }
+    }
+
+    /// Whole images from the prompt "a red apple on a wooden table" to pixels, as `diffuse generate`
+    /// makes them with the sampling options: the first (cold: the weights are decoded and packed at
+    /// their first use) and then `repetitions` more on the loaded model (warm, as the server's).
+    func benchImage() throws {
+        let start = Date()
+        let pipeline = try modelOptions.load()
+        let load = Date().timeIntervalSince(start)
+        print(String(format: "%-44@ %9.2f s", "load \(try modelOptions.location().lastPathComponent)" as NSString, load))
+        try record(["engine": "diffuse", "work": "load", "seconds": .double(load), "runs": .array([.double(load)]),
+                    "threads": .number(Parallel.threadCount)])
+        guard let size = sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }).first else {
+            throw ValidationError("--sizes gives no image size")
+        }
+        var request = GenerationRequest(prompt: "a red apple on a wooden table")
+        request.sampler = sampling.sampler?.rawValue
+        request.eta = sampling.eta
+        request.promptSyntax = sampling.promptSyntax
+        request.steps = sampling.steps(for: pipeline)
+        request.guidance = pipeline.guidance(sampling.guidance)
+        request.seed = 1
+        request.width = size
+        request.height = size
+        do { try pipeline.validate(request) } catch let error as PipelineError { throw CLIError(error) }
+        let label = "image \(size)², \(request.steps) step\(request.steps == 1 ? "" : "s"), guidance \(request.guidance)"
+        var failure: Error?
+        func image() { do { _ = try pipeline.generate(request) } catch { failure = error } }
+        let t0 = Date()
+        image()
+        if let failure { throw failure }
+        let cold = Date().timeIntervalSince(t0)
+        print(String(format: "%-44@ %9.3f s", "\(label), first (cold)" as NSString, cold))
+        try record(["engine": "diffuse", "work": .string("image_cold_\(size)"), "seconds": .double(cold), "runs": .array([.double(cold)]),
+                    "threads": .number(Parallel.threadCount)])
+        OpProfile.reset()
+        var times: [Double] = []
+        for _ in 0 ..< repetitions {
+            let t = Date()
+            image()
+            times.append(Date().timeIntervalSince(t))
+        }
+        if let failure { throw failure }
+        if OpProfile.enabled { print(OpProfile.report(total: times.reduce(0, +))) }
+        let median = times.sorted()[times.count / 2]
+        print(String(format: "%-44@ %9.3f s  (runs: %@)", "\(label), loaded (warm)" as NSString, median,
+                     times.map { String(format: "%.2f", $0) }.joined(separator: ", ") as NSString))
+        try record(["engine": "diffuse", "work": .string("image_warm_\(size)"), "seconds": .double(median),
+                    "runs": .array(times.map(JSONValue.double)), "threads": .number(Parallel.threadCount)])
     }
 
     /// Text encoder (batch 2), one guided UNet step (batch 2) and a VAE decode at each size, as

@@ -2,6 +2,7 @@ import ArgumentParser
 import DiffuseFormats
 import DiffuseNN
 import DiffusePipelines
+import DiffuseTensor
 import Foundation
 
 struct Generate: ParsableCommand {
@@ -29,6 +30,9 @@ struct Generate: ParsableCommand {
         --no-caption-matching draws the prompt as written.
 
         Each PNG carries the settings in a `parameters` text chunk (AUTOMATIC1111's infotext format).
+
+        With DIFFUSE_PROFILE=1 (see `diffuse doctor`), the wall time of each tensor operation of the \
+        generation is printed on standard error at the end.
 
         Examples:
           diffuse generate --model sd15 --prompt "a red apple on a wooden table" --seed 42 --output apple.png
@@ -143,6 +147,7 @@ struct Generate: ParsableCommand {
 
         let bar = ProgressBar(label: "generating")
         let images: [PNGImage]
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             images = try pipeline.generate(request) { p in
                 bar.update(step: p.step, total: p.totalSteps, elapsed: p.elapsed)
@@ -152,6 +157,10 @@ struct Generate: ParsableCommand {
             throw CLIError(error)
         }
         bar.finish()
+        if OpProfile.enabled {
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            FileHandle.standardError.write(Data((OpProfile.report(total: seconds) + "\n").utf8))
+        }
         let info = Infotext(prompt: prompt + modelOptions.loraTags, negativePrompt: negativePrompt, steps: request.steps, sampler: samplerName,
                             cfgScale: Double(guidance), seed: Int(truncatingIfNeeded: seed), width: size.0, height: size.1,
                             model: pipeline.name, extra: extra)
