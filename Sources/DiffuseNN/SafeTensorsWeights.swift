@@ -54,6 +54,11 @@ public struct SafeTensorsWeights: WeightSource {
         let out = Tensor(uninitializedShape: info.shape)
         // Large tensors are decoded on every core (float16 → float32 is memory-bound per core).
         let count = out.count, destination = out.pointer
+        if let bits = file.float16Elements(name) {
+            Float16Widening.widen(bits, into: destination, count: count)
+            file.releasePages(of: name)
+            return out
+        }
         var failure: Error?
         Parallel.forRange(count, minPerThread: 1 << 20) { range in
             do { try file.copyFloats(name, elements: range, into: destination + range.lowerBound) } catch { failure = error }

@@ -17,6 +17,10 @@ extern "C" {
 /// (8, or 16 when this returns 16); packed data must be used with the width it was packed for.
 int dk_vector_width(int allow_avx512);
 
+/// Widens `n` IEEE binary16 values at `src` to float32 at `dst` (F16C; exact, signalling NaNs
+/// made quiet). Needs AVX2 + F16C, which every CPU Diffuse runs on has. No overlap.
+void dk_float16_to_float(const uint16_t *src, float *dst, int64_t n);
+
 /// Floats of one head's packed keys: `m` keys of `d` floats in panels of 2·width keys (zero-padded).
 size_t dk_attention_packed_keys_floats(int width, int64_t m, int64_t d);
 /// Floats of one head's packed values: `m` rows (padded like the keys) of `dv` floats padded to
