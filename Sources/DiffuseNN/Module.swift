@@ -34,8 +34,8 @@ extension Module {
 
     /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes; with
     /// `precision` `.float16`, each is stored as float16 as soon as it is read, so the float32 copy
-    /// of the whole model never exists at once — float16 tensors of memory-mapped files are not
-    /// copied at all but read in place (`WeightSource.float16Values`). Float32 weights from memory-mapped files
+    /// of the whole model never exists at once. With `.float16` and `.asStored`, float16 tensors
+    /// of memory-mapped files are not copied at all but read in place (`WeightSource.float16Values`). Float32 weights from memory-mapped files
     /// (`WeightSource.isMemoryMapped`) are not read here but at each parameter's first use
     /// (`DeferredWeight`).
     ///
@@ -51,10 +51,10 @@ extension Module {
                      precision: WeightPrecision = .float32, allowingMissing: Bool = false) throws -> [String] {
         let parameters = namedParameters(prefix: prefix)
         // Float32 weights from mapped files are read at their first use (`DeferredWeight`).
-        let deferring = precision == .float32 && source.isMemoryMapped
+        let deferring = precision != .float16 && source.isMemoryMapped
         func assign(_ parameter: Parameter, key: String, deferring: Bool, read: @escaping () throws -> Tensor) throws {
-            if precision == .float16, parameter.leaf == nil, let mapped = source.float16Values(of: key) {
-                parameter.storeFloat16(mapped.bits, owner: mapped.owner)
+            if precision != .float32, parameter.leaf == nil, let mapped = source.float16Values(of: key) {
+                parameter.storeFloat16(mapped.bits, owner: mapped.owner, preferred: precision == .float16)
             } else if deferring && parameter.leaf == nil {
                 let origin = source.origin(of: key).map { "\(key) (\($0)) in \(source.name)" } ?? "\(key) in \(source.name)"
                 parameter.store(DeferredWeight(shape: parameter.shape, origin: origin, read: read))
@@ -98,6 +98,11 @@ extension Module {
 
 /// How a loaded model keeps its weights in memory.
 public enum WeightPrecision: String, Sendable, CaseIterable {
+    /// As the checkpoint stores them: float16 tensors of memory-mapped files stay float16, read in
+    /// place (no copy; converted to float32 each time a layer reads them), the rest float32. The
+    /// same values as `.float32` (float16 widens exactly) at half the memory for float16
+    /// checkpoints, and no conversion of the whole model before its first image.
+    case asStored = "auto"
     /// 4 bytes per weight, read as they are.
     case float32
     /// 2 bytes per weight (IEEE half), converted to float32 each time a layer reads them.

@@ -68,6 +68,12 @@ public final class Parameter: @unchecked Sendable {
     /// Whether the value is kept as float16 (see `storeAsFloat16`).
     public var isFloat16: Bool { access.withLock { alternate is HalfValues } }
 
+    /// Whether the model asked for this weight in float16 (`WeightPrecision.float16`): a new value
+    /// computed from it (a merged LoRA) is then kept as float16 too. False for a float16 tensor
+    /// read in place only because the checkpoint stores it so (`.asStored`): a new value then stays
+    /// float32, exact.
+    public private(set) var prefersFloat16 = false
+
     /// The form the value is kept in when not a plain float32 tensor (float16, a layer's packed
     /// layout, a weight not yet read from its file), or nil.
     public var storage: (any ParameterStorage)? { access.withLock { alternate } }
@@ -90,15 +96,19 @@ public final class Parameter: @unchecked Sendable {
     /// shipped in float16). Ignored while the parameter trains (a leaf is set); assigning `value`
     /// stores float32 again.
     public func storeAsFloat16() {
-        guard leaf == nil, !isFloat16 else { return }
+        guard leaf == nil else { return }
+        prefersFloat16 = true
+        guard !isFloat16 else { return }
         store(HalfValues(value.contiguous()))
     }
 
     /// Keeps the value as the float16 values at `bits` (`shape`'s element count of them, in
     /// row-major order), which `owner` keeps valid and unchanged — a checkpoint's memory-mapped
-    /// tensor, read in place instead of copied. Ignored while the parameter trains.
-    public func storeFloat16(_ bits: UnsafePointer<UInt16>, owner: AnyObject) {
+    /// tensor, read in place instead of copied. `preferred`: the model asked for float16
+    /// (`prefersFloat16`). Ignored while the parameter trains.
+    public func storeFloat16(_ bits: UnsafePointer<UInt16>, owner: AnyObject, preferred: Bool) {
         guard leaf == nil else { return }
+        prefersFloat16 = preferred
         store(HalfValues(wrapping: bits, shape: shape, owner: owner))
     }
 }

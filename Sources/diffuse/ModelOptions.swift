@@ -29,8 +29,8 @@ struct ModelOptions: ParsableArguments {
                                valueName: "path"))
     var vae: String?
 
-    @Option(help: "How to keep the weights in memory: float32, or float16 (half the memory, converted layer by layer as they are used; lossless for float16 checkpoints).")
-    var weights: WeightPrecision = .float32
+    @Option(help: "How to keep the weights in memory: auto (as the checkpoint stores them: float16 tensors stay float16, read in place from the file and widened exactly as each layer runs — half the memory and no conversion before the first image; others float32), float32, or float16 (also rounds float32 checkpoints to half).")
+    var weights: WeightPrecision = .asStored
 
     @Option(help: ArgumentHelp("Merge a LoRA (kohya/A1111, diffusers/PEFT or LyCORIS LoHa/LoKr/LoCon .safetensors) into the model with this multiplier (default 1); repeatable. A bare NAME is NAME.safetensors in --lora-dir.",
                                valueName: "file[:scale]"))

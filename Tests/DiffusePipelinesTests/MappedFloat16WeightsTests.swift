@@ -52,7 +52,7 @@ import Testing
         for (i, name) in ["q", "k", "v"].enumerated() {
             let parameter = Parameter(shape: [2, 2])
             let mapped = try #require(renamed.float16Values(of: name))
-            parameter.storeFloat16(mapped.bits, owner: mapped.owner)
+            parameter.storeFloat16(mapped.bits, owner: mapped.owner, preferred: false)
             #expect(parameter.value.scalars == Array(fused[(i * 4) ..< (i * 4 + 4)]), "rows of \(name)")
         }
     }
@@ -68,5 +68,23 @@ import Testing
         #expect(layer.weight.isFloat16)
         let bf16 = weight.map { Float(bitPattern: ($0.bitPattern + 0x7FFF + (($0.bitPattern >> 16) & 1)) & 0xFFFF_0000) }
         #expect(layer.weight.value.scalars == bf16.map { Float(Float16($0)) })
+    }
+
+    /// `.asStored` keeps a float16 tensor as float16 (in place, not preferred: a LoRA merged into
+    /// it stays float32) and a float32 tensor as float32; `.float16` marks both as preferred.
+    @Test func asStoredKeepsEachTensorInItsOwnPrecision() throws {
+        let weight = Self.values(6, offset: 0.25), bias: [Float] = [0.1, 0.7]
+        let url = try Self.write([.init(name: "weight", shape: [2, 3], floats: weight, format: .float16),
+                                  .init(name: "bias", shape: [2], floats: bias, format: .float32)])
+        defer { try? FileManager.default.removeItem(at: url) }
+        let stored = Linear(3, 2)
+        try stored.load(from: SafeTensorsWeights(url), precision: .asStored)
+        #expect(stored.weight.isFloat16 && !stored.weight.prefersFloat16)
+        #expect(!stored.bias!.isFloat16 && !stored.bias!.prefersFloat16)
+        #expect(stored.weight.value.scalars == weight && stored.bias!.value.scalars == bias)
+        let half = Linear(3, 2)
+        try half.load(from: SafeTensorsWeights(url), precision: .float16)
+        #expect(half.weight.prefersFloat16 && half.bias!.prefersFloat16 && half.bias!.isFloat16)
+        #expect(half.bias!.value.scalars == bias.map { Float(Float16($0)) })
     }
 }

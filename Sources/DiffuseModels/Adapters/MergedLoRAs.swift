@@ -23,8 +23,8 @@ public struct LoRAApplication: @unchecked Sendable {
 ///
 /// Each changed parameter keeps its original storage object — a plain float32 tensor, float16
 /// bits or a packed layout (`Parameter.storage`) — so `restore()` is bit-exact and cheap. The new
-/// value is stored as float16 again when the original was; a packed layer packs it again at its
-/// next call. Extra memory while merged: the changed weights once more (in their storage form).
+/// value is stored as float16 again when the model asked for float16 weights
+/// (`Parameter.prefersFloat16`), else as float32; a packed layer packs it again at its next call. Extra memory while merged: the changed weights once more (in their storage form).
 ///
 /// Not thread-safe with respect to the model: nothing may run the model while merging or
 /// restoring (`DiffusionPipeline` serialises this).
@@ -75,7 +75,7 @@ public final class MergedLoRAs: @unchecked Sendable {
         originals = []
         for id in order {
             let (parameter, weight) = updated[id]!
-            let half = parameter.isFloat16
+            let half = parameter.prefersFloat16
             originals.append((parameter, parameter.storage.map { .storage($0) } ?? .tensor(parameter.value)))
             parameter.value = weight
             if half { parameter.storeAsFloat16() }
