@@ -49,6 +49,10 @@ import diffusers  # noqa: E402
 import transformers  # noqa: E402
 from diffusers import (  # noqa: E402
     DDIMScheduler,
+    DDPMScheduler,
+    HeunDiscreteScheduler,
+    LMSDiscreteScheduler,
+    PNDMScheduler,
     DPMSolverMultistepScheduler,
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
@@ -100,7 +104,11 @@ REFINER_UNET = dict(UNET, cross_attention_dim=TEXT2["hidden_size"], attention_he
                     projection_class_embeddings_input_dim=TEXT2["projection_dim"] + 5 * TIME_WIDTH)
 
 SAMPLERS = {
+    "pndm": (PNDMScheduler, {}),
     "ddim": (DDIMScheduler, {}),
+    "ddpm": (DDPMScheduler, {}),
+    "heun": (HeunDiscreteScheduler, {}),
+    "lms": (LMSDiscreteScheduler, {}),
     "euler": (EulerDiscreteScheduler, {}),
     "euler_a": (EulerAncestralDiscreteScheduler, {}),
     "dpmpp_2m": (DPMSolverMultistepScheduler, {}),
@@ -136,6 +144,10 @@ CASES = {
              seed=103, width=32, height=56, original_size=(96, 64), crop=(8, 4), target_size=(40, 72)),
         case("txt2img_unipc_noguidance", "txt2img", "unipc", PROMPT_B, seed=104, guidance=1.0),
         case("txt2img_ddim", "txt2img", "ddim", PROMPT_C, negative_prompt=NEG_A, seed=105),
+        case("txt2img_pndm", "txt2img", "pndm", PROMPT_A, seed=106),
+        case("txt2img_ddpm", "txt2img", "ddpm", PROMPT_B, negative_prompt=NEG_B, seed=107),
+        case("txt2img_heun", "txt2img", "heun", PROMPT_C, seed=108, steps=4),
+        case("txt2img_lms", "txt2img", "lms", PROMPT_A, negative_prompt=NEG_A, seed=109),
         case("img2img_euler", "img2img", "euler", PROMPT_A, negative_prompt=NEG_B, seed=110, strength=0.6),
         case("img2img_dpmpp_2m_count2", "img2img", "dpmpp_2m", PROMPT_C, seed=111, strength=0.75, count=2),
         case("inpaint4_euler_a", "inpaint", "euler_a", PROMPT_B, negative_prompt=NEG_A, seed=120, strength=1.0),
@@ -260,6 +272,7 @@ REFINER_CASES = [
     dict(case("refine_euler_08", "txt2img", "euler", PROMPT_A, negative_prompt=NEG_A, seed=160, steps=5), refiner_start=0.8),
     dict(case("refine_euler_a_07_count2", "txt2img", "euler_a", PROMPT_C, seed=161, steps=6, count=2, width=32, height=48),
          refiner_start=0.7),
+    dict(case("refine_heun_075", "txt2img", "heun", PROMPT_B, negative_prompt=NEG_B, seed=162, steps=4), refiner_start=0.75),
 ]
 
 
@@ -460,6 +473,11 @@ LORA_UNET = [("down_blocks.1.attentions.0.transformer_blocks.1.attn2.to_v", "inp
 LORA_CASE = case("lora", "txt2img", "euler", PROMPT_A, negative_prompt=NEG_A, seed=150, steps=4)
 
 
+def stable(config):
+    """A PEFT config that serialises the same on every run: sets as sorted lists, no local path."""
+    return {k: sorted(v) if isinstance(v, set) else (None if k == "base_model_name_or_path" else v) for k, v in config.items()}
+
+
 def lora_fixtures(root, pipe):
     """Random kohya and PEFT LoRAs for base/ and diffusers' images with them (load_lora_weights)."""
     out = os.path.join(root, "lora")
@@ -507,9 +525,9 @@ def lora_fixtures(root, pipe):
         os.path.join(out, "peft"), unet_lora_layers=get_peft_model_state_dict(peft_pipe.unet),
         text_encoder_lora_layers=get_peft_model_state_dict(peft_pipe.text_encoder),
         text_encoder_2_lora_layers=get_peft_model_state_dict(peft_pipe.text_encoder_2),
-        unet_lora_adapter_metadata=peft_pipe.unet.peft_config["default"].to_dict(),
-        text_encoder_lora_adapter_metadata=peft_pipe.text_encoder.peft_config["default"].to_dict(),
-        text_encoder_2_lora_adapter_metadata=peft_pipe.text_encoder_2.peft_config["default"].to_dict(),
+        unet_lora_adapter_metadata=stable(peft_pipe.unet.peft_config["default"].to_dict()),
+        text_encoder_lora_adapter_metadata=stable(peft_pipe.text_encoder.peft_config["default"].to_dict()),
+        text_encoder_2_lora_adapter_metadata=stable(peft_pipe.text_encoder_2.peft_config["default"].to_dict()),
         safe_serialization=True)
     shutil.move(os.path.join(out, "peft", "pytorch_lora_weights.safetensors"), os.path.join(out, "peft.safetensors"))
     shutil.rmtree(os.path.join(out, "peft"))

@@ -58,7 +58,8 @@ public struct StableDiffusionXLFamily: ModelFamily {
                                       schedulerConfig: try SchedulerConfig(contentsOf: folder.configURL("scheduler")),
                                       name: url.lastPathComponent)
         model.microConditioning = micro
-        model.defaultGuidance = folder.guidance.map { Float($0) }
+        // The pipeline classes' own default guidance_scale: 5 for text-to-image and image-to-image, 7.5 for inpainting.
+        model.defaultGuidance = folder.guidance.map { Float($0) } ?? (folder.pipelineClass == "StableDiffusionXLInpaintPipeline" ? 7.5 : 5)
         model.defaultSteps = folder.steps
         model.supportedSizes = folder.sizes
         return model

@@ -108,6 +108,9 @@ import Testing
         #expect(encoder.dimension == 40 && encoder.textEmbedsDimension == 12 && encoder.forceZerosForEmptyPrompt)
         #expect(encoder.tokenizer2.padTokenID == 0 && encoder.first?.tokenizer.padTokenID == 49407)
         #expect(try Self.model("inpaint").unet.inputChannels == 9)
+        // diffusers' default guidance_scale per pipeline class.
+        let inpaint = try Self.model("inpaint")
+        #expect(base.guidance(nil) == 5 && inpaint.guidance(nil) == 7.5)
     }
 
     /// The time ids diffusers' `_get_add_time_ids` builds: (h, w) sizes, (top, left) crop.

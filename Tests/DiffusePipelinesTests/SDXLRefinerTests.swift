@@ -17,7 +17,16 @@ import Testing
 
     struct Cases: Decodable { var cases: [Case] }
 
-    @Test(arguments: ["refine_euler_08", "refine_euler_a_07_count2"])
+    static let names: [String] = {
+        let url = root.appendingPathComponent("refiner/reference/pipelines.json")
+        return ((try? JSONDecoder().decode(Cases.self, from: Data(contentsOf: url)))?.cases ?? []).map(\.name)
+    }()
+
+    @Test func fixtureCasesArePresent() {
+        #expect(Self.names == ["refine_euler_08", "refine_euler_a_07_count2", "refine_heun_075"])
+    }
+
+    @Test(arguments: names)
     func baseThenRefinerMatchesDiffusers(_ name: String) throws {
         let reference = Self.root.appendingPathComponent("refiner/reference")
         let data = try Data(contentsOf: reference.appendingPathComponent("pipelines.json"))
