@@ -97,7 +97,8 @@ struct OpenCLIPProjectionWeights: WeightSource {
 
     var name: String { base.name }
     var tensorNames: [String] { tower.tensorNames + (base.shape(of: projection) != nil ? [Self.key] : []) }
-    var isMemoryMapped: Bool { false }
+    /// The transpose is taken at the projection's first read, as the other tensors are decoded.
+    var isMemoryMapped: Bool { tower.isMemoryMapped }
     func shape(of name: String) -> [Int]? {
         guard name == Self.key else { return tower.shape(of: name) }
         return base.shape(of: projection).map { $0.count == 2 ? [$0[1], $0[0]] : $0 }
