@@ -15,6 +15,15 @@ extension DiffusionPipeline {
     /// - Returns: `request.count` RGB images.
     /// - Precondition: the weights hold `request.loras` (`generate` merges them).
     func generateWithMergedWeights(_ request: GenerationRequest, progress: ((GenerationProgress) -> Bool)?) throws -> [PNGImage] {
+        try ImageTensors.images(from: decoder.decode(denoise(request, progress: progress).latents))
+    }
+
+    /// `generateWithMergedWeights` up to the decoding: the denoised samples `[count, C, h, w]` and the
+    /// random stream where it stands. With `denoisingEnd` (0…1, text-to-image), only the timesteps
+    /// at or above diffusers' cutoff `round(T − denoisingEnd · T)` run (`denoising_end`: the base's
+    /// share of a base + refiner run).
+    func denoise(_ request: GenerationRequest, denoisingEnd: Double? = nil,
+                 progress: ((GenerationProgress) -> Bool)?) throws -> (latents: Tensor, random: any RandomSource) {
         let width = request.width ?? defaultImageSize, height = request.height ?? defaultImageSize
         try validate(request, width: width, height: height)
         let count = request.count
@@ -30,8 +39,9 @@ extension DiffusionPipeline {
         var conditioning: Conditioning? = nil
         if let textEncoder {
             let prompt = request.matchCaption ? matchedCaption(for: request.prompt)?.caption ?? request.prompt : request.prompt
-            let encoded = try textEncoder.encodePair(prompt: prompt, negativePrompt: guidance.needsUnconditional ? request.negativePrompt : nil,
+            var encoded = try textEncoder.encodePair(prompt: prompt, negativePrompt: guidance.needsUnconditional ? request.negativePrompt : nil,
                                                      syntax: request.promptSyntax)
+            if let microConditioning { encoded = microConditioning.adding(to: encoded, request: request, width: width, height: height) }
             conditioning = guidance.batched(conditional: encoded.conditional.repeatingRows(count),
                                             unconditional: encoded.unconditional?.repeatingRows(count))
         }
@@ -44,6 +54,10 @@ extension DiffusionPipeline {
             throw PipelineError(message, parameter: message.hasPrefix("eta ") ? .eta : message.hasPrefix("steps ") ? .steps : .sampler)
         }
         var timesteps = scheduler.timesteps
+        if let denoisingEnd {
+            let cutoff = discreteTimestepCutoff(denoisingEnd)
+            timesteps = Array(timesteps.prefix(timesteps.filter { $0 >= cutoff }.count))
+        }
         if request.mode != .textToImage {
             let (steps, strength) = (request.steps, request.effectiveStrength)
             // diffusers has no LCM inpainting pipeline: inpainting always truncates.
@@ -92,9 +106,14 @@ extension DiffusionPipeline {
         let loop = DenoisingLoop(predictor: unet, guidance: guidance, inpainting: inpainting, cancellation: request.cancellation)
         latents = try loop.run(latents, timesteps: timesteps, scheduler: &scheduler, conditioning: conditioning,
                                random: &random, progress: progress)
+        return (latents, random)
+    }
 
-        // 5. Decode.
-        return try ImageTensors.images(from: decoder.decode(latents))
+    /// diffusers' `discrete_timestep_cutoff` for a fraction of the schedule:
+    /// `int(round(T − fraction · T))`, T the scheduler's `num_train_timesteps` (Python rounds half to even).
+    func discreteTimestepCutoff(_ fraction: Double) -> Float {
+        let total = Double(schedulerConfig.values["num_train_timesteps"]?.intValue ?? 1000)
+        return Float((total - fraction * total).rounded(.toNearestOrEven))
     }
 
     /// Samples → image tensor `[B, 3, H, W]` in about [-1, 1] (`decoder.decode`).

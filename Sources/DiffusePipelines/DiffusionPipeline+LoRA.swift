@@ -5,11 +5,13 @@ import Foundation
 
 extension DiffusionPipeline {
     /// The layers LoRA files can change: the UNet's (with its LDM names for a
-    /// `UNet2DConditionModel`) and the CLIP text encoder's.
+    /// `UNet2DConditionModel`) and the CLIP text encoder's (SDXL's two).
     public var loraTargets: LoRATargets {
         loraGate.targets {
-            LoRATargets(unet: unet, layersPerBlock: (unet as? UNet2DConditionModel)?.config.layersPerBlock[0],
-                        textEncoder: (textEncoder as? CLIPPromptEncoder)?.model)
+            let sdxl = textEncoder as? SDXLPromptEncoder
+            return LoRATargets(unet: unet, layersPerBlock: (unet as? UNet2DConditionModel)?.config.layersPerBlock[0],
+                               textEncoder: (textEncoder as? CLIPPromptEncoder)?.model ?? sdxl?.first?.model,
+                               textEncoder2: sdxl?.textEncoder2)
         }
     }
 
@@ -23,7 +25,7 @@ extension DiffusionPipeline {
     /// the model with them). Call before generating: nothing may be running.
     /// - Throws: `PipelineError` for a LoRA read for another pipeline, `LoRAError` when a file cannot be read.
     public func mergePermanently(_ applications: [LoRAApplication]) throws {
-        try checkOwnership(applications)
+        try checkLoRAOwnership(applications)
         _ = try MergedLoRAs(applications)
     }
 
@@ -35,7 +37,7 @@ extension DiffusionPipeline {
     /// - Throws: `PipelineError` (parameter `.loras` for a LoRA read for another pipeline or an
     ///   invalid multiplier), `LoRAError`, or what generation throws.
     public func generate(_ request: GenerationRequest, progress: ((GenerationProgress) -> Bool)? = nil) throws -> [PNGImage] {
-        try checkOwnership(request.loras)
+        try checkLoRAOwnership(request.loras)
         for application in request.loras where !application.multiplier.isFinite {
             throw PipelineError("LoRA \(application.lora.name): multiplier \(application.multiplier) is not a finite number", parameter: .loras)
         }
@@ -45,7 +47,7 @@ extension DiffusionPipeline {
     /// The LoRAs merged for the generations running now.
     public var mergedLoRAs: [LoRAApplication] { loraGate.mergedNow }
 
-    private func checkOwnership(_ applications: [LoRAApplication]) throws {
+    func checkLoRAOwnership(_ applications: [LoRAApplication]) throws {
         let targets = loraTargets
         for application in applications where application.lora.targets !== targets {
             throw PipelineError("LoRA \(application.lora.url.path) was read for another model; read it with this pipeline's loadLoRA",

@@ -40,6 +40,9 @@ public final class DiffusionPipeline: @unchecked Sendable {
     public enum ImageToImageSchedule: Sendable { case truncated, scheduler }
     public var imageToImageSchedule = ImageToImageSchedule.truncated
 
+    /// The time ids a "text_time" UNet (SDXL) takes with each prompt; nil for other UNets.
+    public var microConditioning: MicroConditioning? = nil
+
     /// The denoising steps the model's folder recommends (`_diffuse_steps` in model_index.json, or
     /// its pipeline class's default: 4 for `LatentConsistencyModelPipeline`); nil = the caller's.
     public var defaultSteps: Int? = nil

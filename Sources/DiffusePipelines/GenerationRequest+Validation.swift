@@ -27,6 +27,18 @@ extension DiffusionPipeline {
         if let mask = r.mask, let image = r.initImage, (mask.width, mask.height) != (image.width, image.height) {
             throw PipelineError("mask is \(mask.width)x\(mask.height) but the init image is \(image.width)x\(image.height)", parameter: .mask)
         }
+        for (size, parameter) in [(r.originalSize, GenerationRequest.Parameter.originalSize), (r.targetSize, .targetSize)] {
+            if let size, size.width <= 0 || size.height <= 0 {
+                throw PipelineError("\(parameter.rawValue) \(size) must be positive", parameter: parameter)
+            }
+        }
+        if let crop = r.crop, crop.top < 0 || crop.left < 0 {
+            throw PipelineError("crop \(crop.top),\(crop.left) must not be negative", parameter: .crop)
+        }
+        for (score, parameter) in [(r.aestheticScore, GenerationRequest.Parameter.aestheticScore), (r.negativeAestheticScore, .negativeAestheticScore)]
+            where !score.isFinite {
+            throw PipelineError("\(parameter.rawValue) must be a finite number (got \(score))", parameter: parameter)
+        }
         if r.prompt.contains("\0") { throw PipelineError("prompt contains a NUL character", parameter: .prompt) }
         if r.negativePrompt.contains("\0") { throw PipelineError("negativePrompt contains a NUL character", parameter: .negativePrompt) }
         if let sizes = supportedSizes, !sizes.contains(DiffusersFolder.Size(width: width, height: height)) {

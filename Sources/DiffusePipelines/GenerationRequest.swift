@@ -52,6 +52,17 @@ public struct GenerationRequest: Sendable {
     /// LoRAs merged into the weights while this request runs (read with the pipeline's
     /// `loadLoRA`), each with its multiplier.
     public var loras: [LoRAApplication] = []
+    /// SDXL micro-conditioning (`MicroConditioning`; ignored by other models): the size the image
+    /// is said to have been before cropping, nil = the output size.
+    public var originalSize: DiffusersFolder.Size? = nil
+    /// The top-left corner the image is said to have been cropped at; nil = (0, 0).
+    public var crop: ImageCrop? = nil
+    /// The size the image is said to be; nil = the output size.
+    public var targetSize: DiffusersFolder.Size? = nil
+    /// For refiners (`requires_aesthetics_score`): the aesthetic score the conditional rows carry,
+    /// and the unconditional rows' (diffusers' 6 and 2.5).
+    public var aestheticScore: Float = 6
+    public var negativeAestheticScore: Float = 2.5
 
     public init(prompt: String) { self.prompt = prompt }
 

@@ -14,7 +14,7 @@ public protocol ModelFamily: Sendable {
 /// The model families Diffuse loads, found by a folder's pipeline class.
 public enum ModelFamilies {
     /// Every family, in lookup order.
-    public static let all: [any ModelFamily] = [StableDiffusionFamily()]
+    public static let all: [any ModelFamily] = [StableDiffusionFamily(), StableDiffusionXLFamily()]
 
     /// The family that loads `folder`'s `_class_name`.
     /// - Throws: `PipelineError` naming the class and the ones Diffuse loads.

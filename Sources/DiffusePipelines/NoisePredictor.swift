@@ -20,6 +20,10 @@ public protocol NoisePredictor: Module {
     /// The width of the guidance-scale embedding it takes (`Conditioning.guidanceEmbedding`); nil
     /// when guidance is classifier-free (or absent) for it.
     var guidanceEmbeddingDimension: Int? { get }
+    /// The width of the pooled text embedding it adds to the time embedding together with
+    /// `timeIDCount` time ids (`Conditioning.addedTextEmbeds`, `addedTimeIDs`: SDXL's "text_time"),
+    /// when `timeIDWidth` — the width of each id's sinusoidal embedding — is set; nil otherwise.
+    var timeIDWidth: Int? { get }
     /// `sample` `[B, inputChannels, h, w]`, one timestep per batch entry (or one for all), and
     /// the prompts' `conditioning` (B rows; ignored when unconditional) → `[B, outputChannels, h, w]`.
     func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor
@@ -32,11 +36,20 @@ extension UNet2DConditionModel: NoisePredictor {
     public var contextDimension: Int? { config.crossAttentionDim[0] }
     public var pooledDimension: Int? { config.classEmbeddingInputDim }
     public var guidanceEmbeddingDimension: Int? { config.timeConditionDim }
+    public var timeIDWidth: Int? { config.additionTimeEmbedDim }
     public func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor {
         guard let conditioning else { preconditionFailure("UNet2DConditionModel needs token states to attend to") }
         precondition(pooledDimension == nil || conditioning.pooled != nil, "UNet2DConditionModel: this model needs pooled prompt embeddings")
+        var added: (textEmbeds: Tensor, timeIDs: Tensor)? = nil
+        if timeIDWidth != nil {
+            guard let textEmbeds = conditioning.addedTextEmbeds, let timeIDs = conditioning.addedTimeIDs else {
+                preconditionFailure("UNet2DConditionModel: this text_time model needs text embeds and time ids")
+            }
+            added = (textEmbeds, timeIDs)
+        }
         return self(sample, timesteps: timesteps, encoderHiddenStates: conditioning.tokens,
-                    classLabels: pooledDimension == nil ? nil : conditioning.pooled, timestepCondition: conditioning.guidanceEmbedding)
+                    classLabels: pooledDimension == nil ? nil : conditioning.pooled, timestepCondition: conditioning.guidanceEmbedding,
+                    addedConditions: added)
     }
 }
 
@@ -47,6 +60,7 @@ extension UNet2DModel: NoisePredictor {
     public var contextDimension: Int? { nil }
     public var pooledDimension: Int? { nil }
     public var guidanceEmbeddingDimension: Int? { nil }
+    public var timeIDWidth: Int? { nil }
     public func predict(_ sample: Tensor, timesteps: [Float], conditioning: Conditioning?) -> Tensor {
         self(sample, timesteps: timesteps)
     }

@@ -18,6 +18,7 @@ extension GenerationRequest {
     /// The properties of a request, by their Swift names (`PipelineError.parameter`).
     public enum Parameter: String, Sendable, CaseIterable {
         case prompt, negativePrompt, sampler, steps, guidance, eta, seed, width, height, count, initImage, strength, mask, loras
+        case originalSize, crop, targetSize, aestheticScore, negativeAestheticScore, refiner, refinerStart
 
         /// The name in kebab case (`initImage` → `init-image`), as command-line flags spell it.
         public var kebabCase: String {

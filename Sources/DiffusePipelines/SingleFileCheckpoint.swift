@@ -88,7 +88,8 @@ extension DiffusionPipeline {
     ///
     /// SD 1.x files carry a CLIP ViT-L text encoder (`cond_stage_model.transformer.*`), SD 2.x
     /// files an OpenCLIP one (`cond_stage_model.model.*`, see `OpenCLIPCheckpointKeys`); the
-    /// version is told by which is there.
+    /// version is told by which is there. SDXL files (`SDXLCheckpointKeys.isSDXL`) load with
+    /// `load(sdxlSingleFile:)` and SDXL base's configs, `tokenizer` naming both tokenizers' folder.
     ///
     /// - Parameters:
     ///   - configs: the model configurations; nil = the built-in ones of the file's version
@@ -100,6 +101,12 @@ extension DiffusionPipeline {
                             weights precision: WeightPrecision = .float32, predictionType: String? = nil) throws -> DiffusionPipeline {
         let weights = try SafeTensorsWeights(url)
         let names = weights.tensorNames
+        if SDXLCheckpointKeys.isSDXL(names) {
+            guard configs == nil, predictionType == nil else {
+                throw PipelineError("\(url.path) is an SDXL single file: it takes SDXL configs (load(sdxlSingleFile:)) and no prediction type")
+            }
+            return try load(sdxlSingleFile: url, tokenizers: tokenizer, weights: precision)
+        }
         let openCLIP = names.contains(where: { $0.hasPrefix(OpenCLIPCheckpointKeys.prefix) })
         guard names.contains(where: { $0.hasPrefix(LDMCheckpointKeys.unetPrefix) }) else {
             throw PipelineError("\(url.path) has no \(LDMCheckpointKeys.unetPrefix)* tensors: not a single-file Stable Diffusion checkpoint")

@@ -207,6 +207,13 @@ public struct GenerationParameters: Sendable {
             case .strength: return strength
             case .mask: return mask
             case .loras: return loras
+            case .originalSize: return "original_size"
+            case .crop: return "crop"
+            case .targetSize: return "target_size"
+            case .aestheticScore: return "aesthetic_score"
+            case .negativeAestheticScore: return "negative_aesthetic_score"
+            case .refiner: return "refiner"
+            case .refinerStart: return "refiner_start"
             }
         }
     }

@@ -39,6 +39,8 @@ actor TestServers {
         case embeddings
         /// Its own sd1 model, two workers, `--lora-dir` the LoRA fixtures.
         case loras
+        /// The tiny SDXL folder (Fixtures/sdxl/base).
+        case sdxl
 
         var configuration: ServerConfiguration {
             var c = ServerConfiguration()
@@ -68,7 +70,7 @@ actor TestServers {
             case .loras:
                 c.workers = 2
                 c.loraDirectory = TestServers.fixtures.appendingPathComponent("lora")
-            case .inpainting, .diverging, .embeddings:
+            case .inpainting, .diverging, .embeddings, .sdxl:
                 break
             }
             return c
@@ -97,6 +99,8 @@ actor TestServers {
             model = try StableDiffusion.load(folder: TestServers.fixtures.appendingPathComponent("sd/inpaint"))
         case .loras:
             model = try StableDiffusion.load(folder: TestServers.modelFolder)
+        case .sdxl:
+            model = try DiffusionPipeline.load(folder: TestServers.fixtures.appendingPathComponent("sdxl/base"))
         case .diverging:
             model = try StableDiffusion.load(folder: TestServers.modelFolder)
             for (_, parameter) in model.unet.namedParameters() {

@@ -59,6 +59,12 @@ public struct LoRA: @unchecked Sendable {
             parsed.role = .alpha
             groups[parsed, default: [:]][role] = key
         }
+        // Keys for SDXL's second text encoder on a model without one: said before any shape check.
+        if groups.keys.contains(where: { $0.component == .textEncoder2 }), !targets.has(.textEncoder2) {
+            let missing = groups.filter { targets.target(for: $0.key) == nil }.flatMap { $0.value.values }
+            throw Self.unmatched(unknown + missing, of: weights.tensorNames.count, file: path,
+                                 hint: "an SDXL LoRA: it has keys for a second text encoder, which this model does not have")
+        }
         var layers: [LoRALayer] = []
         for (layerKey, roles) in groups {
             guard let target = targets.target(for: layerKey) else {
@@ -69,12 +75,18 @@ public struct LoRA: @unchecked Sendable {
                                          module: layerKey.module, file: path))
         }
         guard unknown.isEmpty else {
-            let sorted = unknown.sorted()
-            let list = sorted.prefix(3).joined(separator: ", ") + (sorted.count > 3 ? " and \(sorted.count - 3) more" : "")
-            throw LoRAError(file: path, "\(sorted.count) of \(weights.tensorNames.count) tensors match no layer of this model: \(list) (a LoRA for another model family, or a layout Diffuse does not read)")
+            throw Self.unmatched(unknown, of: weights.tensorNames.count, file: path,
+                                 hint: "a LoRA for another model family, or a layout Diffuse does not read")
         }
         guard !layers.isEmpty else { throw LoRAError(file: path, "no LoRA tensors in the file") }
         self.layers = layers.sorted { ($0.target.component.rawValue, $0.target.key) < ($1.target.component.rawValue, $1.target.key) }
+    }
+
+    /// The error for `keys` (of `total` tensors in `file`) that match no layer: the first three named.
+    static func unmatched(_ keys: [String], of total: Int, file: String, hint: String) -> LoRAError {
+        let sorted = keys.sorted()
+        let list = sorted.prefix(3).joined(separator: ", ") + (sorted.count > 3 ? " and \(sorted.count - 3) more" : "")
+        return LoRAError(file: file, "\(sorted.count) of \(total) tensors match no layer of this model: \(list) (\(hint))")
     }
 
     /// One layer from its tensors by role, its shapes checked against the target's weight.

@@ -20,9 +20,10 @@ public final class LoRATargets: @unchecked Sendable {
 
     private var names: [LoRAKey.Component: [LoRAKey.Spelling: [String: Target?]]] = [:]
 
-    /// The layers of `unet` (with LDM names when `layersPerBlock` is given: a `UNet2DConditionModel`)
-    /// and `textEncoder` (a CLIP text model); either may be nil.
-    public init(unet: Module?, layersPerBlock: Int?, textEncoder: Module?) {
+    /// The layers of `unet` (with LDM names when `layersPerBlock` is given: a `UNet2DConditionModel`),
+    /// `textEncoder` (a CLIP text model) and `textEncoder2` (SDXL's second, `lora_te2_` /
+    /// `text_encoder_2.`); any may be nil.
+    public init(unet: Module?, layersPerBlock: Int?, textEncoder: Module?, textEncoder2: Module? = nil) {
         if let unet {
             let parameters = Self.layers(unet)
             let upBlocksWithAttentions = Set(parameters.compactMap { entry -> Int? in
@@ -38,9 +39,10 @@ public final class LoRATargets: @unchecked Sendable {
                 }
             }
         }
-        if let textEncoder {
-            for (module, parameter) in Self.layers(textEncoder) {
-                let target = Target(component: .textEncoder, key: module + ".weight", parameter: parameter)
+        for (component, model) in [(LoRAKey.Component.textEncoder, textEncoder), (.textEncoder2, textEncoder2)] {
+            guard let model else { continue }
+            for (module, parameter) in Self.layers(model) {
+                let target = Target(component: component, key: module + ".weight", parameter: parameter)
                 add(target, as: module)
                 if module.hasPrefix("text_model.") { add(target, as: String(module.dropFirst("text_model.".count))) }
             }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The adapter configuration diffusers writes into a LoRA file's header (`__metadata__`
-/// `lora_adapter_metadata`: PEFT's `LoraConfig` per component, keys prefixed `unet.` and
-/// `text_encoder.`), from which a PEFT file's scale comes: `lora_alpha` (or the `alpha_pattern`
+/// `lora_adapter_metadata`: PEFT's `LoraConfig` per component, keys prefixed `unet.`,
+/// `text_encoder.` and `text_encoder_2.`), from which a PEFT file's scale comes: `lora_alpha` (or the `alpha_pattern`
 /// entry naming the module) / r, or / √r with `use_rslora`.
 struct PEFTAdapterConfig {
     var loraAlpha: Double
@@ -20,7 +20,7 @@ struct PEFTAdapterConfig {
             throw LoRAError(file: file, key: key, "is not a JSON object")
         }
         var result: [LoRAKey.Component?: PEFTAdapterConfig] = [:]
-        for (prefix, component) in [("unet", LoRAKey.Component.unet), ("text_encoder", .textEncoder)] {
+        for (prefix, component) in [("unet", LoRAKey.Component.unet), ("text_encoder", .textEncoder), ("text_encoder_2", .textEncoder2)] {
             guard let alphaValue = object["\(prefix).lora_alpha"] else { continue }
             guard let alpha = (alphaValue as? NSNumber)?.doubleValue, alpha.isFinite else {
                 throw LoRAError(file: file, key: key, "\(prefix).lora_alpha is not a number")

@@ -163,11 +163,21 @@ public final class CLIPTextModel: Module {
     ///   (textual-inversion vectors), read in place of the token-embedding table for those ids; the
     ///   table itself is not changed.
     public func callAsFunction(_ ids: [[Int]], extraTokenRows: Tensor? = nil) -> Tensor {
+        var h = textModel.embedded(ids, config: config, extraTokenRows: extraTokenRows)
+        for layer in textModel.encoder.layers { h = layer(h) }
+        return textModel.finalLayerNorm(h)
+    }
+}
+
+extension CLIPTextTransformer {
+    /// Token plus position embeddings of `ids` `[B, n, hidden]` (the encoder's input; see
+    /// `CLIPTextModel.callAsFunction` for `extraTokenRows`).
+    func embedded(_ ids: [[Int]], config: CLIPTextConfig, extraTokenRows: Tensor?) -> Tensor {
         let n = ids.first?.count ?? 0
         precondition(ids.allSatisfy { $0.count == n } && n <= config.maxPositions, "CLIPTextModel: \(ids.map(\.count)) tokens per prompt")
         let flat = ids.flatMap { $0 }
         let vocabulary = config.vocabSize, width = config.hiddenSize
-        let tokens = textModel.embeddings.tokenEmbedding(flat.map { $0 < vocabulary ? $0 : 0 }).reshaped(ids.count, n, width)
+        let tokens = embeddings.tokenEmbedding(flat.map { $0 < vocabulary ? $0 : 0 }).reshaped(ids.count, n, width)
         if let extraTokenRows {
             precondition(extraTokenRows.rank == 2 && extraTokenRows.shape[1] == width, "CLIPTextModel: extra token rows \(extraTokenRows.shape) for width \(width)")
             let rows = extraTokenRows.contiguous()
@@ -176,9 +186,24 @@ public final class CLIPTextModel: Module {
                 (tokens.pointer + position * width).update(from: rows.pointer + (id - vocabulary) * width, count: width)
             }
         }
-        let positions = textModel.embeddings.positionEmbedding(Array(0 ..< n)).unsqueezed(0)
-        var h = tokens + positions
-        for layer in textModel.encoder.layers { h = layer(h) }
-        return textModel.finalLayerNorm(h)
+        let positions = embeddings.positionEmbedding(Array(0 ..< n)).unsqueezed(0)
+        return tokens + positions
+    }
+
+    /// transformers' `output_hidden_states`: the encoder's input, then the output of each layer
+    /// (`layers + 1` tensors `[B, n, hidden]`, none layer-normed), and the last one after the
+    /// final layer norm (`last_hidden_state`).
+    func hiddenStates(_ ids: [[Int]], config: CLIPTextConfig, extraTokenRows: Tensor?) -> (all: [Tensor], last: Tensor) {
+        var states = [embedded(ids, config: config, extraTokenRows: extraTokenRows)]
+        for layer in encoder.layers { states.append(layer(states.last!)) }
+        return (states, finalLayerNorm(states.last!))
+    }
+}
+
+extension CLIPTextModel {
+    /// The hidden states of `ids` (`CLIPTextTransformer.hiddenStates`): `all[i]` after i layers,
+    /// `last` the final layer-normed output.
+    public func hiddenStates(_ ids: [[Int]], extraTokenRows: Tensor? = nil) -> (all: [Tensor], last: Tensor) {
+        textModel.hiddenStates(ids, config: config, extraTokenRows: extraTokenRows)
     }
 }

@@ -32,8 +32,9 @@ public enum OpenCLIPCheckpointKeys {
         public var unknown: [String] = []
     }
 
-    /// Maps every name under `prefix` for a text model with `layers` blocks of width `width`.
-    public static func mapping(_ names: [String], layers: Int, width: Int) -> Mapping {
+    /// Maps every name under `prefix` (SD 2.x's, unless another is given: SDXL's
+    /// `SDXLCheckpointKeys.secondEncoderPrefix`) for a text model with `layers` blocks of width `width`.
+    public static func mapping(_ names: [String], layers: Int, width: Int, prefix: String = OpenCLIPCheckpointKeys.prefix) -> Mapping {
         var out = Mapping()
         let direct = [
             "token_embedding.weight": "embeddings.token_embedding.weight",

@@ -33,6 +33,13 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
     /// `cond_proj` (diffusers' `time_cond_proj_dim`: LCM-distilled UNets take the guidance scale
     /// this way); nil when the model takes none.
     public var timeConditionDim: Int? = nil
+    /// The input width of the `add_embedding` that SDXL-style UNets (diffusers' `addition_embed_type`
+    /// "text_time") add to the time embedding: the pooled text embedding followed by the sinusoidal
+    /// embeddings of the time ids (`projection_class_embeddings_input_dim`); nil without one.
+    public var additionEmbeddingInputDim: Int? = nil
+    /// The width of each time id's sinusoidal embedding (`addition_time_embed_dim`); set with
+    /// `additionEmbeddingInputDim`.
+    public var additionTimeEmbedDim: Int? = nil
 
     public init() {}
 
@@ -113,7 +120,32 @@ public struct UNet2DConditionConfig: Sendable, Equatable {
             }
             timeConditionDim = width
         }
-        for key in ["addition_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
+        switch try c.optionalString("addition_embed_type") {
+        case nil: break
+        case "text_time":
+            for key in ["projection_class_embeddings_input_dim", "addition_time_embed_dim"] where !c.has(key) {
+                throw ModelConfigError(source: c.source, key: key, problem: "is required when addition_embed_type is \"text_time\"")
+            }
+            guard classEmbeddingInputDim == nil else {
+                throw ModelConfigError(source: c.source, key: "class_embed_type",
+                                       problem: "cannot be combined with addition_embed_type \"text_time\" (both read projection_class_embeddings_input_dim)")
+            }
+            let input = try c.int("projection_class_embeddings_input_dim", default: 0)
+            let timeWidth = try c.int("addition_time_embed_dim", default: 0)
+            guard timeWidth >= 2, timeWidth % 2 == 0, timeWidth <= ModelConfig.maxWidth else {
+                throw ModelConfigError(source: c.source, key: "addition_time_embed_dim", problem: "must be a positive even width (got \(timeWidth))")
+            }
+            guard input > timeWidth, input <= 4 * ModelConfig.maxWidth else {
+                throw ModelConfigError(source: c.source, key: "projection_class_embeddings_input_dim",
+                                       problem: "(\(input)) must be wider than addition_time_embed_dim (\(timeWidth)): it holds the pooled text embedding and the time ids' embeddings")
+            }
+            additionEmbeddingInputDim = input
+            additionTimeEmbedDim = timeWidth
+        case let other?:
+            throw ModelConfigError(source: c.source, key: "addition_embed_type",
+                                   problem: "is \(other); Diffuse implements only \"text_time\" (SDXL)")
+        }
+        for key in ["num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
                     "time_embedding_act_fn", "timestep_post_act", "time_embedding_dim",
                     "cross_attention_norm"] {
             try c.requireUnset(key, feature: "the \(key) option")

@@ -11,6 +11,10 @@ public final class UNet2DConditionModel: Module {
     /// Projects `classLabels` `[B, classEmbeddingInputDim]` into the time embedding (diffusers'
     /// `class_embed_type` "projection"); nil when the config has no class embedding.
     public let classEmbedding: TimestepEmbedding?
+    /// Projects `[pooled text embedding, time ids' sinusoidal embeddings]`
+    /// `[B, additionEmbeddingInputDim]` into the time embedding (diffusers' `add_embedding` for
+    /// `addition_embed_type` "text_time", SDXL); nil when the config has none.
+    public let addEmbedding: TimestepEmbedding?
     public let downBlocks: [UNetDownBlock]
     public let midBlock: UNetMidBlock
     public let upBlocks: [UNetUpBlock]
@@ -31,6 +35,7 @@ public final class UNet2DConditionModel: Module {
         convIn = Conv2d(config.inChannels, ch[0], kernel: 3, padding: 1)
         timeEmbedding = TimestepEmbedding(inChannels: ch[0], dim: tembDim, conditionDim: config.timeConditionDim)
         classEmbedding = config.classEmbeddingInputDim.map { TimestepEmbedding(inChannels: $0, dim: tembDim) }
+        addEmbedding = config.additionEmbeddingInputDim.map { TimestepEmbedding(inChannels: $0, dim: tembDim) }
 
         func transformer(_ channels: Int, block: Int, heads: Int) -> Transformer2DModel {
             Transformer2DModel(channels: channels, heads: heads, headDim: channels / heads, contextDim: config.crossAttentionDim[block],
@@ -105,26 +110,30 @@ public final class UNet2DConditionModel: Module {
     ///   - timestepCondition: `[B, timeConditionDim]` (diffusers' `timestep_cond`, e.g. a guidance-scale
     ///     embedding) added to the time embedding's input through its `cond_proj`; ignored when the
     ///     config has no `time_cond_proj_dim`, as in diffusers.
+    ///   - addedConditions: for "text_time" UNets (SDXL; required exactly when the config has
+    ///     `addEmbedding`), diffusers' `added_cond_kwargs`: the pooled text embeddings `[B, P]` and
+    ///     the time ids `[B, k]` (original size, crop, target size or aesthetic score), each id
+    ///     embedded sinusoidally to `additionTimeEmbedDim`; P + k · that is the add embedding's input width.
     /// - Returns: the model output `[B, outChannels, h, w]`.
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, classLabels: Tensor? = nil,
-                               timestepCondition: Tensor? = nil) -> Tensor {
+                               timestepCondition: Tensor? = nil, addedConditions: (textEmbeds: Tensor, timeIDs: Tensor)? = nil) -> Tensor {
         OneDNNConvolution.$algorithm.withValue(convolutionAlgorithm) {
             forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels,
-                    timestepCondition: timestepCondition)
+                    timestepCondition: timestepCondition, addedConditions: addedConditions)
         }
     }
 
     /// The same model on `Variable`s (training: gradients reach the parameters' leaves, see
     /// `Module.beginTraining()`) or any other `TensorValue`. The timestep embedding is a constant.
     public func callAsFunction<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T? = nil,
-                                               timestepCondition: T? = nil) -> T {
+                                               timestepCondition: T? = nil, addedConditions: (textEmbeds: T, timeIDs: Tensor)? = nil) -> T {
         forward(sample, timesteps: timesteps, encoderHiddenStates: encoderHiddenStates, classLabels: classLabels,
-                timestepCondition: timestepCondition)
+                timestepCondition: timestepCondition, addedConditions: addedConditions)
     }
 
     /// The forward pass, written once for both value types.
     private func forward<T: TensorValue>(_ sample: T, timesteps: [Float], encoderHiddenStates: T, classLabels: T?,
-                                         timestepCondition: T?) -> T {
+                                         timestepCondition: T?, addedConditions: (textEmbeds: T, timeIDs: Tensor)?) -> T {
         let batch = sample.shape[0]
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: batch) : timesteps
         precondition(ts.count == batch, "UNet: \(timesteps.count) timesteps for a batch of \(batch)")
@@ -143,6 +152,13 @@ public final class UNet2DConditionModel: Module {
         case (nil, nil): break
         case (_?, nil): preconditionFailure("UNet: this model has a class embedding and needs class labels")
         case (nil, _?): preconditionFailure("UNet: class labels given to a model without a class embedding")
+        }
+        switch (addEmbedding, addedConditions) {
+        case (let embedding?, let added?):
+            temb = temb + embedding(textTimeEmbedding(added.textEmbeds, timeIDs: added.timeIDs, batch: batch))
+        case (nil, nil): break
+        case (_?, nil): preconditionFailure("UNet: this model has an add_embedding (text_time) and needs text embeds and time ids")
+        case (nil, _?): preconditionFailure("UNet: text embeds and time ids given to a model without an add_embedding")
         }
         let checkpointing = gradientCheckpointing
         // Checked between blocks (`Cancellation`): a cancelled call returns zeros, which its caller discards.
@@ -170,5 +186,19 @@ public final class UNet2DConditionModel: Module {
         }
         h = convNormOut(h, silu: true)
         return convOut(h)
+    }
+
+    /// `add_embedding`'s input for "text_time" (diffusers' `get_aug_embed`): each row's pooled
+    /// text embedding `[B, P]` followed by the sinusoidal embeddings (`add_time_proj`, width
+    /// `additionTimeEmbedDim`, the time embedding's flip and shift) of its k time ids, one after the other.
+    private func textTimeEmbedding<T: TensorValue>(_ textEmbeds: T, timeIDs: Tensor, batch: Int) -> T {
+        let width = config.additionTimeEmbedDim!, input = config.additionEmbeddingInputDim!
+        precondition(timeIDs.rank == 2 && timeIDs.shape[0] == batch, "UNet: time ids are \(timeIDs.shape) for a batch of \(batch)")
+        precondition(textEmbeds.shape == [batch, input - timeIDs.shape[1] * width],
+                     "UNet: text embeds are \(textEmbeds.shape) and \(timeIDs.shape[1]) time ids of width \(width), for an add_embedding input of \(input)")
+        let timeEmbeds = Tensor.timestepEmbedding(timeIDs.contiguous().scalars, dim: width, flipSinToCos: config.flipSinToCos,
+                                                  downscaleFreqShift: Float(config.freqShift))
+            .reshaped([batch, timeIDs.shape[1] * width])
+        return T.concatenate([textEmbeds, T.constant(timeEmbeds)], axis: 1)
     }
 }

@@ -13,7 +13,7 @@ struct Generate: ParsableCommand {
         Noto Color Emoji bitmaps; use --upscale to enlarge its output) is used.
 
         --model takes a diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, \
-        scheduler/) or a single-file Stable Diffusion 1.x or 2.x .safetensors checkpoint (original \
+        scheduler/; an SDXL folder adds text_encoder_2/ and tokenizer_2/) or a single-file Stable Diffusion 1.x or 2.x .safetensors checkpoint (original \
         CompVis / Stability key names; it needs --tokenizer, a folder with CLIP's vocab.json and \
         merges.txt, e.g. the tokenizer/ of a diffusers folder of the same version). Single files get \
         diffusers' configs for their version: SD 2.x ones are taken as stable-diffusion-2-1 \
@@ -52,6 +52,8 @@ struct Generate: ParsableCommand {
 
     @OptionGroup(title: "Textual inversion") var embeddingOptions: EmbeddingOptions
 
+    @OptionGroup(title: "SDXL micro-conditioning") var microConditioning: MicroConditioningOptions
+
     @Option(help: "Random seed (the same seed gives the same image).")
     var seed: UInt64 = 0
 
@@ -73,6 +75,13 @@ struct Generate: ParsableCommand {
     @Option(help: "Inpainting mask (PNG, same size as the init image): white = repaint.")
     var mask: String?
 
+    @Option(help: ArgumentHelp("SDXL: a refiner folder (requires_aesthetics_score) that denoises the last part of the schedule.", valueName: "dir"))
+    var refiner: String?
+
+    @Option(help: ArgumentHelp("With --refiner: the fraction of the schedule the base model runs before the refiner takes over, 0…1 (default 0.8; diffusers' denoising_end / denoising_start).",
+                               valueName: "fraction"))
+    var refinerStart = 0.8
+
     @Option(help: "Enlarge the written PNG by this integer factor (nearest neighbour; for small models).")
     var upscale = 1
 
@@ -90,6 +99,10 @@ struct Generate: ParsableCommand {
         if let width, width <= 0 || width % 8 != 0 { throw ValidationError("--width \(width) is not a positive multiple of 8") }
         if let height, height <= 0 || height % 8 != 0 { throw ValidationError("--height \(height) is not a positive multiple of 8") }
         if mask != nil && initImage == nil { throw ValidationError("--mask needs --init-image") }
+        if refiner != nil {
+            guard refinerStart > 0 && refinerStart < 1 else { throw ValidationError("--refiner-start \(refinerStart) is not between 0 and 1") }
+            if initImage != nil { throw ValidationError("--refiner runs after text-to-image only; drop --init-image or --refiner") }
+        }
     }
 
     func run() throws {
@@ -111,6 +124,7 @@ struct Generate: ParsableCommand {
         request.seed = seed
         request.count = count
         request.strength = strength
+        microConditioning.apply(to: &request)
         if let initImage {
             let image = try Self.readImage(initImage, option: "--init-image")
             request.initImage = image
@@ -145,13 +159,19 @@ struct Generate: ParsableCommand {
         }
         Self.notePromptReading(request, pipeline: pipeline, guided: guidance > 1 && pipeline.unet.guidanceEmbeddingDimension == nil)
 
+        let refinerPipeline = try refiner.map { try Self.loadRefiner($0, weights: modelOptions.weights) }
         let bar = ProgressBar(label: "generating")
         let images: [PNGImage]
         let started = DispatchTime.now().uptimeNanoseconds
         do {
-            images = try pipeline.generate(request) { p in
+            let report: (GenerationProgress) -> Bool = { p in
                 bar.update(step: p.step, total: p.totalSteps, elapsed: p.elapsed)
                 return true
+            }
+            if let refinerPipeline {
+                images = try pipeline.generate(request, refiner: refinerPipeline, refinerStart: refinerStart, progress: report)
+            } else {
+                images = try pipeline.generate(request, progress: report)
             }
         } catch let error as PipelineError {
             throw CLIError(error)
@@ -187,6 +207,23 @@ struct Generate: ParsableCommand {
                 FileHandle.standardError.write(Data("warning: \(option) is \(dropped) token\(dropped == 1 ? "" : "s") over CLIP's 75; the last \(dropped) are dropped (--prompt-syntax a1111 reads any length)\n".utf8))
             }
         }
+    }
+
+    /// The SDXL refiner folder at `path`, or a one-line error naming `--refiner` (missing, not a
+    /// folder, not a refiner).
+    static func loadRefiner(_ path: String, weights: WeightPrecision) throws -> DiffusionPipeline {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("--refiner: \(path) is not a folder (an SDXL refiner's diffusers folder)")
+        }
+        let refiner: DiffusionPipeline
+        do { refiner = try DiffusionPipeline.load(folder: URL(fileURLWithPath: path), weights: weights) } catch {
+            throw CLIError("--refiner: \(error)")
+        }
+        guard refiner.isRefiner else {
+            throw CLIError("--refiner: \(path) is not an SDXL refiner (its model_index.json does not set requires_aesthetics_score)")
+        }
+        return refiner
     }
 
     /// The PNG at `path`, or a one-line error naming the option and the path (missing, a folder,
