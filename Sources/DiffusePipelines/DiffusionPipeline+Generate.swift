@@ -47,12 +47,7 @@ extension DiffusionPipeline {
         }
 
         // 2. Timesteps.
-        var scheduler: any Scheduler
-        do {
-            scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps, eta: request.eta)
-        } catch SchedulerError.invalidArgument(let message) {
-            throw PipelineError(message, parameter: message.hasPrefix("eta ") ? .eta : message.hasPrefix("steps ") ? .steps : .sampler)
-        }
+        var scheduler = try makeScheduler(for: request)
         var timesteps = scheduler.timesteps
         if let denoisingEnd {
             let cutoff = discreteTimestepCutoff(denoisingEnd)
@@ -117,6 +112,16 @@ extension DiffusionPipeline {
     }
 
     /// Samples → image tensor `[B, 3, H, W]` in about [-1, 1] (`decoder.decode`).
+    /// The request's sampler (the folder's scheduler when nil) set up for its steps and η.
+    /// - Throws: `PipelineError` naming `sampler`, `steps` or `eta`.
+    func makeScheduler(for request: GenerationRequest) throws -> any Scheduler {
+        do {
+            return try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps, eta: request.eta)
+        } catch SchedulerError.invalidArgument(let message) {
+            throw PipelineError(message, parameter: message.hasPrefix("eta ") ? .eta : message.hasPrefix("steps ") ? .steps : .sampler)
+        }
+    }
+
     public func decode(_ latents: Tensor) -> Tensor { decoder.decode(latents) }
 
     /// A cheap picture of the samples after a step (`GenerationProgress.latents`): the pixels

@@ -60,12 +60,7 @@ extension DiffusionPipeline {
             conditioning = guidance.batched(conditional: encoded.conditional.repeatingRows(request.count),
                                             unconditional: encoded.unconditional?.repeatingRows(request.count))
         }
-        var scheduler: any Scheduler
-        do {
-            scheduler = try Schedulers.make(name: request.sampler, config: schedulerConfig, steps: request.steps, eta: request.eta)
-        } catch SchedulerError.invalidArgument(let message) {
-            throw PipelineError(message, parameter: message.hasPrefix("eta ") ? .eta : message.hasPrefix("steps ") ? .steps : .sampler)
-        }
+        var scheduler = try makeScheduler(for: request)
         let all = scheduler.timesteps
         let cutoff = discreteTimestepCutoff(start)
         var count = all.filter { $0 < cutoff }.count
