@@ -199,6 +199,24 @@ import Testing
         }
     }
 
+    /// The fixture's files are float16, so float16 storage loses nothing: UNet and text-encoder
+    /// adapters trained over float16 base weights (read again in the backward pass instead of
+    /// kept as float32 copies on the tape) are bit-identical to those trained over float32 ones.
+    @Test func float16BaseWeightsTrainTheSameFactorsAsFloat32Ones() throws {
+        try Self.inWorkFolder("lora-half-same") { work, data in
+            var factors: [[String: [Float]]] = []
+            for precision in [WeightPrecision.float32, .float16] {
+                let trainer = try Self.trainer(data: data, output: work.appendingPathComponent(precision.rawValue), steps: 2,
+                                               precision: precision, textEncoder: true)
+                try trainer.run(resume: false)
+                let lora = try #require(trainer.lora)
+                factors.append(Dictionary(uniqueKeysWithValues: lora.namedParameters().map { ($0.key, $0.parameter.value.scalars) }))
+            }
+            #expect(factors[0].count == 2 * (48 + 8))
+            #expect(factors[0] == factors[1])
+        }
+    }
+
     @Test func badLoRAFlagsAreOneLineErrorsNamingTheFlag() throws {
         try Self.inWorkFolder("lora-bad", needsBinary: true) { work, data in
             let configURL = work.appendingPathComponent("unet.json")
