@@ -5,6 +5,7 @@ import DiffuseModels
 import DiffuseNN
 import DiffusePipelines
 import DiffuseSchedulers
+import DiffuseTensor
 import DiffuseTraining
 import Foundation
 
@@ -50,7 +51,8 @@ struct Train: ParsableCommand {
         --lora-targets attention+ff adds the feed-forward layers, all-linear every linear layer, or \
         give comma-separated module names); --lora-text-encoder also adapts the CLIP text encoder's \
         q_proj, k_proj, v_proj and out_proj (and mlp.fc1, mlp.fc2 with attention+ff); the model's \
-        own weights stay frozen (and float16 with --weights float16). The output folder gets pytorch_lora_weights.safetensors in kohya's \
+        own weights stay frozen (and float16 with --weights float16). The output folder gets \
+        pytorch_lora_weights.safetensors in kohya's \
         layout, which `diffuse generate --lora`, diffusers' load_lora_weights and AUTOMATIC1111 \
         read. LoRA training keeps no EMA.
 
@@ -201,7 +203,7 @@ struct Train: ParsableCommand {
     @Flag(help: "With --lora-rank: also train adapters on the CLIP text encoder (q_proj, k_proj, v_proj, out_proj; with --lora-targets attention+ff also mlp.fc1, mlp.fc2), written as lora_te_… keys.")
     var loraTextEncoder = false
 
-    @Option(help: "With --lora-rank: keep the frozen UNet weights as float32 or float16 (half their memory; lowers the peak only with --gradient-checkpointing, see BENCHMARKS.md).")
+    @Option(help: "With --lora-rank: keep the frozen UNet and text-encoder weights as float32 or float16 (half their memory, read again in the backward pass; see BENCHMARKS.md).")
     var weights: WeightPrecision = .float32
 
     func validate() throws {
@@ -403,6 +405,8 @@ struct Train: ParsableCommand {
             return true
         }
         bar.finish()
+        // DIFFUSE_PROFILE=1: where the steps' time went, op by op (forward ops and backward nodes).
+        if OpProfile.enabled { print(OpProfile.report()) }
         if stopRequested != 0 {
             let name = stopRequested == SIGTERM ? "SIGTERM" : "SIGINT"
             FileHandle.standardError.write(Data("stopped by \(name) at step \(state.step) of \(steps); continue with the same command and --resume\n".utf8))
