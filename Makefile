@@ -134,7 +134,7 @@ bench-lora-train: build
 	      open(f'out/lora-bench-data/{i}.txt', 'w').write(c)) for i, c in enumerate(['a photograph of an astronaut riding a horse', 'a red apple'])]"
 	@for rank in $(LORA_BENCH_RANKS); do \
 	    $(BENCH_ENV) $(REFERENCE_PYTHON) tools/bench_lora_train.py --model "$(SD15_DIR)" --data out/lora-bench-data --rank $$rank \
-	        --binary $(BIN) --diffuse-args "$(LORA_BENCH_ARGS)" || exit 1; \
+	        --binary $(BIN) --diffuse-args="$(LORA_BENCH_ARGS)" || exit 1; \
 	done
 
 ## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue).

@@ -14,7 +14,8 @@ within a pair means much on a shared machine. Prints one summary line per engine
 images per second (Diffuse ÷ PyTorch, from the medians).
 
 Run:  /tmp/torch-venv/bin/python tools/bench_lora_train.py --model /tmp/sd15-random --data /tmp/lorat-bench/data \\
-          --rank 4 [--steps 3] [--diffuse-args "--weights float16"] [--skip-torch] [--skip-diffuse]
+          --rank 4 [--steps 3] [--diffuse-args="--weights float16"] [--skip-torch] [--skip-diffuse]
+      (give --diffuse-args with "=": a value starting with "--" is otherwise read as an option)
 """
 import argparse
 import os
