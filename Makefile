@@ -3,7 +3,7 @@ SWIFT ?= swift
 CONFIG := -c release
 BIN := .build/release/diffuse
 
-.PHONY: deps build install uninstall test test-faults test-browser demo bench bench-few-step clean train-default train-wide train-classifier eval-default
+.PHONY: deps build install uninstall test test-faults test-browser demo bench bench-few-step bench-lora-train clean train-default train-wide train-classifier eval-default
 
 ## deps: install the Debian packages and data the build and tests need (idempotent)
 deps:
@@ -117,6 +117,24 @@ bench-few-step: build
 	            --turbo-model out/sd15-turbo --taesd "$(TAESD_DIR)" --png out/bench-few-step-$$engine.png \
 	            --ir-cache out/openvino-ir out/bench-few-step.jsonl || exit 1; \
 	    done; fi; \
+	done
+
+## bench-lora-train: LoRA training at 512² on SD15_DIR's random SD 1.5 weights (issue 24), rank 4 then 32:
+## each `diffuse train --lora-rank R` (3 steps, step 1 untimed) right before the PyTorch step of
+## diffusers' train_text_to_image_lora.py (tools/bench_lora_train_reference.py, 1 warm-up + 2 steps);
+## seconds per step, images/s ratio and peak RSS per process. Needs REFERENCE_PYTHON (torch, diffusers, peft).
+## LORA_BENCH_ARGS adds diffuse train flags (e.g. --weights float16).
+LORA_BENCH_RANKS ?= 4 32
+LORA_BENCH_ARGS ?=
+bench-lora-train: build
+	@test -n "$(REFERENCE_PYTHON)" || { echo "set REFERENCE_PYTHON=/path/to/python with torch, diffusers and peft"; exit 1; }
+	@test -d "$(SD15_DIR)" || { echo "no $(SD15_DIR): $(REFERENCE_PYTHON) tools/make_sd15_random.py $(SD15_DIR) makes one"; exit 1; }
+	@mkdir -p out/lora-bench-data && $(REFERENCE_PYTHON) -c "import numpy as n; from PIL import Image; r = n.random.default_rng(0); \
+	    [(Image.fromarray(r.integers(0, 256, (512, 512, 3), dtype=n.uint8)).save(f'out/lora-bench-data/{i}.png'), \
+	      open(f'out/lora-bench-data/{i}.txt', 'w').write(c)) for i, c in enumerate(['a photograph of an astronaut riding a horse', 'a red apple'])]"
+	@for rank in $(LORA_BENCH_RANKS); do \
+	    $(BENCH_ENV) $(REFERENCE_PYTHON) tools/bench_lora_train.py --model "$(SD15_DIR)" --data out/lora-bench-data --rank $$rank \
+	        --binary $(BIN) --diffuse-args="$(LORA_BENCH_ARGS)" || exit 1; \
 	done
 
 ## train-default: retrain the bundled emoji model from scratch (resumable: run it again to continue).

@@ -4,8 +4,8 @@ fixture (Tests/Fixtures/sd/sd1) in diffusers' StableDiffusionPipeline, `load_lor
 (the folder's pytorch_lora_weights.safetensors, kohya layout), generates the LoRA tests' request
 (DDIM, 4 steps, guidance 7.5, seed 7, 32×32) and compares the image with Diffuse's PNG of the same
 request (`diffuse generate --model Tests/Fixtures/sd/sd1 --lora FOLDER/pytorch_lora_weights.safetensors …`).
-Also prints how far the LoRA moves diffusers' image from the base model's (so a LoRA that did not
-load would show).
+Also prints how far the LoRA moves diffusers' image from the base model's, and the text encoder's
+output (a text-encoder LoRA, `--lora-text-encoder`, that did not load would show as 0).
 
 Run:  /tmp/torch-venv/bin/python tools/check_lora_training_diffusers.py FOLDER DIFFUSE.png [--save diffusers.png]
 Exit status 1 when the images differ by more than 1/255 in any channel.
@@ -36,6 +36,13 @@ def image(pipe):
                                generator=torch.Generator().manual_seed(7), output_type="pil").images[0].convert("RGB"), dtype=np.int32)
 
 
+def text_states(pipe):
+    ids = pipe.tokenizer(["a photograph of an astronaut riding a horse"], padding="max_length",
+                         max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
+    with torch.no_grad():
+        return pipe.text_encoder(ids)[0]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder")
@@ -46,15 +53,17 @@ def main():
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     base = image(pipe)
+    base_states = text_states(pipe)
     pipe.load_lora_weights(args.folder)
     with_lora = image(pipe)
+    states_change = float((text_states(pipe) - base_states).abs().max())
     if args.save:
         Image.fromarray(with_lora.astype(np.uint8)).save(args.save)
     diffuse = np.asarray(Image.open(args.diffuse_png).convert("RGB"), dtype=np.int32)
     difference = int(np.abs(with_lora - diffuse).max())
     change = int(np.abs(with_lora - base).max())
     print(f"diffusers load_lora_weights({args.folder}): the LoRA changes diffusers' image by up to {change}/255; "
-          f"Diffuse's image differs from diffusers' by up to {difference}/255")
+          f"Diffuse's image differs from diffusers' by up to {difference}/255; the text encoder's states change by up to {states_change:.4g}")
     sys.exit(0 if difference <= 1 else 1)
 
 

@@ -170,7 +170,12 @@ final class HalfValues: ParameterStorage, @unchecked Sendable {
 }
 
 extension TensorValue {
-    /// `parameter` as this value type: its value for `Tensor`, its leaf (or a constant) for `Variable`.
+    /// `parameter` as this value type: its value for `Tensor`, its leaf (or a constant) for
+    /// `Variable` — for a frozen float16 parameter a constant that the backward pass reads again
+    /// instead of keeping its float32 copy (`lift(frozen:reread:)`).
     @inlinable
-    public static func lift(_ parameter: Parameter) -> Self { lift(parameter.value, leaf: parameter.leaf) }
+    public static func lift(_ parameter: Parameter) -> Self {
+        if parameter.leaf == nil && parameter.isFloat16 { return lift(frozen: parameter.value, reread: { parameter.value }) }
+        return lift(parameter.value, leaf: parameter.leaf)
+    }
 }

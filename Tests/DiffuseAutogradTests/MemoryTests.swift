@@ -81,4 +81,37 @@ import Testing
         #expect(hidden == nil)
         #expect(Autograd.isRecording)
     }
+
+    /// A frozen weight made with `Variable(_:rereading:)` (how a float16 parameter enters a
+    /// `Variable` model): linear and conv2d keep no copy of its value for the backward pass — the
+    /// forward copy is freed as soon as the op returns — and read it again there, with the
+    /// gradients of a plainly kept weight.
+    @Test(arguments: ["linear", "conv2d"]) func aRereadWeightIsNotKeptUntilTheBackwardPass(op: String) {
+        var rng = TestRandom(seed: 162)
+        let shape = op == "linear" ? [6, 5] : [4, 3, 3, 3]
+        let weight = rng.tensor(shape, scale: 0.3)
+        let input = rng.tensor(op == "linear" ? [2, 7, 5] : [2, 3, 6, 6])
+        func apply(_ x: Variable, _ w: Variable) -> Variable {
+            op == "linear" ? x.linear(weight: w) : x.conv2d(weight: w, padding: Padding2D(1))
+        }
+        final class Reads { var count = 0 }
+        let reads = Reads()
+        let x = Variable(input, requiresGrad: true)
+        weak var forwardCopy: TensorStorage?
+        var loss: Variable
+        do {
+            let copy = weight.copied()
+            forwardCopy = copy.storage
+            let w = Variable(copy, rereading: { reads.count += 1; return weight.copied() })
+            loss = apply(x, w).squared().sum()
+        }
+        #expect(forwardCopy == nil, "the graph does not hold the forward copy of the weight")
+        #expect(reads.count == 0)
+        loss.backward()
+        #expect(reads.count == 1, "the backward pass read the weight again")
+
+        let plainX = Variable(input, requiresGrad: true)
+        apply(plainX, Variable(weight)).squared().sum().backward()
+        #expect(x.grad!.scalars == plainX.grad!.scalars)
+    }
 }

@@ -37,7 +37,7 @@ import Testing
 
     /// A LoRA trainer on the fixture's UNet (weights loaded at `precision`), CLIP text encoder and VAE.
     static func trainer(data: URL, output: URL, steps: Int, precision: WeightPrecision = .float32,
-                        targets: String? = nil) throws -> DiffusionTrainer {
+                        targets: String? = nil, textEncoder: Bool = false) throws -> DiffusionTrainer {
         let source = try DiffusersFolder(sd1)
         let unetConfig = try ModelConfig(contentsOf: source.configURL("unet"))
         let unet = try TrainableUNet(config: unetConfig)
@@ -55,9 +55,10 @@ import Testing
         c.loraRank = 4
         c.loraAlpha = 8
         c.loraTargets = targets
+        c.loraTextEncoder = textEncoder ? true : nil
         let export = ModelExport(unetClassName: unet.className, unetConfig: unetConfig.values, schedulerConfig: scheduler,
                                  textEncoder: .diffusers(folder: sd1), vaeSource: sd1)
-        return try DiffusionTrainer(unet: unet, textEncoder: try DiffusionPipeline.loadTextEncoder(source), vae: vae,
+        return try DiffusionTrainer(unet: unet, textEncoder: try DiffusionPipeline.loadTextEncoder(source, weights: precision), vae: vae,
                                     schedulerConfig: scheduler, export: export,
                                     dataset: ImageCaptionDataset(directory: data, size: 32), configuration: c, output: output)
     }
@@ -94,7 +95,7 @@ import Testing
                                         "--lora-rank", "4", "--lora-alpha", "8", "--steps", "3", "--batch-size", "2", "--lr", "1e-2",
                                         "--resolution", "32", "--seed", "3", "--caption-dropout", "0"])
             #expect(train.status == 0, "\(train.summary)")
-            let file = output.appendingPathComponent(UNetLoRA.fileName)
+            let file = output.appendingPathComponent(LoRANetwork.fileName)
             let tensors = try TrainerTestSupport.tensors(file)
             // One layer per attention projection of the fixture's UNet file (2 + 1 + 3 transformer blocks × 2 attentions × 4), 3 tensors each.
             let layers = try Self.unetKeys(endingWith: LoRATrainingTargets.attention)
@@ -107,7 +108,7 @@ import Testing
             // In process: the trained factors (from the last checkpoint) as adapters on a loaded pipeline.
             let pipeline = try DiffusionPipeline.load(folder: Self.sd1)
             let base = try pipeline.generate(Self.request())[0]
-            let adapters = try UNetLoRA(unet: pipeline.unet, rank: 4, alpha: 8, targets: LoRATrainingTargets("attention"), seed: 0)
+            let adapters = try LoRANetwork(unet: pipeline.unet, textEncoder: nil, rank: 4, alpha: 8, targets: LoRATrainingTargets("attention"), seed: 0)
             let checkpoint = try TrainerTestSupport.tensors(output.appendingPathComponent("checkpoints/checkpoint-000003/model.safetensors"))
             for (key, parameter) in adapters.namedParameters() {
                 let values = try #require(checkpoint[key], "checkpoint lacks \(key)")
@@ -138,23 +139,28 @@ import Testing
         }
     }
 
-    @Test func aStoppedAndResumedRunEndsAsTheUninterruptedOne() throws {
+    /// Also with text-encoder adapters (`textEncoder`): their factors and optimizer state are in
+    /// the checkpoints too, and CLIP's own weights stay as loaded.
+    @Test(arguments: [false, true]) func aStoppedAndResumedRunEndsAsTheUninterruptedOne(textEncoder: Bool) throws {
         try Self.inWorkFolder("lora-resume") { work, data in
 
-            let whole = try Self.trainer(data: data, output: work.appendingPathComponent("whole"), steps: 6)
-            let before = whole.unet.module.namedParameters().map { $0.parameter.value.scalars }
+            let whole = try Self.trainer(data: data, output: work.appendingPathComponent("whole"), steps: 6, textEncoder: textEncoder)
+            let frozen = whole.unet.module.namedParameters() + ((whole.textEncoder as? CLIPPromptEncoder)?.model.namedParameters() ?? [])
+            let before = frozen.map { $0.parameter.value.scalars }
             try whole.run(resume: false)
-            let after = whole.unet.module.namedParameters().map { $0.parameter.value.scalars }
-            #expect(before == after, "the UNet's own weights are frozen")
-            #expect(whole.unet.module.namedParameters().allSatisfy { $0.parameter.leaf == nil })
+            let after = frozen.map { $0.parameter.value.scalars }
+            #expect(before == after, "the UNet's and the text encoder's own weights are frozen")
+            #expect(frozen.allSatisfy { $0.parameter.leaf == nil })
+            let teKeys = try #require(whole.lora).namedParameters().filter { $0.key.hasPrefix("text_encoder.") }.count
+            #expect(teKeys == (textEncoder ? 16 : 0))
 
-            let first = try Self.trainer(data: data, output: work.appendingPathComponent("stopped"), steps: 6)
+            let first = try Self.trainer(data: data, output: work.appendingPathComponent("stopped"), steps: 6, textEncoder: textEncoder)
             try first.run(resume: false) { event in
                 if case .step(let p) = event { return p.step < 4 }
                 return true
             }
             #expect(TrainingCheckpoint.newest(in: work.appendingPathComponent("stopped/checkpoints"))?.lastPathComponent == "checkpoint-000004")
-            let second = try Self.trainer(data: data, output: work.appendingPathComponent("stopped"), steps: 6)
+            let second = try Self.trainer(data: data, output: work.appendingPathComponent("stopped"), steps: 6, textEncoder: textEncoder)
             try second.run(resume: true)
 
             for file in ["model.safetensors", "optimizer.safetensors"] {
@@ -163,11 +169,11 @@ import Testing
                 let difference = a.keys.reduce(Float(0)) { m, key in
                     zip(a[key]!, b[key] ?? []).reduce(m) { max($0, abs($1.0 - $1.1)) }
                 }
-                print("[lora train] resumed vs uninterrupted \(file): \(a.count) tensors, max difference \(difference)")
+                print("[lora train] text encoder \(textEncoder): resumed vs uninterrupted \(file): \(a.count) tensors, max difference \(difference)")
                 #expect(!a.isEmpty && a.keys.sorted() == b.keys.sorted() && a.keys.allSatisfy { a[$0]! == b[$0]! }, "\(file) differs")
             }
-            let fileA = try Data(contentsOf: work.appendingPathComponent("whole/\(UNetLoRA.fileName)"))
-            let fileB = try Data(contentsOf: work.appendingPathComponent("stopped/\(UNetLoRA.fileName)"))
+            let fileA = try Data(contentsOf: work.appendingPathComponent("whole/\(LoRANetwork.fileName)"))
+            let fileB = try Data(contentsOf: work.appendingPathComponent("stopped/\(LoRANetwork.fileName)"))
             #expect(fileA == fileB, "the LoRA files are byte-identical")
             let decoder = JSONDecoder()
             let stateA = try decoder.decode(TrainerState.self, from: Data(contentsOf: work.appendingPathComponent("whole/checkpoints/checkpoint-000006/trainer_state.json")))
@@ -188,8 +194,26 @@ import Testing
             #expect(weights.map { $0.parameter.value.scalars } == before)
             let lora = try #require(trainer.lora)
             let layers = try Self.unetKeys(endingWith: LoRATrainingTargets.attention + LoRATrainingTargets.feedForward)
-            #expect(layers == 60 && lora.adapters.count == layers && lora.layerNames.contains { $0.hasSuffix("ff.net.2") })
-            #expect(lora.adapters.allSatisfy { $0.up.value.scalars.contains { $0 != 0 } })
+            #expect(layers == 60 && lora.unet.adapters.count == layers && lora.unet.layerNames.contains { $0.hasSuffix("ff.net.2") })
+            #expect(lora.unet.adapters.allSatisfy { $0.up.value.scalars.contains { $0 != 0 } })
+        }
+    }
+
+    /// The fixture's files are float16, so float16 storage loses nothing: UNet and text-encoder
+    /// adapters trained over float16 base weights (read again in the backward pass instead of
+    /// kept as float32 copies on the tape) are bit-identical to those trained over float32 ones.
+    @Test func float16BaseWeightsTrainTheSameFactorsAsFloat32Ones() throws {
+        try Self.inWorkFolder("lora-half-same") { work, data in
+            var factors: [[String: [Float]]] = []
+            for precision in [WeightPrecision.float32, .float16] {
+                let trainer = try Self.trainer(data: data, output: work.appendingPathComponent(precision.rawValue), steps: 2,
+                                               precision: precision, textEncoder: true)
+                try trainer.run(resume: false)
+                let lora = try #require(trainer.lora)
+                factors.append(Dictionary(uniqueKeysWithValues: lora.namedParameters().map { ($0.key, $0.parameter.value.scalars) }))
+            }
+            #expect(factors[0].count == 2 * (48 + 8))
+            #expect(factors[0] == factors[1])
         }
     }
 
@@ -210,6 +234,7 @@ import Testing
                 (["--model-config", configURL.path, "--lora-targets", "all-linear"], ["--lora-targets needs --model"]),
                 (["--model", Self.sd1.path, "--lora-alpha", "4"], ["--lora-alpha needs --lora-rank"]),
                 (["--model", Self.sd1.path, "--weights", "float16"], ["--weights float16", "--lora-rank"]),
+                (["--model", Self.sd1.path, "--lora-text-encoder"], ["--lora-text-encoder needs --lora-rank"]),
             ] {
                 let run = try CLIRun.run(common + arguments)
                 #expect(run.failedCleanly(naming: needles[0]) && needles.allSatisfy { run.stderr.contains($0) }, "\(arguments): \(run.summary)")

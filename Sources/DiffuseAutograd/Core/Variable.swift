@@ -40,11 +40,26 @@ public final class Variable {
     /// The operation that produced this variable and which of its outputs it is (nil for leaves and constants).
     let producer: (node: Node, output: Int)?
 
+    /// For a constant made with `init(_:rereading:)`: reads its value again (nil otherwise).
+    let reread: (() -> Tensor)?
+
     /// A leaf (`requiresGrad: true`) or a constant (`requiresGrad: false`).
     public init(_ value: Tensor, requiresGrad: Bool = false) {
         self.value = value
         self.requiresGrad = requiresGrad
         self.producer = nil
+        self.reread = nil
+    }
+
+    /// A constant whose value `reread` computes again on demand (a frozen weight stored as
+    /// float16: `value` is one float32 conversion, `reread` makes another). Operations that need
+    /// it in their backward pass keep `reread` instead of `value` (`SavedValue`), trading a
+    /// conversion per backward use for not holding the float32 copy from forward to backward.
+    public init(_ value: Tensor, rereading reread: @escaping () -> Tensor) {
+        self.value = value
+        self.requiresGrad = false
+        self.producer = nil
+        self.reread = reread
     }
 
     /// The result `output` of `node`.
@@ -52,6 +67,7 @@ public final class Variable {
         self.value = value
         self.requiresGrad = true
         self.producer = (node, output)
+        self.reread = nil
     }
 
     /// A leaf or constant, not the result of a recorded operation.

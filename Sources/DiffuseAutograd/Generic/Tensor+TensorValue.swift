@@ -7,6 +7,8 @@ extension Tensor: TensorValue {
 
     @inlinable public static func lift(_ value: Tensor, leaf: Variable?) -> Tensor { value }
 
+    @inlinable public static func lift(frozen value: Tensor, reread: @escaping () -> Tensor) -> Tensor { value }
+
     @inlinable public static func checkpointed(_ inputs: [Tensor], _ body: @escaping ([Tensor]) -> [Tensor]) -> [Tensor] {
         body(inputs)
     }

@@ -21,6 +21,11 @@ public protocol TensorValue {
     /// A parameter: its `value` for `Tensor`; its `leaf` for `Variable` when it has one (so the
     /// gradient lands on `leaf.grad`), otherwise a constant holding `value`.
     static func lift(_ value: Tensor, leaf: Variable?) -> Self
+    /// A frozen parameter kept in another form than float32 (float16, packed): `value` is this
+    /// read's float32 copy and `reread` makes another. For `Variable`, a constant that operations
+    /// do not keep for their backward pass: they call `reread` there instead (`Variable(_:rereading:)`),
+    /// so the tape never holds a float32 copy of the weight. For `Tensor`, `value`.
+    static func lift(frozen value: Tensor, reread: @escaping () -> Tensor) -> Self
     /// Runs `body` on `inputs`; for `Variable`, as a gradient `checkpoint` (activations are
     /// recomputed in the backward pass instead of kept). `body` must read every non-parameter
     /// variable it depends on from `inputs`. For `Tensor` it is simply `body(inputs)`.

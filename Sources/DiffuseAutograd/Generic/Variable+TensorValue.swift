@@ -7,6 +7,8 @@ extension Variable: TensorValue {
 
     public static func lift(_ value: Tensor, leaf: Variable?) -> Variable { leaf ?? Variable(value) }
 
+    public static func lift(frozen value: Tensor, reread: @escaping () -> Tensor) -> Variable { Variable(value, rereading: reread) }
+
     public static func checkpointed(_ inputs: [Variable], _ body: @escaping ([Variable]) -> [Variable]) -> [Variable] {
         checkpoint(inputs, body)
     }

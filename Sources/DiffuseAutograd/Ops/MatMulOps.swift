@@ -34,12 +34,13 @@ extension Variable {
     /// A fully connected layer: `self[…, in] · weightᵀ + bias`, with `weight` `[out, in]` and `bias` `[out]`.
     ///
     /// Saves the input (for the weight gradient) and the weight (for the input gradient), each only
-    /// when the other side needs its gradient. Backward is three top-level GEMM/reductions on all cores.
+    /// when the other side needs its gradient — a re-readable weight (`Variable(_:rereading:)`) is
+    /// read again in the backward pass instead. Backward is three top-level GEMM/reductions on all cores.
     public func linear(weight: Variable, bias: Variable? = nil) -> Variable {
         require(weight.rank == 2 && weight.shape[1] == shape[rank - 1], "linear: input \(shape) does not match weight \(weight.shape)")
         let x = value.contiguous()
         let output = x.linear(weight: weight.value, bias: bias?.value)
-        let savedX = weight.requiresGrad ? x : nil, savedW = requiresGrad ? weight.value : nil
+        let savedX = weight.requiresGrad ? x : nil, savedW = requiresGrad ? SavedValue(weight) : nil
         let biasShape = bias?.shape ?? []
         let inShape = shape, outFeatures = weight.shape[0], inFeatures = weight.shape[1]
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
@@ -51,7 +52,9 @@ extension Variable {
             if needs[0] {
                 // dx[rows, in] = g[rows, out] · W[out, in]
                 let out = Tensor(uninitializedShape: inShape)
-                let w = MatrixOperands.operand(savedW!, keep: &keep)
+                let weight = savedW!.value
+                keep.append(weight)
+                let w = MatrixOperands.operand(weight, keep: &keep)
                 BLAS.parallelGemm(m: rows, n: inFeatures, k: outFeatures, BLAS.Operand(gc.pointer, ld: Swift.max(outFeatures, 1)), w,
                                   out.pointer, ldc: Swift.max(inFeatures, 1))
                 dx = out

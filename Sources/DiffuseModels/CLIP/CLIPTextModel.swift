@@ -1,3 +1,4 @@
+import DiffuseAutograd
 import DiffuseFormats
 import DiffuseNN
 import DiffuseTensor
@@ -13,6 +14,15 @@ public struct CLIPTextConfig: Sendable, Equatable {
             case .quickGELU: .quickGELU
             case .gelu: .gelu
             case .geluTanh: .geluTanh
+            }
+        }
+
+        /// The function on its own, on `Tensor`s or `Variable`s.
+        public func apply<T: TensorValue>(_ x: T) -> T {
+            switch self {
+            case .quickGELU: x.quickGELU()
+            case .gelu: x.gelu(approximate: false)
+            case .geluTanh: x.gelu(approximate: true)
             }
         }
     }
@@ -66,6 +76,12 @@ public final class CLIPEncoderLayer: Module {
         let h = selfAttention(layerNorm1(x), residual: x)
         return mlp(layerNorm2(h), residual: h)
     }
+
+    /// The same layer as separate ops, on `Variable`s (training) or `Tensor`s.
+    func callAsFunction<T: TensorValue>(_ x: T) -> T {
+        let h = x + selfAttention(layerNorm1(x))
+        return h + mlp(layerNorm2(h))
+    }
 }
 
 /// CLIP's causal multi-head self-attention (`q_proj`, `k_proj`, `v_proj`, `out_proj`, all with biases).
@@ -88,23 +104,37 @@ public final class CLIPAttention: Module {
         let out = Attention.scaledDotProduct(query: split(qProj(x)), key: split(kProj(x)), value: split(vProj(x)), causal: true)
         return outProj(out.permuted(0, 2, 1, 3).reshaped(b, n, d), activation: nil, adding: residual)
     }
+
+    /// `out_proj(attention(x))` as separate ops, on `Variable`s (training) or `Tensor`s; `x` `[B, n, hidden]`.
+    func callAsFunction<T: TensorValue>(_ x: T) -> T {
+        let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
+        func split(_ t: T) -> T { t.reshaped(b, n, heads, d / heads).permuted(0, 2, 1, 3) }
+        let out = T.scaledDotProductAttention(query: split(qProj(x)), key: split(kProj(x)), value: split(vProj(x)),
+                                              scale: nil, causal: true, mask: nil)
+        return outProj(out.permuted(0, 2, 1, 3).reshaped(b, n, d))
+    }
 }
 
 /// `fc2(act(fc1(x)))`, the activation applied by fc1 as it writes its output.
 public final class CLIPMLP: Module {
     public let fc1: Linear
     public let fc2: Linear
-    let activation: FusedActivation
+    let activation: CLIPTextConfig.Activation
 
     init(_ c: CLIPTextConfig) {
         fc1 = Linear(c.hiddenSize, c.intermediateSize)
         fc2 = Linear(c.intermediateSize, c.hiddenSize)
-        activation = c.activation.fused
+        activation = c.activation
     }
 
     /// `fc2(act(fc1(x))) + residual`, `x` and `residual` `[B, n, hidden]`.
     func callAsFunction(_ x: Tensor, residual: Tensor) -> Tensor {
-        fc2(fc1(x, activation: activation), activation: nil, adding: residual)
+        fc2(fc1(x, activation: activation.fused), activation: nil, adding: residual)
+    }
+
+    /// `fc2(act(fc1(x)))` as separate ops, on `Variable`s (training) or `Tensor`s.
+    func callAsFunction<T: TensorValue>(_ x: T) -> T {
+        fc2(activation.apply(fc1(x)))
     }
 }
 
@@ -205,5 +235,20 @@ extension CLIPTextModel {
     /// `last` the final layer-normed output.
     public func hiddenStates(_ ids: [[Int]], extraTokenRows: Tensor? = nil) -> (all: [Tensor], last: Tensor) {
         textModel.hiddenStates(ids, config: config, extraTokenRows: extraTokenRows)
+    }
+
+    /// The same `last_hidden_state` `[B, n, hidden]` computed op by op on `type` — `Variable`
+    /// for training (LoRA adapters on the attention and MLP layers get gradients; the
+    /// model's own weights are read as constants unless they have leaves) — without the fused
+    /// epilogues and packed weights of the `Tensor` path (equal to it within float32 rounding).
+    public func callAsFunction<T: TensorValue>(_ ids: [[Int]], as type: T.Type) -> T {
+        let n = ids.first?.count ?? 0
+        precondition(ids.allSatisfy { $0.count == n } && n <= config.maxPositions, "CLIPTextModel: \(ids.map(\.count)) tokens per prompt")
+        precondition(ids.allSatisfy { $0.allSatisfy { $0 < config.vocabSize } }, "CLIPTextModel: a token id beyond the vocabulary")
+        let tokens = textModel.embeddings.tokenEmbedding(ids.flatMap { $0 }, as: T.self).reshaped(ids.count, n, config.hiddenSize)
+        let positions = textModel.embeddings.positionEmbedding(Array(0 ..< n), as: T.self).unsqueezed(0)
+        var h = tokens + positions
+        for layer in textModel.encoder.layers { h = layer(h) }
+        return textModel.finalLayerNorm(h)
     }
 }

@@ -97,8 +97,12 @@ public final class Linear: Module {
 
 extension Module {
     /// Sets `packsWeights` on every `Linear` of the tree (for a model whose weights stay fixed,
-    /// such as a text encoder at inference).
+    /// such as a text encoder at inference). Turning it off also unpacks the weights already
+    /// packed, so that reading them (as the `Variable` path does) costs no conversion.
     public func packLinearWeights(_ on: Bool = true) {
-        for case let linear as Linear in modules() { linear.packsWeights = on }
+        for case let linear as Linear in modules() {
+            linear.packsWeights = on
+            if !on, linear.weight.storage is PackedLinearWeight { linear.weight.value = linear.weight.value }
+        }
     }
 }

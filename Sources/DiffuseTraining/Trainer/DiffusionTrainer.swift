@@ -47,9 +47,11 @@ public struct TrainingProgress: Sendable {
 /// is on); checkpoints live in `checkpoints/`, sample grids in `samples/`, the loss curve in `loss.png`.
 ///
 /// With `configuration.loraRank` set, only LoRA factors train (`lora`, installed on the UNet's
-/// chosen linear layers); the UNet's own weights are read as constants (no leaves, no gradients,
-/// kept float16 when loaded so). Checkpoints then hold the factors and their optimizer state, and
-/// the output is `pytorch_lora_weights.safetensors` in kohya's layout instead of a model folder.
+/// chosen linear layers, and on the CLIP text encoder's with `loraTextEncoder`, which then encodes
+/// the captions in every step on `Variable`s); the models' own weights are read as constants (no
+/// leaves, no gradients, kept float16 when loaded so). Checkpoints then hold the factors and their
+/// optimizer state, and the output is `pytorch_lora_weights.safetensors` in kohya's layout
+/// instead of a model folder.
 public final class DiffusionTrainer {
     public let unet: TrainableUNet
     public let textEncoder: (any PromptEncoder)?
@@ -60,9 +62,13 @@ public final class DiffusionTrainer {
     public let configuration: TrainingConfiguration
     public let output: URL
     public let objective: DiffusionObjective
-    /// The adapters being trained (installed on `unet`) when `configuration.loraRank` is set.
-    public let lora: UNetLoRA?
+    /// The adapters being trained (installed on `unet`, and on the text encoder with
+    /// `configuration.loraTextEncoder`) when `configuration.loraRank` is set.
+    public let lora: LoRANetwork?
+    /// Caption encodings, computed once per caption (nil when the text encoder trains).
     private let prompts: PromptCache?
+    /// The CLIP encoder whose adapters train (`configuration.loraTextEncoder`), or nil.
+    private let trainedTextEncoder: CLIPPromptEncoder?
 
     /// - Parameters:
     ///   - unet: the network (already initialized or loaded).
@@ -70,7 +76,8 @@ public final class DiffusionTrainer {
     ///   - vae: for a latent model; its latent channels must be the UNet's input channels.
     ///   - schedulerConfig: the training noise schedule and prediction type (also exported).
     /// - Throws: `TrainingError` when the pieces do not fit together, or (naming `loraRank` /
-    ///   `loraTargets`) when the LoRA settings choose no layer or a rank wider than a layer.
+    ///   `loraTargets` / `loraTextEncoder`) when the LoRA settings choose no layer, a rank wider
+    ///   than a layer, or a text encoder other than CLIP.
     public init(unet: TrainableUNet, textEncoder: (any PromptEncoder)?, vae: AutoencoderKL?, schedulerConfig: SchedulerConfig,
                 export: ModelExport, dataset: ImageCaptionDataset, configuration: TrainingConfiguration, output: URL) throws {
         try configuration.validate()
@@ -94,14 +101,26 @@ public final class DiffusionTrainer {
                                 + "of memory; \(GenerationMemory.describe(available)) is available (use gradientAccumulation for larger batches)",
                                 parameter: "batchSize")
         }
+        var trainedTextEncoder: CLIPPromptEncoder? = nil
+        if configuration.loraTextEncoder == true {
+            guard let clip = textEncoder as? CLIPPromptEncoder, model.contextDimension != nil else {
+                throw TrainingError("`loraTextEncoder` adapts a CLIP text encoder; this model's is \(textEncoder.map { $0.kind } ?? "absent")",
+                                    parameter: "loraTextEncoder")
+            }
+            // Its layers are read by the `Variable` path, which takes plain (or float16) weights.
+            clip.model.packLinearWeights(false)
+            trainedTextEncoder = clip
+        }
         if let rank = configuration.loraRank {
-            let adapters = try UNetLoRA(unet: model, rank: rank, alpha: configuration.loraAlpha ?? Float(rank),
-                                        targets: try LoRATrainingTargets(configuration.loraTargets ?? "attention"), seed: configuration.seed)
+            let adapters = try LoRANetwork(unet: model, textEncoder: trainedTextEncoder?.model, rank: rank,
+                                           alpha: configuration.loraAlpha ?? Float(rank),
+                                           targets: try LoRATrainingTargets(configuration.loraTargets ?? "attention"), seed: configuration.seed)
             adapters.install()
             lora = adapters
         } else {
             lora = nil
         }
+        self.trainedTextEncoder = trainedTextEncoder
         self.unet = unet
         self.textEncoder = model.contextDimension == nil ? nil : textEncoder
         self.vae = vae
@@ -115,7 +134,7 @@ public final class DiffusionTrainer {
         self.output = output
         objective = try DiffusionObjective(schedulerConfig: schedulerConfig, minSNRGamma: configuration.minSNRGamma,
                                            offsetNoise: configuration.offsetNoise)
-        prompts = self.textEncoder.map { PromptCache(encoder: $0) }
+        prompts = trainedTextEncoder == nil ? self.textEncoder.map { PromptCache(encoder: $0) } : nil
         data.skipBadFiles = configuration.skipBadFiles
     }
 
@@ -285,12 +304,19 @@ public final class DiffusionTrainer {
             clean = distribution.sample(noise: random.normal(distribution.mean.shape)) * vae.config.scalingFactor
         }
         let batch = objective.batch(clean: clean, random: &random)
-        var conditioning = prompts?.states(for: captions)
-        if let prompts, let encoded = conditioning, let p = configuration.tokenDropout, p > 0 {
-            conditioning = TokenDropout.apply(to: encoded, empty: prompts.states(for: [""]), captions: captions, probability: p,
-                                              keepingLast: configuration.pooledToken == true ? 1 : 0, random: &random).0
+        let prediction: Variable
+        if let clip = trainedTextEncoder {
+            // The adapted encoder on `Variable`s: the loss's gradient reaches its adapters through the UNet's cross-attention.
+            let states = clip.model(captions.map { clip.tokenizer.encode($0) }, as: Variable.self)
+            prediction = unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, tokenStates: states, pooled: nil)
+        } else {
+            var conditioning = prompts?.states(for: captions)
+            if let prompts, let encoded = conditioning, let p = configuration.tokenDropout, p > 0 {
+                conditioning = TokenDropout.apply(to: encoded, empty: prompts.states(for: [""]), captions: captions, probability: p,
+                                                  keepingLast: configuration.pooledToken == true ? 1 : 0, random: &random).0
+            }
+            prediction = unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning)
         }
-        let prediction = unet.forward(Variable(batch.noisy), timesteps: batch.timesteps, conditioning: conditioning)
         return Variable.meanSquaredError(prediction, batch.target, sampleWeights: batch.weights)
     }
 
@@ -324,7 +350,7 @@ public final class DiffusionTrainer {
         let folder = try checkpoint.write(in: checkpointDirectory)
         TrainingCheckpoint.prune(in: checkpointDirectory, keep: configuration.keepCheckpoints)
         if let lora {
-            try lora.write(to: output.appendingPathComponent(UNetLoRA.fileName))
+            try lora.write(to: output.appendingPathComponent(LoRANetwork.fileName))
         } else {
             try export.write(to: output, weights: ema?.weights ?? weights)
         }

@@ -58,13 +58,20 @@ public enum TrainableUNet {
     /// encoding for a conditional model (token states `[B, N, D]`, and pooled embeddings when the
     /// UNet has a class embedding; nil for an unconditional model).
     public func forward(_ sample: Variable, timesteps: [Int], conditioning: PromptEmbedding?) -> Variable {
+        forward(sample, timesteps: timesteps, tokenStates: conditioning.map { Variable($0.tokens) }, pooled: conditioning?.pooled)
+    }
+
+    /// The training forward pass with token states `[B, N, D]` that may themselves be trained
+    /// (a text encoder's output on `Variable`s: the gradient flows back into it), and pooled
+    /// embeddings `[B, P]` when the UNet has a class embedding.
+    public func forward(_ sample: Variable, timesteps: [Int], tokenStates: Variable?, pooled: Tensor?) -> Variable {
         let t = timesteps.map(Float.init)
         switch self {
         case .conditional(let m):
-            guard let conditioning else { preconditionFailure("TrainableUNet: a conditional UNet needs token states") }
-            let labels = m.classEmbedding == nil ? nil : conditioning.pooled.map { Variable($0) }
+            guard let tokenStates else { preconditionFailure("TrainableUNet: a conditional UNet needs token states") }
+            let labels = m.classEmbedding == nil ? nil : pooled.map { Variable($0) }
             precondition(m.classEmbedding == nil || labels != nil, "TrainableUNet: this UNet needs pooled prompt embeddings")
-            return m(sample, timesteps: t, encoderHiddenStates: Variable(conditioning.tokens), classLabels: labels)
+            return m(sample, timesteps: t, encoderHiddenStates: tokenStates, classLabels: labels)
         case .unconditional(let m):
             return m(sample, timesteps: t)
         }

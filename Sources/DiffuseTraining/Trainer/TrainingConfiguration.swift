@@ -75,13 +75,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var sampleGuidance: Float = 4
     /// Leave out unreadable images and images without captions (with a warning) instead of stopping.
     public var skipBadFiles = false
-    /// Train a LoRA of this rank on the UNet's linear layers (`UNetLoRA`) instead of the UNet's
+    /// Train a LoRA of this rank on the UNet's linear layers (`LoRANetwork`) instead of the UNet's
     /// own weights; nil = train the whole UNet.
     public var loraRank: Int? = nil
     /// The LoRA's alpha (scale = alpha / rank); nil = the rank (scale 1).
     public var loraAlpha: Float? = nil
     /// Which linear layers get an adapter (`LoRATrainingTargets`); nil = "attention".
     public var loraTargets: String? = nil
+    /// Also train adapters on the CLIP text encoder's linear layers (`q_proj`, `k_proj`, `v_proj`,
+    /// `out_proj` for the `attention` targets); the encoder then runs in every step instead of
+    /// once per caption. nil = false (older `training.json` files read).
+    public var loraTextEncoder: Bool? = nil
 
     /// `convolutionAlgorithm` as the value the tensor engine takes (Winograd when unset).
     public var convolutions: OneDNNConvolution.Algorithm {
@@ -123,7 +127,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         if sampleSteps < 1 { try fail("sampleSteps must be at least 1") }
         if let rank = loraRank, rank < 1 { try fail("loraRank must be at least 1 (got \(rank))") }
         if let alpha = loraAlpha, !(alpha > 0 && alpha.isFinite) { try fail("loraAlpha must be a positive number (got \(alpha))") }
-        if loraRank == nil && (loraAlpha != nil || loraTargets != nil) { try fail("\(loraAlpha != nil ? "loraAlpha" : "loraTargets") needs loraRank") }
+        if loraRank == nil && (loraAlpha != nil || loraTargets != nil || loraTextEncoder == true) {
+            try fail("\(loraAlpha != nil ? "loraAlpha" : loraTargets != nil ? "loraTargets" : "loraTextEncoder") needs loraRank")
+        }
+        if loraTextEncoder == true, let p = tokenDropout, p > 0 { try fail("loraTextEncoder cannot be combined with tokenDropout (a sentence encoder's)") }
         if loraRank != nil && useEMA { try fail("useEMA is off for LoRA training (as diffusers' train_text_to_image_lora.py): set it to false") }
         if let name = convolutionAlgorithm, OneDNNConvolution.Algorithm(rawValue: name) == nil {
             try fail("convolutionAlgorithm must be winograd, direct or automatic (got \(name))")
@@ -151,6 +158,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             ("loraRank", "\(loraRank.map(String.init) ?? "none")", "\(saved.loraRank.map(String.init) ?? "none")"),
             ("loraAlpha", "\(loraAlpha ?? Float(loraRank ?? 0))", "\(saved.loraAlpha ?? Float(saved.loraRank ?? 0))"),
             ("loraTargets", "\(loraTargets ?? "attention")", "\(saved.loraTargets ?? "attention")"),
+            ("loraTextEncoder", "\(loraTextEncoder ?? false)", "\(saved.loraTextEncoder ?? false)"),
         ]
         for (name, now, before) in pairs where now != before {
             return "`\(name)` is \(now) but the run being resumed used \(before)"

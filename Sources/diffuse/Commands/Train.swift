@@ -5,6 +5,7 @@ import DiffuseModels
 import DiffuseNN
 import DiffusePipelines
 import DiffuseSchedulers
+import DiffuseTensor
 import DiffuseTraining
 import Foundation
 
@@ -48,8 +49,10 @@ struct Train: ParsableCommand {
         LoRA: --model DIR with --lora-rank R trains only low-rank adapters on the UNet's linear \
         layers (by default to_q, to_k, to_v, to_out.0, as diffusers' train_text_to_image_lora.py; \
         --lora-targets attention+ff adds the feed-forward layers, all-linear every linear layer, or \
-        give comma-separated module names); the model's own weights stay frozen (and float16 with \
-        --weights float16). The output folder gets pytorch_lora_weights.safetensors in kohya's \
+        give comma-separated module names); --lora-text-encoder also adapts the CLIP text encoder's \
+        q_proj, k_proj, v_proj and out_proj (and mlp.fc1, mlp.fc2 with attention+ff); the model's \
+        own weights stay frozen (and float16 with --weights float16). The output folder gets \
+        pytorch_lora_weights.safetensors in kohya's \
         layout, which `diffuse generate --lora`, diffusers' load_lora_weights and AUTOMATIC1111 \
         read. LoRA training keeps no EMA.
 
@@ -197,11 +200,15 @@ struct Train: ParsableCommand {
     @Option(help: "Layers given LoRA adapters: attention (to_q, to_k, to_v, to_out.0), attention+ff, all-linear, or comma-separated module names.")
     var loraTargets: String?
 
-    @Option(help: "With --lora-rank: keep the frozen UNet weights as float32 or float16 (half their memory; lowers the peak only with --gradient-checkpointing, see BENCHMARKS.md).")
+    @Flag(help: "With --lora-rank: also train adapters on the CLIP text encoder (q_proj, k_proj, v_proj, out_proj; with --lora-targets attention+ff also mlp.fc1, mlp.fc2), written as lora_te_… keys.")
+    var loraTextEncoder = false
+
+    @Option(help: "With --lora-rank: keep the frozen UNet and text-encoder weights as float32 or float16 (half their memory, read again in the backward pass; see BENCHMARKS.md).")
     var weights: WeightPrecision = .float32
 
     func validate() throws {
-        let loraFlag = loraRank != nil ? "--lora-rank" : loraAlpha != nil ? "--lora-alpha" : loraTargets != nil ? "--lora-targets" : nil
+        let loraFlag = loraRank != nil ? "--lora-rank" : loraAlpha != nil ? "--lora-alpha" : loraTargets != nil ? "--lora-targets"
+            : loraTextEncoder ? "--lora-text-encoder" : nil
         if let loraFlag {
             if model == nil { throw ValidationError("\(loraFlag) needs --model (the Stable Diffusion folder whose UNet the LoRA adapts)") }
             if modelConfig != nil { throw ValidationError("\(loraFlag) adapts --model's UNet: it cannot be combined with --model-config") }
@@ -287,7 +294,7 @@ struct Train: ParsableCommand {
                                                 pooledOnly: research.pooledOnly, pooledToken: research.pooledToken)
                 encoderSource = .sentenceEncoder(folder: folder, length: promptLength)
             } else if let source {
-                encoder = try DiffusionPipeline.loadTextEncoder(source)
+                encoder = try DiffusionPipeline.loadTextEncoder(source, weights: loraRank == nil ? .float32 : weights)
                 encoderSource = source.textEncoderPath != nil || !source.hasComponent("text_encoder")
                     ? .sentenceEncoder(folder: URL(fileURLWithPath: source.textEncoderPath!, relativeTo: source.root).standardizedFileURL,
                                        length: source.promptLength ?? promptLength)
@@ -321,6 +328,7 @@ struct Train: ParsableCommand {
         config.loraRank = loraRank
         config.loraAlpha = loraAlpha
         config.loraTargets = loraTargets
+        config.loraTextEncoder = loraTextEncoder ? true : nil
         config.emaMaxDecay = emaDecay
         config.seed = seed
         config.randomFlip = randomFlip
@@ -363,7 +371,8 @@ struct Train: ParsableCommand {
         let trainer = try DiffusionTrainer(unet: unet, textEncoder: encoder, vae: vae, schedulerConfig: schedulerConfig, export: export,
                                            dataset: dataset, configuration: config, output: outputURL)
         if let lora = trainer.lora {
-            print("training a rank-\(lora.rank) LoRA (alpha \(lora.alpha)) on \(lora.adapters.count) linear layers of the UNet: " +
+            let layers = lora.parts.map { "\($0.adapters.count) linear layers of the \($0.component.rawValue)" }.joined(separator: " and ")
+            print("training a rank-\(lora.rank) LoRA (alpha \(lora.alpha)) on \(layers): " +
                   "\(lora.parameterCount.formatted()) parameters, the UNet's \(unet.module.parameterCount.formatted()) frozen (\(weights.rawValue))")
         }
         print("training \(unet.className) (\(unet.module.parameterCount.formatted()) parameters) on \(dataset.count) images at \(config.resolution)², " +
@@ -385,7 +394,7 @@ struct Train: ParsableCommand {
                 return stopRequested == 0
             case .checkpoint(let url):
                 bar.note("checkpoint \(url.lastPathComponent) written; " + (trainer.lora == nil ? "model updated in \(outputURL.path)"
-                    : "LoRA updated: \(outputURL.appendingPathComponent(UNetLoRA.fileName).path)"))
+                    : "LoRA updated: \(outputURL.appendingPathComponent(LoRANetwork.fileName).path)"))
             case .samples(let url):
                 bar.note("samples: \(url.path)")
             case .message(let text):
@@ -396,13 +405,15 @@ struct Train: ParsableCommand {
             return true
         }
         bar.finish()
+        // DIFFUSE_PROFILE=1: where the steps' time went, op by op (forward ops and backward nodes).
+        if OpProfile.enabled { print(OpProfile.report()) }
         if stopRequested != 0 {
             let name = stopRequested == SIGTERM ? "SIGTERM" : "SIGINT"
             FileHandle.standardError.write(Data("stopped by \(name) at step \(state.step) of \(steps); continue with the same command and --resume\n".utf8))
             throw ExitCode(128 + stopRequested)
         } else {
             if trainer.lora != nil {
-                print("trained \(state.step) steps; generate with: diffuse generate --model \(model!) --lora \((output as NSString).appendingPathComponent(UNetLoRA.fileName)) --prompt TEXT --output out.png")
+                print("trained \(state.step) steps; generate with: diffuse generate --model \(model!) --lora \((output as NSString).appendingPathComponent(LoRANetwork.fileName)) --prompt TEXT --output out.png")
             } else {
                 print("trained \(state.step) steps; generate with: diffuse generate --model \(output) --prompt TEXT --output out.png")
             }
@@ -475,6 +486,7 @@ extension CLIError {
         "minSNRGamma": "min-snr-gamma", "checkpointEvery": "checkpoint-every", "keepCheckpoints": "keep-checkpoints",
         "sampleEvery": "sample-every", "samplesPerPrompt": "samples-per-prompt", "sampleSteps": "sample-steps",
         "convolutionAlgorithm": "conv-algorithm", "loraRank": "lora-rank", "loraAlpha": "lora-alpha", "loraTargets": "lora-targets",
+        "loraTextEncoder": "lora-text-encoder",
     ]
 
     /// A training error with the settings it names as `diffuse train`'s flags: the setting at

@@ -4,52 +4,60 @@ import DiffuseNN
 import DiffuseTensor
 import Foundation
 
-/// LoRA adapters on chosen `Linear` layers of a UNet, the thing `diffuse train --lora-rank` trains:
-/// each layer computes y = W·x + b + (alpha / rank) · up(down(x)) (`Linear.adapter`), its own
-/// weights untouched (frozen: they get no trainable leaves, and stay float16 when loaded so).
+/// LoRA adapters on chosen `Linear` layers of one model — the UNet or the CLIP text encoder —
+/// the part of a `LoRANetwork` that adapts it: each layer computes
+/// y = W·x + b + (alpha / rank) · up(down(x)) (`Linear.adapter`), its own weights untouched
+/// (frozen: they get no trainable leaves, and stay float16 when loaded so).
 ///
 /// As a `Module` its parameters are the factors, `adapters.N.down` `[rank, in]` and
-/// `adapters.N.up` `[out, rank]` in layer order (what checkpoints and the optimizer see). The
-/// trained file is kohya's layout (`write(to:)`), which `--lora`, diffusers' `load_lora_weights`
-/// and AUTOMATIC1111 read.
-public final class UNetLoRA: Module {
+/// `adapters.N.up` `[out, rank]` in layer order.
+public final class LoRAAdapters: Module {
+    /// The model adapted, and its key prefix in kohya's file.
+    public enum Component: String, Sendable {
+        case unet = "UNet"
+        case textEncoder = "text encoder"
+
+        /// `lora_unet_` or `lora_te_` (kohya's names for SD 1.x / 2.x).
+        public var kohyaPrefix: String { self == .unet ? "lora_unet_" : "lora_te_" }
+    }
+
     public let adapters: [LowRankAdapter]
-    /// The diffusers module name of each adapter's layer, in the same order.
+    /// The module name of each adapter's layer in its model's checkpoint, in the same order.
     public let layerNames: [String]
     private let _layers: [Linear]
+    public let component: Component
     public let rank: Int
     public let alpha: Float
 
-    /// The file name diffusers' `train_text_to_image_lora.py` writes and `load_lora_weights(folder)` reads.
-    public static let fileName = "pytorch_lora_weights.safetensors"
-
-    /// Creates adapters (not yet installed) for the linear layers of `unet` that `targets` chooses,
-    /// initialized as PEFT does: `down` Kaiming-uniform (a = √5, so uniform in ±1/√in) from a
-    /// generator seeded with `seed`, `up` zeros — the adapted model starts as the model.
+    /// Creates adapters (not yet installed) for the linear layers of `model` that `targets`
+    /// chooses for `component`, initialized as PEFT does: `down` Kaiming-uniform (a = √5, so
+    /// uniform in ±1/√in) from a generator seeded with `seed`, `up` zeros — the adapted model
+    /// starts as the model.
     /// - Throws: `TrainingError` naming `loraRank` (below 1, or larger than a chosen layer's
-    ///   smaller side) or `loraTargets` (no layer chosen).
-    public init(unet: Module, rank: Int, alpha: Float, targets: LoRATrainingTargets, seed: UInt64) throws {
+    ///   smaller side), `loraAlpha`, or `loraTargets` (no layer chosen).
+    public init(model: Module, component: Component, rank: Int, alpha: Float, targets: LoRATrainingTargets, seed: UInt64) throws {
         guard rank >= 1 else { throw TrainingError("`loraRank` must be at least 1 (got \(rank))", parameter: "loraRank") }
         guard alpha.isFinite, alpha > 0 else { throw TrainingError("`loraAlpha` must be a positive number (got \(alpha))", parameter: "loraAlpha") }
         var names: [ObjectIdentifier: String] = [:]
-        for (key, parameter) in unet.namedParameters() where key.hasSuffix(".weight") {
+        for (key, parameter) in model.namedParameters() where key.hasSuffix(".weight") {
             names[ObjectIdentifier(parameter)] = String(key.dropLast(".weight".count))
         }
         var layers: [Linear] = [], layerNames: [String] = []
         var seen = Set<ObjectIdentifier>()
-        for case let linear as Linear in unet.modules() {
-            guard let name = names[ObjectIdentifier(linear.weight)], targets.contains(name), seen.insert(ObjectIdentifier(linear)).inserted else { continue }
+        for case let linear as Linear in model.modules() {
+            guard let name = names[ObjectIdentifier(linear.weight)], targets.contains(name, in: component),
+                  seen.insert(ObjectIdentifier(linear)).inserted else { continue }
             layers.append(linear)
             layerNames.append(name)
         }
         guard !layers.isEmpty else {
-            throw TrainingError("`loraTargets` \"\(targets.specification)\" names no linear layer of the UNet", parameter: "loraTargets")
+            throw TrainingError("`loraTargets` \"\(targets.specification)\" names no linear layer of the \(component.rawValue)", parameter: "loraTargets")
         }
         for (linear, name) in zip(layers, layerNames) where rank > min(linear.inFeatures, linear.outFeatures) {
             throw TrainingError("`loraRank` \(rank) is larger than the width of \(name) (\(linear.inFeatures) → \(linear.outFeatures))",
                                 parameter: "loraRank")
         }
-        var random = TrainingRandom(seed: seed ^ 0x10A4_AD47)
+        var random = TrainingRandom(seed: seed)
         adapters = layers.map { linear in
             let adapter = LowRankAdapter(inFeatures: linear.inFeatures, outFeatures: linear.outFeatures, rank: rank, alpha: alpha)
             let bound = 1 / Float(linear.inFeatures).squareRoot()
@@ -60,6 +68,7 @@ public final class UNetLoRA: Module {
         }
         _layers = layers
         self.layerNames = layerNames
+        self.component = component
         self.rank = rank
         self.alpha = alpha
     }
@@ -69,20 +78,20 @@ public final class UNetLoRA: Module {
         for (linear, adapter) in zip(_layers, adapters) { linear.adapter = adapter }
     }
 
-    /// Takes the adapters off their layers (the UNet is the base model again).
+    /// Takes the adapters off their layers (the model is the base model again).
     public func remove() {
         for (linear, adapter) in zip(_layers, adapters) where linear.adapter === adapter { linear.adapter = nil }
     }
 
-    /// kohya's key prefix of a UNet layer: `lora_unet_` + the module name with underscores for dots.
-    public static func kohyaName(_ module: String) -> String { "lora_unet_" + module.replacingOccurrences(of: ".", with: "_") }
+    /// kohya's key prefix of a layer: `lora_unet_` / `lora_te_` + the module name with underscores for dots.
+    public func kohyaName(_ module: String) -> String { component.kohyaPrefix + module.replacingOccurrences(of: ".", with: "_") }
 
-    /// The factors as kohya writes them, float32: `lora_unet_<module>.lora_down.weight` `[rank, in]`,
+    /// The factors as kohya writes them, float32: `<prefix><module>.lora_down.weight` `[rank, in]`,
     /// `.lora_up.weight` `[out, rank]`, `.alpha` (a 0-dimensional tensor).
     public func kohyaEntries() -> [SafeTensorsWriter.Entry] {
         var entries: [SafeTensorsWriter.Entry] = []
         for (name, adapter) in zip(layerNames, adapters) {
-            let prefix = Self.kohyaName(name)
+            let prefix = kohyaName(name)
             for (suffix, parameter) in [(".lora_down.weight", adapter.down), (".lora_up.weight", adapter.up)] {
                 let value = parameter.value.contiguous()
                 entries.append(.init(name: prefix + suffix, shape: value.shape, floats: value.scalars))
@@ -90,15 +99,5 @@ public final class UNetLoRA: Module {
             entries.append(.init(name: prefix + ".alpha", shape: [], floats: [alpha]))
         }
         return entries
-    }
-
-    /// Writes the kohya file to `url` atomically (a temporary name in the same folder, renamed
-    /// into place), with kohya's notes in the header (`ss_network_module`, `ss_network_dim`,
-    /// `ss_network_alpha`).
-    /// - Throws: `SafeTensorsError` naming the file.
-    public func write(to url: URL, metadata extra: [String: String] = [:]) throws {
-        let metadata = ["ss_network_module": "networks.lora", "ss_network_dim": "\(rank)", "ss_network_alpha": "\(alpha)"]
-            .merging(extra) { $1 }
-        try SafeTensorsWriter.write(kohyaEntries(), metadata: metadata, to: url)
     }
 }
