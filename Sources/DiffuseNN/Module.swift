@@ -35,7 +35,8 @@ extension Module {
     /// Loads every parameter from `source` (keys prefixed by `prefix`), checking shapes; with
     /// `precision` `.float16`, each is stored as float16 as soon as it is read, so the float32 copy
     /// of the whole model never exists at once. With `.float16` and `.asStored`, float16 tensors
-    /// of memory-mapped files are not copied at all but read in place (`WeightSource.float16Values`). Float32 weights from memory-mapped files
+    /// of memory-mapped files are not copied at all but read in place
+    /// (`WeightSource.float16Values`). Float32 weights from memory-mapped files
     /// (`WeightSource.isMemoryMapped`) are not read here but at each parameter's first use
     /// (`DeferredWeight`).
     ///
