@@ -33,6 +33,16 @@ struct SamplingOptions: ParsableArguments {
     /// The steps for `pipeline`: `--steps`, else the model's own, else `defaultSteps`.
     func steps(for pipeline: DiffusionPipeline) -> Int { pipeline.steps(steps, fallback: Self.defaultSteps) }
 
+    /// Sets `request`'s sampler, η, prompt syntax, steps and guidance from these options, with
+    /// `pipeline`'s defaults where an option is not given.
+    func apply(to request: inout GenerationRequest, for pipeline: DiffusionPipeline) {
+        request.sampler = sampler?.rawValue
+        request.eta = eta
+        request.promptSyntax = promptSyntax
+        request.steps = steps(for: pipeline)
+        request.guidance = pipeline.guidance(guidance)
+    }
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         if let eta, !(0 ... 1).contains(eta) { throw ValidationError("--eta must be in 0…1 (got \(eta))") }

@@ -113,21 +113,17 @@ struct Bench: ParsableCommand {
     /// makes them with the sampling options: the first (cold: the weights are decoded and packed at
     /// their first use) and then `repetitions` more on the loaded model (warm, as the server's).
     func benchImage() throws {
+        guard let size = sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }).first else {
+            throw ValidationError("--sizes gives no image size")
+        }
         let start = Date()
         let pipeline = try modelOptions.load()
         let load = Date().timeIntervalSince(start)
         print(String(format: "%-44@ %9.2f s", "load \(try modelOptions.location().lastPathComponent)" as NSString, load))
         try record(["engine": "diffuse", "work": "load", "seconds": .double(load), "runs": .array([.double(load)]),
                     "threads": .number(Parallel.threadCount)])
-        guard let size = sizes.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }).first else {
-            throw ValidationError("--sizes gives no image size")
-        }
         var request = GenerationRequest(prompt: "a red apple on a wooden table")
-        request.sampler = sampling.sampler?.rawValue
-        request.eta = sampling.eta
-        request.promptSyntax = sampling.promptSyntax
-        request.steps = sampling.steps(for: pipeline)
-        request.guidance = pipeline.guidance(sampling.guidance)
+        sampling.apply(to: &request, for: pipeline)
         request.seed = 1
         request.width = size
         request.height = size

@@ -112,12 +112,8 @@ struct Generate: ParsableCommand {
         let samplerName = try pipeline.samplerDisplayName(sampling.sampler?.rawValue)
         var request = GenerationRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
-        request.promptSyntax = sampling.promptSyntax
-        request.sampler = sampling.sampler?.rawValue
-        request.eta = sampling.eta
-        request.steps = sampling.steps(for: pipeline)
-        let guidance = pipeline.guidance(sampling.guidance)
-        request.guidance = guidance
+        sampling.apply(to: &request, for: pipeline)
+        let guidance = request.guidance
         if pipeline.unet.guidanceEmbeddingDimension != nil, !negativePrompt.isEmpty {
             FileHandle.standardError.write(Data("note: \(pipeline.name) takes the guidance scale as an embedding (LCM); --negative-prompt is ignored, as diffusers ignores it\n".utf8))
         }
