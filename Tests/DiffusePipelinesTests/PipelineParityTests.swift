@@ -16,7 +16,7 @@ import Testing
         var pipeline: String
         var prompt: String
         var negative_prompt: String?
-        var sampler: String
+        var sampler: String?
         var steps: Int
         var guidance: Float
         var eta: Float?
@@ -27,23 +27,30 @@ import Testing
         var init_image: String?
         var strength: Double?
         var mask: String?
+        /// SDXL micro-conditioning: (width, height) and (top, left), when the case sets them.
+        var original_size: [Int]?
+        var crop: [Int]?
+        var target_size: [Int]?
         var outputs: [String]
     }
 
     struct Cases: Decodable { var cases: [Case] }
 
-    static func cases(_ model: String) throws -> [Case] {
+    /// The cases of `model`'s `reference/pipelines.json` under `root` (this suite's fixtures by default).
+    static func cases(_ model: String, in root: URL = root) throws -> [Case] {
         let data = try Data(contentsOf: root.appendingPathComponent("\(model)/reference/pipelines.json"))
         return try JSONDecoder().decode(Cases.self, from: data).cases
     }
 
-    static var loaded: [String: StableDiffusion] = [:]
+    static var loaded: [URL: StableDiffusion] = [:]
     static let lock = NSLock()
-    static func model(_ name: String) throws -> StableDiffusion {
+    /// The fixture folder `name` under `root`, loaded once per test process.
+    static func model(_ name: String, in root: URL = root) throws -> StableDiffusion {
+        let folder = root.appendingPathComponent(name)
         lock.lock(); defer { lock.unlock() }
-        if let m = loaded[name] { return m }
-        let m = try StableDiffusion.load(folder: root.appendingPathComponent(name))
-        loaded[name] = m
+        if let m = loaded[folder] { return m }
+        let m = try StableDiffusion.load(folder: folder)
+        loaded[folder] = m
         return m
     }
 
@@ -59,6 +66,9 @@ import Testing
         r.height = c.height
         r.count = c.count
         if let s = c.strength { r.strength = s }
+        r.originalSize = c.original_size.map { DiffusersFolder.Size(width: $0[0], height: $0[1]) }
+        r.crop = c.crop.map { ImageCrop(top: $0[0], left: $0[1]) }
+        r.targetSize = c.target_size.map { DiffusersFolder.Size(width: $0[0], height: $0[1]) }
         if let i = c.init_image { r.initImage = try PNGImage(contentsOf: reference.appendingPathComponent(i)) }
         if let m = c.mask { r.mask = try PNGImage(contentsOf: reference.appendingPathComponent(m)) }
         return r
@@ -96,7 +106,7 @@ import Testing
 
     @Test func fixtureCasesArePresent() throws {
         #expect(Self.all.count >= 25)
-        let samplers = Set(try Self.cases("sd1").map(\.sampler))
+        let samplers = Set(try Self.cases("sd1").compactMap(\.sampler))
         #expect(samplers.isSuperset(of: ["pndm", "ddim", "ddpm", "euler", "euler_a", "heun", "lms", "dpmpp_2m", "dpmpp_2m_karras", "unipc"]))
     }
 

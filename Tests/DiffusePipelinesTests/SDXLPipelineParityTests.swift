@@ -14,61 +14,17 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/sdxl")
 
-    struct Case: Decodable {
-        var name: String
-        var pipeline: String
-        var prompt: String
-        var negative_prompt: String?
-        var sampler: String?
-        var steps: Int
-        var guidance: Float
-        var seed: UInt64
-        var width: Int
-        var height: Int
-        var count: Int
-        var init_image: String?
-        var strength: Double?
-        var mask: String?
-        var original_size: [Int]?
-        var crop: [Int]?
-        var target_size: [Int]?
-        var outputs: [String]
-    }
+    /// The fixture cases: the same file format as the SD 1.x/2.x ones (`PipelineParityTests.Case`,
+    /// with the micro-conditioning fields set).
+    typealias Case = PipelineParityTests.Case
+    typealias Cases = PipelineParityTests.Cases
 
-    struct Cases: Decodable { var cases: [Case] }
+    static func cases(_ model: String) throws -> [Case] { try PipelineParityTests.cases(model, in: root) }
 
-    static func cases(_ model: String) throws -> [Case] {
-        let data = try Data(contentsOf: root.appendingPathComponent("\(model)/reference/pipelines.json"))
-        return try JSONDecoder().decode(Cases.self, from: data).cases
-    }
-
-    static var loaded: [String: DiffusionPipeline] = [:]
-    static let lock = NSLock()
-    static func model(_ name: String) throws -> DiffusionPipeline {
-        lock.lock(); defer { lock.unlock() }
-        if let m = loaded[name] { return m }
-        let m = try DiffusionPipeline.load(folder: root.appendingPathComponent(name))
-        loaded[name] = m
-        return m
-    }
+    static func model(_ name: String) throws -> DiffusionPipeline { try PipelineParityTests.model(name, in: root) }
 
     static func request(_ c: Case, reference: URL) throws -> GenerationRequest {
-        var r = GenerationRequest(prompt: c.prompt)
-        r.negativePrompt = c.negative_prompt ?? ""
-        r.sampler = c.sampler
-        r.steps = c.steps
-        r.guidance = c.guidance
-        r.seed = c.seed
-        r.width = c.width
-        r.height = c.height
-        r.count = c.count
-        r.strength = c.strength
-        r.originalSize = c.original_size.map { DiffusersFolder.Size(width: $0[0], height: $0[1]) }
-        r.crop = c.crop.map { ImageCrop(top: $0[0], left: $0[1]) }
-        r.targetSize = c.target_size.map { DiffusersFolder.Size(width: $0[0], height: $0[1]) }
-        if let i = c.init_image { r.initImage = try PNGImage(contentsOf: reference.appendingPathComponent(i)) }
-        if let m = c.mask { r.mask = try PNGImage(contentsOf: reference.appendingPathComponent(m)) }
-        return r
+        try PipelineParityTests.request(c, reference: reference)
     }
 
     static let all: [(String, String)] = {
